@@ -1,0 +1,33 @@
+/** The shape every image-classification data source is loaded into. */
+import { UserError } from "../errors.js";
+
+/** One split of an image dataset, already normalised. */
+export type ImageSplit = {
+  /** `[n * inputDim]` row-major, normalised float32 features (images flattened, channels last for CIFAR). */
+  x: Float32Array;
+  /** `[n]` integer class labels in `[0, numClasses)`. */
+  y: Uint8Array;
+  /** Number of examples. */
+  n: number;
+};
+
+export type ImageDatasetName = "mnist" | "fashion-mnist" | "cifar10";
+
+/** A train/test image dataset with its metadata. */
+export type ImageDataset = {
+  name: ImageDatasetName;
+  /** Flattened input size: 784 for MNIST and Fashion-MNIST, 3072 for CIFAR-10. */
+  inputDim: number;
+  numClasses: number;
+  /** Human-readable class names, index = label. */
+  classNames: string[];
+  /** Where the data came from (package, directory or file), for the run's config and report. */
+  source: string;
+  train: ImageSplit;
+  test: ImageSplit;
+};
+
+/** A user-facing data problem (missing package, corrupt or truncated file): one line, no stack trace. */
+export class DataError extends UserError {
+  override name = "DataError";
+}

@@ -1,0 +1,47 @@
+/**
+ * Side-effect module: prepares Node's globals for jax-js *before* jax-js loads.
+ *
+ * jax-js builds its wasm backend, and decides whether to start a worker pool and how large, when its
+ * module is first evaluated. So the globals it looks for (`Worker`, `navigator.hardwareConcurrency`,
+ * `Float16Array`) must exist by then. `src/engine/jax.ts` imports this file before re-exporting
+ * jax-js, and every dynamoe module imports jax-js through that file.
+ *
+ * Thread count: the `DYNAMOE_THREADS` environment variable, else `os.availableParallelism()`.
+ * It cannot change once jax-js has loaded.
+ */
+import os from "node:os";
+import { NodeWebWorker } from "./workerAdapter.js";
+
+/** Resolve the thread count from the environment, then the machine. */
+export function threadsFromEnv(): number {
+  const raw = process.env.DYNAMOE_THREADS;
+  const n = raw === undefined || raw === "" ? os.availableParallelism() : Number(raw);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new Error(`DYNAMOE_THREADS must be a positive integer, got "${raw}"`);
+  }
+  return n;
+}
+
+function install(threads: number): void {
+  const g = globalThis as Record<string, unknown>;
+  if (typeof g.Float16Array === "undefined") {
+    // Node 20 lacks Float16Array, which jax-js tests with `instanceof`: a stand-in that matches nothing.
+    g.Float16Array = class Float16ArrayUnavailable {
+      static [Symbol.hasInstance](): boolean {
+        return false;
+      }
+    };
+  }
+  // Node 20 has no navigator; Node 21+ has a read-only one. Either way, define our own value.
+  Object.defineProperty(g, "navigator", {
+    value: { ...((g.navigator as object | undefined) ?? {}), hardwareConcurrency: threads },
+    configurable: true,
+    writable: true,
+  });
+  if (threads > 1) g.Worker = NodeWebWorker;
+  else delete g.Worker; // no Worker: jax-js runs every kernel on the calling thread
+}
+
+/** The thread count jax-js was prepared with. */
+export const preparedThreads = threadsFromEnv();
+install(preparedThreads);
