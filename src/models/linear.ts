@@ -1,0 +1,36 @@
+/**
+ * Affine layer `y = x W + b`, initialised as PyTorch's `nn.Linear` (uniform ±1/√fan_in), so
+ * results and step times are comparable with the PyTorch peer.
+ */
+import { numpy as np, random } from "../engine/jax.js";
+
+export type LinearParams = {
+  /** `[in, out]` */
+  w: np.Array;
+  /** `[out]` */
+  b: np.Array;
+};
+
+/** Uniform(−1/√in, 1/√in) weights and bias. `key` is consumed. */
+export function initLinear(key: np.Array, inDim: number, outDim: number): LinearParams {
+  const [kw, kb] = splitKey(key, 2);
+  const bound = 1 / Math.sqrt(inDim);
+  return {
+    w: random.uniform(kw, [inDim, outDim], { minval: -bound, maxval: bound }),
+    b: random.uniform(kb, [outDim], { minval: -bound, maxval: bound }),
+  };
+}
+
+/** `[..., in] → [..., out]`. Consumes `x`, not the parameters. */
+export function applyLinear(p: LinearParams, x: np.Array): np.Array {
+  return np.matmul(x, p.w.ref).add(p.b.ref);
+}
+
+/** Split a PRNG key into `n` independent keys; consumes `key`. */
+export function splitKey(key: np.Array, n: number): np.Array[] {
+  const keys = random.split(key, n); // [n, 2]
+  const out: np.Array[] = [];
+  for (let i = 0; i < n; i++) out.push(keys.ref.slice(i));
+  keys.dispose();
+  return out;
+}

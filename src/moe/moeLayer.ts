@@ -1,0 +1,81 @@
+/**
+ * The Mixture-of-Experts layer: a router picks experts per token, and the output is the weighted
+ * sum of the selected experts' outputs, `y = Σ_{i∈S} w_i · E_i(x)`, with `E_i(x) = W2_i·GELU(W1_i x + b1_i) + b2_i`.
+ *
+ * Computation here is dense-masked: every expert runs on every token and unselected experts get
+ * weight zero. It is exact and is the reference that sparse dispatch is tested against.
+ *
+ * Reference: DynaMoE spec §2.1 step 7; Shazeer et al. 2017.
+ */
+import { nn, numpy as np, random } from "../engine/jax.js";
+import { splitKey } from "../models/linear.js";
+import { applyRouter, initRouter, type RouterParams } from "./router.js";
+import type { RouteOptions, RouterConfig, Routing } from "./routing.js";
+
+/** Expert weights are stacked along a leading expert axis (one array per kind, not per expert). */
+export type MoeLayerParams = {
+  router: RouterParams;
+  /** `[N, d, h]` */
+  w1: np.Array;
+  /** `[N, h]` */
+  b1: np.Array;
+  /** `[N, h, d]` */
+  w2: np.Array;
+  /** `[N, d]` */
+  b2: np.Array;
+};
+
+export type MoeLayerConfig = {
+  d: number;
+  h: number;
+  /** Number of experts N in this layer. */
+  experts: number;
+  router: RouterConfig;
+};
+
+/** Experts initialised as PyTorch linears (uniform ±1/√fan_in); `key` is consumed. */
+export function initMoeLayer(key: np.Array, cfg: MoeLayerConfig): MoeLayerParams {
+  const { d, h, experts: n } = cfg;
+  const [kr, k1, k2, k3, k4] = splitKey(key, 5);
+  const u = (k: np.Array, shape: number[], fanIn: number) =>
+    random.uniform(k, shape, { minval: -1 / Math.sqrt(fanIn), maxval: 1 / Math.sqrt(fanIn) });
+  return {
+    router: initRouter(kr, d, n),
+    w1: u(k1, [n, d, h], d),
+    b1: u(k2, [n, h], d),
+    w2: u(k3, [n, h, d], h),
+    b2: u(k4, [n, d], h),
+  };
+}
+
+/**
+ * Apply the layer to T tokens (dense-masked).
+ * @param params not consumed.
+ * @param x `[T, d]`, consumed.
+ * @returns `y` `[T, d]` and the routing record.
+ */
+export function applyMoeLayer(
+  params: MoeLayerParams,
+  x: np.Array,
+  cfg: MoeLayerConfig,
+  opts: RouteOptions,
+): { y: np.Array; routing: Routing } {
+  const [t, d] = x.shape;
+  const { h, experts: n } = cfg;
+  const routing = applyRouter(params.router, x.ref, cfg.router, opts);
+  // Every expert on every token as two wide matmuls: [T, d] @ [d, N·h], then [T, N·h] @ [N·h, d].
+  const w1 = params.w1.ref.transpose([1, 0, 2]).reshape([d, n * h]); // [d, N·h]
+  const hidden = nn.gelu(np.matmul(x, w1).add(params.b1.ref.reshape([n * h])), { approximate: false }); // [T, N·h]
+  const gated = hidden.reshape([t, n, h]).mul(np.expandDims(routing.weights.ref, -1)).reshape([t, n * h]);
+  const y = np.matmul(gated, params.w2.ref.reshape([n * h, d])).add(np.matmul(routing.weights.ref, params.b2.ref)); // [T, d]
+  return { y, routing };
+}
+
+/** Release every array of a routing record (for callers that only need `y`). */
+export function disposeRouting(r: Routing): void {
+  r.mask.dispose();
+  r.weights.dispose();
+  r.probs.dispose();
+  r.active.dispose();
+  r.auxLoss.dispose();
+}

@@ -1,0 +1,94 @@
+/**
+ * Checkpoints: parameters, AdamW state, the step counters and the PRNG key in one safetensors
+ * file, written atomically (temp file, fsync, rename) so a crash never leaves a half-written one.
+ */
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { numpy as np } from "../engine/jax.js";
+import { UserError } from "../errors.js";
+import type { AdamWState } from "./adamw.js";
+import { flattenWithPaths, mapWithPaths } from "./paramTree.js";
+import { decodeSafetensors, encodeSafetensors, type SafeTensor } from "./safetensors.js";
+
+export const CHECKPOINT_FILE = "checkpoint.safetensors";
+const FORMAT = "dynamoe-checkpoint-1";
+
+/** Where training stands: `epoch` and the index of the next batch within it. */
+export type Progress = { step: number; epoch: number; batch: number };
+
+export type TrainState<P> = { params: P; opt: AdamWState<P>; key: np.Array; progress: Progress };
+
+async function toTensor(a: np.Array): Promise<SafeTensor> {
+  const shape = a.shape;
+  const data = await a.ref.data();
+  if (data instanceof Float32Array) return { dtype: "F32", shape, data };
+  if (data instanceof Uint32Array) return { dtype: "U32", shape, data };
+  if (data instanceof Int32Array) return { dtype: "I32", shape, data };
+  throw new Error(`checkpoint: unsupported array type ${data.constructor.name}`);
+}
+
+function fromTensor(t: SafeTensor): np.Array {
+  const dtype = t.dtype === "U32" ? np.uint32 : t.dtype === "I32" ? np.int32 : np.float32;
+  return np.array(t.data, { dtype }).reshape(t.shape);
+}
+
+/** Write `data` to `path` atomically: a temp file beside it, fsync, then rename over. */
+export function writeFileAtomic(path: string, data: Buffer | string): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  const fd = openSync(tmp, "w");
+  try {
+    writeSync(fd, typeof data === "string" ? Buffer.from(data) : data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}
+
+/** Serialise a training state (arrays are read, not consumed). */
+export async function saveCheckpoint<P>(path: string, state: TrainState<P>, extra: Record<string, string> = {}): Promise<void> {
+  const tensors: Record<string, SafeTensor> = {};
+  for (const [p, a] of flattenWithPaths(state.params)) tensors[`params.${p}`] = await toTensor(a);
+  for (const [p, a] of flattenWithPaths(state.opt.mu)) tensors[`opt.mu.${p}`] = await toTensor(a);
+  for (const [p, a] of flattenWithPaths(state.opt.nu)) tensors[`opt.nu.${p}`] = await toTensor(a);
+  tensors["opt.count"] = await toTensor(state.opt.count);
+  tensors["rng.key"] = await toTensor(state.key);
+  const meta = { format: FORMAT, progress: JSON.stringify(state.progress), ...extra };
+  writeFileAtomic(path, encodeSafetensors(tensors, meta));
+}
+
+export function checkpointExists(path: string): boolean {
+  return existsSync(path);
+}
+
+/**
+ * Load a training state into the structure of `template` (freshly initialised parameters, which
+ * are consumed). Shapes must match: a checkpoint from another model configuration is a `UserError`.
+ */
+export function loadCheckpoint<P>(path: string, template: P): TrainState<P> & { metadata: Record<string, string> } {
+  const { tensors, metadata } = decodeSafetensors(readFileSync(path), path);
+  if (metadata.format !== FORMAT) throw new UserError(`${path}: not a dynamoe checkpoint`);
+  const take = (name: string, like?: np.Array): np.Array => {
+    const t = tensors[name];
+    if (!t) throw new UserError(`${path}: missing tensor ${name} (checkpoint from another model configuration?)`);
+    if (like && like.shape.join(",") !== t.shape.join(",")) {
+      throw new UserError(`${path}: ${name} has shape [${t.shape}] but the model expects [${like.shape}]`);
+    }
+    return fromTensor(t);
+  };
+  const load = (prefix: string) =>
+    mapWithPaths(template, (p, leaf) => {
+      const a = take(`${prefix}.${p}`, leaf);
+      return a;
+    });
+  const params = load("params");
+  const mu = load("opt.mu");
+  const nu = load("opt.nu");
+  for (const [, leaf] of flattenWithPaths(template)) leaf.dispose();
+  return {
+    params,
+    opt: { mu, nu, count: take("opt.count") },
+    key: take("rng.key"),
+    progress: JSON.parse(metadata.progress) as Progress,
+    metadata,
+  };
+}

@@ -1,0 +1,105 @@
+/**
+ * The run configuration: one plain typed object with one default, validated once at the boundary
+ * (CLI or `train()`), saved with every run.
+ *
+ * Defaults are the spec's (§4, §5): d = h = 128, L = 4, E_max = 8, E_min = 2, T = 0.5, σ = 0.1,
+ * τ = 50, AdamW lr 1e-3, weight decay 0.01, batch 256, clipping at 1.0, cosine decay with warm-up.
+ */
+import { z } from "zod";
+import { UserError } from "../errors.js";
+import { ROUTER_KINDS } from "../moe/routing.js";
+import { SCHEDULE_KINDS } from "../moe/schedules.js";
+
+const positiveInt = z.number().int().positive();
+
+const routerSchema = z.strictObject({
+  kind: z.enum(ROUTER_KINDS).default("percentile"),
+  temperature: z.number().positive().default(0.5),
+  noise: z.number().nonnegative().default(0.1),
+  tau: z.number().min(0).max(100).default(50),
+  k: positiveInt.default(2),
+  renormalize: z.enum(["gates", "softmax-of-gates"]).default("gates"),
+});
+
+export const configSchema = z
+  .strictObject({
+    task: z.literal("image").default("image"),
+    dataset: z.enum(["mnist", "fashion-mnist", "cifar10"]).default("mnist"),
+    /** Directory with the dataset's files, instead of the default source. */
+    dataDir: z.string().optional(),
+    model: z.enum(["dense", "moe"]).default("moe"),
+    d: positiveInt.default(128),
+    h: positiveInt.default(128),
+    layers: positiveInt.default(4),
+    schedule: z.enum(SCHEDULE_KINDS).default("uniform"),
+    eMax: positiveInt.default(8),
+    eMin: positiveInt.default(2),
+    /** Explicit experts per layer; implies `schedule: "custom"`. */
+    experts: z.array(positiveInt).optional(),
+    router: routerSchema.default(routerSchema.parse({})),
+    epochs: positiveInt.default(3),
+    batchSize: positiveInt.default(256),
+    evalBatchSize: positiveInt.default(1000),
+    lr: z.number().positive().default(1e-3),
+    weightDecay: z.number().nonnegative().default(0.01),
+    beta1: z.number().min(0).max(1).default(0.9),
+    beta2: z.number().min(0).max(1).default(0.999),
+    eps: z.number().positive().default(1e-8),
+    warmupSteps: z.number().int().nonnegative().default(50),
+    minLrRatio: z.number().min(0).max(1).default(0),
+    /** Global gradient-norm clip; 0 disables. */
+    clip: z.number().nonnegative().default(1.0),
+    seed: z.number().int().nonnegative().default(0),
+    /** Steps between metric lines. */
+    logEvery: positiveInt.default(20),
+    /** Steps between checkpoints (also written at the end of every epoch); a multiple of logEvery. */
+    checkpointEvery: positiveInt.default(100),
+    /** Stop after this many training steps in total (for smoke tests and benchmarks). */
+    maxSteps: positiveInt.optional(),
+    /** Use only the first n training / test examples (for quick runs). */
+    trainLimit: positiveInt.optional(),
+    testLimit: positiveInt.optional(),
+  })
+  .superRefine((c, ctx) => {
+    if (c.eMin > c.eMax) ctx.addIssue({ code: "custom", path: ["eMin"], message: `must be ≤ eMax (${c.eMax})` });
+    if (c.schedule === "custom" && !c.experts) {
+      ctx.addIssue({ code: "custom", path: ["experts"], message: "schedule custom needs an experts list" });
+    }
+    if (c.experts && c.experts.length !== c.layers) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["experts"],
+        message: `has ${c.experts.length} entries but layers is ${c.layers}`,
+      });
+    }
+    if (c.checkpointEvery % c.logEvery !== 0) {
+      ctx.addIssue({ code: "custom", path: ["checkpointEvery"], message: `must be a multiple of logEvery (${c.logEvery})` });
+    }
+  })
+  .transform((c) => (c.experts ? { ...c, schedule: "custom" as const } : c));
+
+export type TrainConfig = z.output<typeof configSchema>;
+export type TrainConfigInput = z.input<typeof configSchema>;
+
+/** One line per problem: `config.router.tau: Too big: expected number to be <=100`. */
+function formatIssues(error: z.ZodError): string {
+  return error.issues
+    .map((i) => {
+      const path = i.path.length ? `config.${i.path.join(".")}` : "config";
+      if (i.code === "unrecognized_keys") return `${path}: unknown key(s) ${i.keys.map((k) => `"${k}"`).join(", ")}`;
+      return `${path}: ${i.message}`;
+    })
+    .join("; ");
+}
+
+/** Validate and fill defaults. Throws `UserError` with a one-line message on any problem. */
+export function resolveConfig(input: unknown): TrainConfig {
+  const result = configSchema.safeParse(input ?? {});
+  if (!result.success) throw new UserError(formatIssues(result.error));
+  return result.data;
+}
+
+/** The spec defaults, fully resolved. */
+export function defaultConfig(): TrainConfig {
+  return resolveConfig({});
+}

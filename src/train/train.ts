@@ -1,0 +1,289 @@
+/**
+ * The training loop, top to bottom: load data, build the model, then for each epoch shuffle, step,
+ * log, checkpoint and evaluate. A run folder holds `config.json`, `metrics.jsonl`,
+ * `checkpoint.safetensors` and, at the end, `summary.json`.
+ *
+ * Resuming (`resume: true`) continues from the checkpoint and ends with exactly the metrics an
+ * uninterrupted run would have: the data order depends only on (seed, epoch), the PRNG key and the
+ * half-filled logging window are part of the checkpoint, and metric lines written after the
+ * checkpoint are dropped.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { initEngine } from "../engine/engine.js";
+import { numpy as np, random, tree } from "../engine/jax.js";
+import { batchesPerEpoch, epochPermutation, gatherBatch } from "../data/batches.js";
+import type { ImageDataset, ImageSplit } from "../data/types.js";
+import { UserError } from "../errors.js";
+import { countParams, initImageModel, type ImageModelConfig, type ImageModelParams } from "../models/imageModel.js";
+import { expertSchedule } from "../moe/schedules.js";
+import { adamw } from "./adamw.js";
+import { CHECKPOINT_FILE, checkpointExists, loadCheckpoint, saveCheckpoint, writeFileAtomic, type Progress } from "./checkpoint.js";
+import { resolveConfig, type TrainConfig } from "./config.js";
+import { makeEvaluator, type EvalResult } from "./evaluate.js";
+import { cosineWithWarmup } from "./lrSchedule.js";
+import { makeTrainStep, unpackStepStats } from "./trainStep.js";
+
+/** Progress events, for progress bars and logs. */
+export type TrainEvent =
+  | { type: "start"; totalSteps: number; stepsPerEpoch: number; params: number; resumedFrom: number; config: TrainConfig }
+  | { type: "step"; step: number; epoch: number; loss: number; lr: number; stepMs: number }
+  | { type: "eval"; step: number; epoch: number; result: EvalResult }
+  | { type: "checkpoint"; step: number };
+
+export type TrainOptions = {
+  /** Run folder; created if missing. Without one nothing is written to disk. */
+  outDir?: string;
+  /** Continue from `outDir`'s checkpoint (its saved config is used; `config` is ignored). */
+  resume?: boolean;
+  /** Already-loaded data (else loaded from `config.dataset`). */
+  dataset?: ImageDataset;
+  onEvent?: (e: TrainEvent) => void;
+  /** Aborting stops after the current step, writing a checkpoint first. */
+  signal?: AbortSignal;
+};
+
+export type TrainSummary = {
+  dataset: string;
+  model: "dense" | "moe";
+  router: string | null;
+  schedule: string | null;
+  experts: number[];
+  params: number;
+  steps: number;
+  epochs: number;
+  test: EvalResult;
+  /** Mean experts active per token in each MoE layer, on the test set. */
+  meanActive: number[];
+  medianStepMs: number;
+  wallSeconds: number;
+  threads: number;
+  /** True when `maxSteps` stopped the run before it finished its epochs. */
+  stoppedEarly: boolean;
+};
+
+export type TrainResult = { summary: TrainSummary; params: ImageModelParams; modelConfig: ImageModelConfig };
+
+/** Raised when training is interrupted through `signal`; a checkpoint was written first. */
+export class InterruptedError extends UserError {
+  override name = "InterruptedError";
+}
+
+/** Raised when the loss becomes NaN or infinite; the last good checkpoint is kept. */
+export class DivergedError extends UserError {
+  override name = "DivergedError";
+}
+
+/** The model configuration a run configuration describes, for a dataset's input and class counts. */
+export function modelConfigFor(config: TrainConfig, inputDim: number, numClasses: number): ImageModelConfig {
+  const experts =
+    config.model === "moe"
+      ? config.experts ?? expertSchedule(config.layers, { kind: config.schedule, eMax: config.eMax, eMin: config.eMin })
+      : [];
+  return { kind: config.model, inputDim, numClasses, d: config.d, h: config.h, layers: config.layers, experts, router: config.router };
+}
+
+function limitSplit(split: ImageSplit, inputDim: number, limit?: number): ImageSplit {
+  if (!limit || limit >= split.n) return split;
+  return { x: split.x.subarray(0, limit * inputDim), y: split.y.subarray(0, limit), n: limit };
+}
+
+/** Running sums over a logging window; part of the checkpoint so resumed logs match exactly. */
+type Window = { steps: number; loss: number; correct: number; examples: number; gradNorm: number; lr: number; ms: number; active: number[]; routerGradNorm: number[] };
+
+function emptyWindow(layers: number): Window {
+  const z = () => new Array<number>(layers).fill(0);
+  return { steps: 0, loss: 0, correct: 0, examples: 0, gradNorm: 0, lr: 0, ms: 0, active: z(), routerGradNorm: z() };
+}
+
+/** Train a model. Validates `config` (throwing `UserError` on a bad one) and returns the summary. */
+export async function train(configInput: unknown, opts: TrainOptions = {}): Promise<TrainResult> {
+  const t0 = performance.now();
+  const { outDir } = opts;
+  if (opts.resume && !outDir) throw new UserError("resume needs a run folder");
+  const ckptPath = outDir ? join(outDir, CHECKPOINT_FILE) : "";
+  let config: TrainConfig;
+  if (opts.resume) {
+    const saved = join(outDir!, "config.json");
+    if (!existsSync(saved)) throw new UserError(`${outDir}: no config.json, not a dynamoe run folder`);
+    config = resolveConfig(JSON.parse(readFileSync(saved, "utf8")));
+  } else {
+    config = resolveConfig(configInput);
+  }
+  const engine = await initEngine();
+
+  const data =
+    opts.dataset ?? (await (await import("../data/loadImageDataset.js")).loadImageDataset(config.dataset, { dataDir: config.dataDir }));
+  const trainSplit = limitSplit(data.train, data.inputDim, config.trainLimit);
+  const testSplit = limitSplit(data.test, data.inputDim, config.testLimit);
+  const modelCfg = modelConfigFor(config, data.inputDim, data.numClasses);
+  const layers = modelCfg.kind === "moe" ? modelCfg.layers : 0;
+  const stepsPerEpoch = batchesPerEpoch(trainSplit.n, config.batchSize);
+  if (stepsPerEpoch === 0) throw new UserError(`batch size ${config.batchSize} exceeds the ${trainSplit.n} training examples`);
+  const totalSteps = Math.min(config.epochs * stepsPerEpoch, config.maxSteps ?? Infinity);
+
+  const optimizer = adamw({ beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay });
+  const lrAt = cosineWithWarmup({ lr: config.lr, warmupSteps: config.warmupSteps, totalSteps, minLrRatio: config.minLrRatio });
+  const [initKey, trainKey] = splitTwoKey(random.key(config.seed));
+
+  let params = initImageModel(initKey, modelCfg);
+  const nParams = countParams(params);
+  let opt = optimizer.init(params);
+  let key = trainKey;
+  let progress: Progress = { step: 0, epoch: 0, batch: 0 };
+  let window = emptyWindow(layers);
+  const metricsPath = outDir ? join(outDir, "metrics.jsonl") : "";
+
+  if (outDir) mkdirSync(outDir, { recursive: true });
+  if (opts.resume && checkpointExists(ckptPath)) {
+    tree.dispose(opt);
+    key.dispose();
+    const state = loadCheckpoint(ckptPath, params);
+    ({ params, opt, key, progress } = state);
+    window = JSON.parse(state.metadata.window) as Window;
+    truncateMetrics(metricsPath, progress.step);
+  } else if (outDir) {
+    if (!opts.resume && checkpointExists(ckptPath)) {
+      throw new UserError(`${outDir} already holds a run: use --resume ${outDir} to continue it, or choose another --out`);
+    }
+    writeFileAtomic(join(outDir, "config.json"), JSON.stringify(config, null, 2) + "\n");
+    writeFileSync(metricsPath, "");
+  }
+  const resumedFrom = progress.step;
+  opts.onEvent?.({ type: "start", totalSteps, stepsPerEpoch, params: nParams, resumedFrom, config });
+
+  const step = makeTrainStep(modelCfg, optimizer, config.clip);
+  const evaluator = makeEvaluator(modelCfg, config.evalBatchSize);
+  const stepTimes: number[] = [];
+  const log = (line: Record<string, unknown>) => {
+    if (metricsPath) writeFileSync(metricsPath, JSON.stringify(line) + "\n", { flag: "a" });
+  };
+  const checkpoint = async () => {
+    if (!outDir) return;
+    await saveCheckpoint(ckptPath, { params, opt, key, progress }, { window: JSON.stringify(window) });
+    opts.onEvent?.({ type: "checkpoint", step: progress.step });
+  };
+  const flushWindow = () => {
+    if (window.steps === 0) return;
+    const n = window.steps;
+    log({
+      type: "train",
+      step: progress.step,
+      epoch: progress.epoch,
+      loss: window.loss / n,
+      accuracy: window.correct / window.examples,
+      lr: window.lr / n,
+      gradNorm: window.gradNorm / n,
+      stepMs: window.ms / n,
+      ...(layers ? { active: window.active.map((a) => a / n), routerGradNorm: window.routerGradNorm.map((g) => g / n) } : {}),
+    });
+    window = emptyWindow(layers);
+  };
+
+  let lastEval: EvalResult | null = null;
+  let stoppedEarly = false;
+  outer: while (progress.epoch < config.epochs) {
+    const perm = epochPermutation(config.seed, progress.epoch, trainSplit.n);
+    while (progress.batch < stepsPerEpoch) {
+      if (opts.signal?.aborted) {
+        // Keep the half-filled logging window in the checkpoint so the resumed run logs exactly the same lines.
+        await checkpoint();
+        throw new InterruptedError(
+          `interrupted at step ${progress.step}` + (outDir ? `; checkpoint saved, continue with: dynamoe train --resume ${outDir}` : ""),
+        );
+      }
+      if (progress.step >= totalSteps) {
+        stoppedEarly = true;
+        break outer;
+      }
+      const ts = performance.now();
+      const { x, y } = gatherBatch(trainSplit, perm, progress.batch * config.batchSize, config.batchSize, data.inputDim);
+      const lr = lrAt(progress.step);
+      const [k, sub] = splitTwoKey(key);
+      key = k;
+      const [nextParams, nextOpt, packed] = step(
+        params,
+        opt,
+        np.array(x).reshape([config.batchSize, data.inputDim]),
+        np.array(y, { dtype: np.int32 }),
+        sub,
+        np.array(lr),
+      );
+      params = nextParams;
+      opt = nextOpt;
+      const s = unpackStepStats(await packed.data(), layers);
+      const ms = performance.now() - ts;
+      if (!Number.isFinite(s.loss)) {
+        const where = outDir && checkpointExists(ckptPath) ? `; the last good checkpoint is kept in ${outDir}` : "";
+        throw new DivergedError(`loss became ${s.loss} at step ${progress.step + 1}${where}; try a lower --lr or a stronger clip`);
+      }
+      stepTimes.push(ms);
+      window.steps += 1;
+      window.loss += s.loss;
+      window.correct += s.correct;
+      window.examples += config.batchSize;
+      window.gradNorm += s.gradNorm;
+      window.lr += lr;
+      window.ms += ms;
+      for (let l = 0; l < layers; l++) {
+        window.active[l] += s.active[l];
+        window.routerGradNorm[l] += s.routerGradNorm[l];
+      }
+      progress = { step: progress.step + 1, epoch: progress.epoch, batch: progress.batch + 1 };
+      opts.onEvent?.({ type: "step", step: progress.step, epoch: progress.epoch, loss: s.loss, lr, stepMs: ms });
+      if (progress.step % config.logEvery === 0) flushWindow();
+      if (progress.step % config.checkpointEvery === 0 && progress.batch < stepsPerEpoch) await checkpoint();
+    }
+    flushWindow();
+    lastEval = await evaluator(params, testSplit);
+    log({ type: "eval", step: progress.step, epoch: progress.epoch + 1, split: "test", loss: lastEval.loss, accuracy: lastEval.accuracy, ...(layers ? { active: lastEval.active } : {}) });
+    opts.onEvent?.({ type: "eval", step: progress.step, epoch: progress.epoch + 1, result: lastEval });
+    progress = { step: progress.step, epoch: progress.epoch + 1, batch: 0 };
+    await checkpoint();
+  }
+  if (stoppedEarly) {
+    flushWindow();
+    await checkpoint();
+    lastEval = await evaluator(params, testSplit);
+  }
+  key.dispose();
+  tree.dispose(opt);
+
+  const sorted = [...stepTimes].sort((a, b) => a - b);
+  const summary: TrainSummary = {
+    dataset: data.name,
+    model: modelCfg.kind,
+    router: modelCfg.kind === "moe" ? config.router.kind : null,
+    schedule: modelCfg.kind === "moe" ? config.schedule : null,
+    experts: modelCfg.experts,
+    params: nParams,
+    steps: progress.step,
+    epochs: progress.epoch,
+    test: lastEval!,
+    meanActive: lastEval!.active,
+    medianStepMs: sorted.length ? sorted[Math.floor(sorted.length / 2)] : 0,
+    wallSeconds: (performance.now() - t0) / 1000,
+    threads: engine.threads,
+    stoppedEarly,
+  };
+  if (outDir) writeFileAtomic(join(outDir, "summary.json"), JSON.stringify(summary, null, 2) + "\n");
+  return { summary, params, modelConfig: modelCfg };
+}
+
+/** Split a key into two; consumes it. */
+function splitTwoKey(key: np.Array): [np.Array, np.Array] {
+  const ks = random.split(key, 2);
+  const a = ks.ref.slice(0);
+  const b = ks.slice(1);
+  return [a, b];
+}
+
+/** Drop metric lines logged after `step` (they belong to the part of a killed run being redone). */
+function truncateMetrics(path: string, step: number): void {
+  if (!existsSync(path)) return;
+  const kept = readFileSync(path, "utf8")
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .filter((l) => (JSON.parse(l) as { step: number }).step <= step);
+  writeFileSync(path, kept.map((l) => l + "\n").join(""));
+}
