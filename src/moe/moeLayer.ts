@@ -65,7 +65,7 @@ export function applyMoeLayer(
   const routing = applyRouter(params.router, x.ref, cfg.router, opts);
   // Every expert on every token as two wide matmuls: [T, d] @ [d, N·h], then [T, N·h] @ [N·h, d].
   const w1 = params.w1.ref.transpose([1, 0, 2]).reshape([d, n * h]); // [d, N·h]
-  const hidden = nn.gelu(np.matmul(x, w1).add(params.b1.ref.reshape([n * h])), { approximate: false }); // [T, N·h]
+  const hidden = nn.gelu(np.matmul(x, w1).add(params.b1.ref.reshape([n * h])), { approximate: true }); // [T, N·h]
   const gated = hidden.reshape([t, n, h]).mul(np.expandDims(routing.weights.ref, -1)).reshape([t, n * h]);
   const y = np.matmul(gated, params.w2.ref.reshape([n * h, d])).add(np.matmul(routing.weights.ref, params.b2.ref)); // [T, d]
   return { y, routing };

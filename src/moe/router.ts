@@ -19,13 +19,17 @@ export function initRouter(key: np.Array, d: number, experts: number): RouterPar
 
 /**
  * Combine weights from the clean gates and a selection mask.
+ * A token with a single selected expert gets weight exactly 1 (not `g/g`, whose gradient is
+ * rounding noise), so such a router's gradient is exactly zero, as the mathematics says.
  * @param probs `[T, N]` consumed; `mask` `[T, N]` consumed.
  * @returns `[T, N]`, zero off the selected set, each row summing to 1.
  */
 export function combineWeights(probs: np.Array, mask: np.Array, renormalize: Renormalize): np.Array {
   const base = renormalize === "gates" ? probs : np.exp(probs);
-  const kept = base.mul(mask); // [T, N]
-  return kept.ref.div(kept.sum(-1, { keepdims: true }));
+  const kept = base.mul(mask.ref); // [T, N]
+  const normalised = kept.ref.div(kept.sum(-1, { keepdims: true }));
+  const single = mask.ref.sum(-1, { keepdims: true }).equal(1); // [T, 1]
+  return np.where(single, mask, normalised);
 }
 
 /**

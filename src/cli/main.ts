@@ -1,0 +1,106 @@
+/**
+ * The `dynamoe` command line: `train`, `eval`, `data fetch`. A user's mistake prints one line and
+ * exits non-zero; only bugs print a stack trace.
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { readFileSync } from "node:fs";
+import { UserError } from "../errors.js";
+import { ROUTER_KINDS } from "../moe/routing.js";
+import { SCHEDULE_KINDS } from "../moe/schedules.js";
+import { evalCommand } from "./evalCommand.js";
+import { dataFetchCommand } from "./dataCommand.js";
+import { trainCommand } from "./trainCommand.js";
+
+const VERSION = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+
+function intArg(name: string, min = 0) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}, got "${v}"`);
+    return n;
+  };
+}
+
+function numArg(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (v.trim() === "" || !Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a number, got "${v}"`);
+    return n;
+  };
+}
+
+function expertsArg(v: string): number[] {
+  const parts = v.split(",").map((s) => Number(s.trim()));
+  if (parts.length === 0 || parts.some((n) => !Number.isInteger(n) || n < 1)) {
+    throw new InvalidArgumentError(`--experts must be a comma-separated list of positive integers, e.g. 8,4,4,2; got "${v}"`);
+  }
+  return parts;
+}
+
+export function buildProgram(): Command {
+  const program = new Command("dynamoe")
+    .description("Mixture-of-Experts with dynamic expert activation (DynaMoE) on jax-js")
+    .version(VERSION)
+    .showHelpAfterError("(run with --help for usage)")
+    .configureOutput({ outputError: (str, write) => write(str.split("\n")[0] + "\n") });
+
+  program
+    .command("train")
+    .description("train an image classifier (dense or MoE) and write a run folder")
+    .addOption(new Option("--dataset <name>", "dataset").choices(["mnist", "fashion-mnist", "cifar10"]))
+    .addOption(new Option("--model <kind>", "dense MLP or Mixture-of-Experts").choices(["dense", "moe"]))
+    .addOption(new Option("--router <kind>", "routing rule").choices([...ROUTER_KINDS]))
+    .addOption(new Option("--schedule <kind>", "experts per layer over depth").choices([...SCHEDULE_KINDS]))
+    .option("--experts <list>", "explicit experts per layer, e.g. 8,4,4,2 (implies --schedule custom)", expertsArg)
+    .option("--epochs <n>", "training epochs", intArg("--epochs", 1))
+    .option("--seed <n>", "random seed", intArg("--seed", 0))
+    .option("--lr <x>", "peak learning rate", numArg("--lr"))
+    .option("--batch-size <n>", "training batch size", intArg("--batch-size", 1))
+    .option("--max-steps <n>", "stop after n steps (quick runs)", intArg("--max-steps", 1))
+    .option("--config <file>", "JSON file with any configuration key (d, h, layers, eMax, eMin, router{...}, lr, ...)")
+    .option("--out <dir>", "run folder (default: runs/<dataset>-<model>-<schedule>-seed<seed>)")
+    .option("--resume <dir>", "continue the run in <dir> from its last checkpoint")
+    .option("--data-dir <dir>", "read the dataset's files from <dir>")
+    .option("--threads <n>", "wasm threads (default: all cores)")
+    .action(async (opts) => trainCommand(opts));
+
+  program
+    .command("eval")
+    .description("re-evaluate a saved run's checkpoint on its test set")
+    .requiredOption("--run <dir>", "run folder")
+    .option("--data-dir <dir>", "read the dataset's files from <dir>")
+    .option("--threads <n>", "wasm threads (default: all cores)")
+    .action(async (opts) => evalCommand(opts));
+
+  const data = program.command("data").description("datasets");
+  data
+    .command("fetch")
+    .description("download a dataset into the cache (cifar10: the official binary tarball)")
+    .argument("<name>", "dataset name: cifar10")
+    .action(async (name: string) => dataFetchCommand(name));
+
+  program.exitOverride();
+  for (const cmd of program.commands) {
+    cmd.exitOverride();
+    for (const sub of cmd.commands) sub.exitOverride();
+  }
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version exit 0; usage errors were already printed as one line.
+      return err.exitCode === 0 || err.code === "commander.helpDisplayed" || err.code === "commander.version" ? 0 : 2;
+    }
+    if (err instanceof UserError) {
+      process.stderr.write(`dynamoe: ${err.message.split("\n")[0]}\n`);
+      return err.name === "InterruptedError" ? 130 : 1;
+    }
+    throw err;
+  }
+}

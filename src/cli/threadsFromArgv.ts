@@ -1,0 +1,15 @@
+/**
+ * Side-effect module, imported first by the CLI: copies `--threads N` into `DYNAMOE_THREADS` before
+ * jax-js loads (its worker pool size is fixed at load time; see `src/engine/preload.ts`).
+ */
+const argv = process.argv;
+for (let i = 0; i < argv.length; i++) {
+  if (argv[i] === "--threads" && argv[i + 1] !== undefined) process.env.DYNAMOE_THREADS = argv[i + 1];
+  else if (argv[i].startsWith("--threads=")) process.env.DYNAMOE_THREADS = argv[i].slice("--threads=".length);
+}
+const raw = process.env.DYNAMOE_THREADS;
+if (raw !== undefined && raw !== "" && !(Number.isInteger(Number(raw)) && Number(raw) >= 1)) {
+  process.stderr.write(`dynamoe: --threads must be a positive integer, got "${raw}"\n`);
+  process.exit(2);
+}
+export {};

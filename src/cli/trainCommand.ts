@@ -1,0 +1,116 @@
+/** `dynamoe train`: resolve the configuration (defaults < --config file < flags), train, report. */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { UserError } from "../errors.js";
+import { resolveConfig, type TrainConfigInput } from "../train/config.js";
+import { train, type TrainSummary } from "../train/train.js";
+import { trainProgress } from "./progress.js";
+
+export type TrainFlags = {
+  dataset?: string;
+  model?: string;
+  router?: string;
+  schedule?: string;
+  experts?: number[];
+  epochs?: number;
+  seed?: number;
+  lr?: number;
+  batchSize?: number;
+  maxSteps?: number;
+  config?: string;
+  out?: string;
+  resume?: string;
+  dataDir?: string;
+};
+
+function readConfigFile(path: string): Record<string, unknown> {
+  if (!existsSync(path)) throw new UserError(`--config ${path}: file not found`);
+  try {
+    const parsed: unknown = JSON.parse(readFileSync(path, "utf8"));
+    if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error("not an object");
+    return parsed as Record<string, unknown>;
+  } catch (e) {
+    throw new UserError(`--config ${path}: not a JSON object (${(e as Error).message.split("\n")[0]})`);
+  }
+}
+
+/** Merge the config file and the flags into one configuration input. */
+export function configFromFlags(flags: TrainFlags): TrainConfigInput {
+  const base = flags.config ? readConfigFile(flags.config) : {};
+  const cfg: Record<string, unknown> = { ...base };
+  const set = (k: string, v: unknown) => {
+    if (v !== undefined) cfg[k] = v;
+  };
+  set("dataset", flags.dataset);
+  set("model", flags.model);
+  set("schedule", flags.schedule);
+  set("experts", flags.experts);
+  set("epochs", flags.epochs);
+  set("seed", flags.seed);
+  set("lr", flags.lr);
+  set("batchSize", flags.batchSize);
+  set("maxSteps", flags.maxSteps);
+  set("dataDir", flags.dataDir);
+  if (flags.router !== undefined) cfg.router = { ...((cfg.router as object | undefined) ?? {}), kind: flags.router };
+  return cfg as TrainConfigInput;
+}
+
+/** A fresh folder name under runs/ that does not exist yet. */
+function defaultOutDir(c: { dataset: string; model: string; schedule: string; router: { kind: string }; seed: number }): string {
+  const what = c.model === "dense" ? "dense" : `moe-${c.router.kind}-${c.schedule}`;
+  const base = join("runs", `${c.dataset}-${what}-seed${c.seed}`);
+  let dir = base;
+  for (let i = 2; existsSync(dir); i++) dir = `${base}-${i}`;
+  return dir;
+}
+
+export function printSummary(s: TrainSummary, outDir: string | undefined): void {
+  const lines = [
+    `test accuracy      ${(100 * s.test.accuracy).toFixed(2)}%  (loss ${s.test.loss.toFixed(4)}, ${s.test.n} examples)`,
+    `parameters         ${s.params.toLocaleString("en-US")}`,
+  ];
+  if (s.model === "moe") {
+    lines.push(`experts per layer  ${s.experts.join(", ")}  (${s.schedule}, router ${s.router})`);
+    lines.push(`active per layer   ${s.meanActive.map((a) => a.toFixed(2)).join(", ")}  (mean experts per token, test set)`);
+  }
+  lines.push(`steps              ${s.steps} in ${s.wallSeconds.toFixed(1)} s, median ${s.medianStepMs.toFixed(1)} ms/step, ${s.threads} thread(s)`);
+  if (outDir) lines.push(`run folder         ${outDir}`);
+  process.stdout.write(lines.join("\n") + "\n");
+}
+
+export async function trainCommand(flags: TrainFlags): Promise<void> {
+  let outDir: string;
+  let input: TrainConfigInput = {};
+  if (flags.resume) {
+    outDir = flags.resume;
+    if (!existsSync(join(outDir, "config.json"))) throw new UserError(`--resume ${outDir}: not a dynamoe run folder (no config.json)`);
+    if (existsSync(join(outDir, "summary.json"))) {
+      process.stderr.write(`${outDir} has already finished; its summary:\n`);
+      printSummary(JSON.parse(readFileSync(join(outDir, "summary.json"), "utf8")) as TrainSummary, outDir);
+      return;
+    }
+  } else {
+    input = configFromFlags(flags);
+    const resolved = resolveConfig(input); // validate before touching the disk
+    outDir = flags.out ?? defaultOutDir(resolved);
+  }
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    if (++interrupts > 1) process.exit(130);
+    process.stderr.write("\ninterrupt: finishing the current step and saving a checkpoint (Ctrl-C again to quit now)\n");
+    controller.abort();
+  };
+  process.on("SIGINT", onSigint);
+  process.on("SIGTERM", onSigint);
+  const progress = trainProgress(outDir);
+  try {
+    const { summary } = await train(input, { outDir, resume: Boolean(flags.resume), onEvent: progress.onEvent, signal: controller.signal });
+    progress.stop();
+    printSummary(summary, outDir);
+  } finally {
+    progress.stop();
+    process.off("SIGINT", onSigint);
+    process.off("SIGTERM", onSigint);
+  }
+}

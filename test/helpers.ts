@@ -1,0 +1,34 @@
+/** Shared test helpers: engine start-up, array reads and `assertAllClose`. */
+import assert from "node:assert/strict";
+import { initEngine } from "../src/engine/engine.js";
+import type { numpy as np } from "../src/engine/jax.js";
+
+export async function setup(): Promise<void> {
+  await initEngine();
+}
+
+/** Read an array to a plain number list (consumes it). */
+export async function read(a: np.Array): Promise<number[]> {
+  return Array.from(await a.data());
+}
+
+/** `|actual − expected| ≤ atol + rtol·|expected|` elementwise, with the first offending index in the message. */
+export function assertAllClose(actual: ArrayLike<number>, expected: ArrayLike<number>, { rtol = 1e-5, atol = 1e-6 } = {}, what = "values"): void {
+  assert.equal(actual.length, expected.length, `${what}: length ${actual.length} vs ${expected.length}`);
+  for (let i = 0; i < actual.length; i++) {
+    const a = actual[i];
+    const e = expected[i];
+    if (!(Math.abs(a - e) <= atol + rtol * Math.abs(e))) {
+      assert.fail(`${what}[${i}]: ${a} vs expected ${e} (rtol ${rtol}, atol ${atol})`);
+    }
+  }
+}
+
+/** Deterministic pseudo-random numbers for test inputs (not for training). */
+export function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 4294967296;
+  };
+}
