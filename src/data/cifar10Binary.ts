@@ -95,7 +95,9 @@ export async function readCifar10Tarball(path: string): Promise<{ train: RawImag
   const wanted = new Set([...CIFAR10_TRAIN_BATCHES, CIFAR10_TEST_BATCH]);
   const files = new Map<string, Uint8Array>();
   const extract = tar.extract();
-  const done = gzipped ? pipeline(createReadStream(path), createGunzip(), extract) : pipeline(createReadStream(path), extract);
+  // 1 MiB chunks: gunzip runs about twice as fast as with the default 16 KiB.
+  const input = createReadStream(path, { highWaterMark: 1 << 20 });
+  const done = gzipped ? pipeline(input, createGunzip({ chunkSize: 1 << 20 }), extract) : pipeline(input, extract);
   // Consume entries while the pipeline feeds them; a pipeline error also ends this loop.
   const reading = (async () => {
     try {

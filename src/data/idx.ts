@@ -102,5 +102,6 @@ function parseRawIdx(bytes: Uint8Array, name: string): IdxArray {
   if (found > expected) {
     throw new DataError(`${name}: corrupt IDX file (header [${dims.join(", ")}] needs ${expected} bytes of data, found ${found})`);
   }
-  return { dims, data: bytes.subarray(headerBytes) };
+  // A plain Uint8Array view (not a Buffer), so callers see one type whatever the source.
+  return { dims, data: new Uint8Array(bytes.buffer, bytes.byteOffset + headerBytes, expected) };
 }

@@ -1,0 +1,93 @@
+/**
+ * The vertical slice's accuracy check: dense, DynaMoE uniform and DynaMoE descending, seeds 0, 1, 2,
+ * with the spec's defaults, on MNIST (3 epochs), Fashion-MNIST (3 epochs) and CIFAR-10 (10 epochs).
+ * Prints a Markdown table of mean ± std test accuracy.
+ *
+ *   npm run accuracy -- [--jobs 2] [--out runs/accuracy] [--datasets mnist,fashion-mnist,cifar10] [--seeds 0,1,2]
+ *
+ * Each run is a separate `dynamoe train` process (one wasm thread each, `--jobs` at once) writing its
+ * own run folder; finished runs (with summary.json) are skipped, killed ones are resumed, so the
+ * command can be re-run after an interruption.
+ */
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+
+const { values } = parseArgs({
+  options: {
+    jobs: { type: "string", default: "2" },
+    out: { type: "string", default: "runs/accuracy" },
+    datasets: { type: "string", default: "mnist,fashion-mnist,cifar10" },
+    seeds: { type: "string", default: "0,1,2" },
+  },
+});
+
+const EPOCHS: Record<string, number> = { mnist: 3, "fashion-mnist": 3, cifar10: 10 };
+const TARGET: Record<string, number> = { mnist: 97.5, "fashion-mnist": 87.5, cifar10: 53 };
+const MODELS = [
+  { name: "dense", args: ["--model", "dense"] },
+  { name: "moe-uniform", args: ["--model", "moe", "--schedule", "uniform"] },
+  { name: "moe-descending", args: ["--model", "moe", "--schedule", "descending"] },
+];
+
+type Job = { dataset: string; model: string; seed: number; dir: string; args: string[] };
+const jobs: Job[] = [];
+for (const dataset of values.datasets!.split(",")) {
+  for (const seed of values.seeds!.split(",").map(Number)) {
+    for (const m of MODELS) {
+      const dir = join(values.out!, `${dataset}-${m.name}-seed${seed}`);
+      const args = existsSync(join(dir, "config.json"))
+        ? ["train", "--resume", dir]
+        : ["train", "--dataset", dataset, ...m.args, "--epochs", String(EPOCHS[dataset]), "--seed", String(seed), "--out", dir];
+      jobs.push({ dataset, model: m.name, seed, dir, args });
+    }
+  }
+}
+
+function runJob(job: Job): Promise<void> {
+  if (existsSync(join(job.dir, "summary.json"))) return Promise.resolve();
+  return new Promise((resolve) => {
+    const t = performance.now();
+    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/bin.ts", ...job.args], {
+      stdio: ["ignore", "ignore", "pipe"],
+      env: { ...process.env, DYNAMOE_THREADS: "1" },
+    });
+    let err = "";
+    child.stderr.on("data", (d) => (err = (err + String(d)).slice(-2000)));
+    child.on("exit", (code) => {
+      const s = ((performance.now() - t) / 1000).toFixed(0);
+      process.stderr.write(`${code === 0 ? "done" : `FAILED (${code})`} ${job.dir} in ${s} s${code === 0 ? "" : `\n${err}`}\n`);
+      resolve();
+    });
+  });
+}
+
+const queue = [...jobs];
+await Promise.all(
+  Array.from({ length: Number(values.jobs) }, async () => {
+    for (let job = queue.shift(); job; job = queue.shift()) await runJob(job);
+  }),
+);
+
+const stat = (xs: number[]) => {
+  const m = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const sd = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1)) : 0;
+  return { m, sd };
+};
+const rows = ["| dataset | model | params | test accuracy % (mean ± std) | n | per seed | active experts/layer | ms/step | target |", "|---|---|---|---|---|---|---|---|---|"];
+for (const dataset of values.datasets!.split(",")) {
+  for (const m of MODELS) {
+    const done = jobs
+      .filter((j) => j.dataset === dataset && j.model === m.name && existsSync(join(j.dir, "summary.json")))
+      .map((j) => JSON.parse(readFileSync(join(j.dir, "summary.json"), "utf8")));
+    if (done.length === 0) continue;
+    const acc = stat(done.map((s) => 100 * s.test.accuracy));
+    const ms = stat(done.map((s) => s.medianStepMs));
+    const active = done[0].meanActive.length ? done[0].meanActive.map((a: number) => a.toFixed(2)).join(", ") : "-";
+    const per = done.map((s) => (100 * s.test.accuracy).toFixed(2)).join(", ");
+    const ok = acc.m >= TARGET[dataset] ? "met" : "MISSED";
+    rows.push(`| ${dataset} | ${m.name} | ${done[0].params.toLocaleString("en-US")} | ${acc.m.toFixed(2)} ± ${acc.sd.toFixed(2)} | ${done.length} | ${per} | ${active} | ${ms.m.toFixed(0)} | ≥ ${TARGET[dataset]} ${ok} |`);
+  }
+}
+process.stdout.write(rows.join("\n") + "\n");

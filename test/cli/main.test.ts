@@ -1,0 +1,108 @@
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const CLI = ["--import", "tsx", join(ROOT, "src/cli/bin.ts")];
+const tmp = () => mkdtempSync(join(tmpdir(), "dynamoe-cli-"));
+
+function run(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [...CLI, ...args], { cwd: ROOT, encoding: "utf8", env: { ...process.env, ...env }, timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test("--help works for the program and each command", () => {
+  for (const args of [["--help"], ["train", "--help"], ["eval", "--help"], ["data", "fetch", "--help"]]) {
+    const r = run(args);
+    assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stdout, /Usage: dynamoe/);
+  }
+  assert.match(run(["train", "--help"]).stdout, /--schedule <kind>.*\n?.*uniform/);
+});
+
+test("a user's mistake prints one line and exits non-zero, without a stack trace", () => {
+  const dir = tmp();
+  writeFileSync(join(dir, "bad-key.json"), JSON.stringify({ d: 64, bogus: 1 }));
+  writeFileSync(join(dir, "bad-type.json"), JSON.stringify({ router: { tau: "fifty" } }));
+  writeFileSync(join(dir, "not-json.json"), "{ d: ");
+  const cases: [string[], RegExp][] = [
+    [["train", "--frobnicate"], /unknown option '--frobnicate'/],
+    [["train", "--dataset", "imagenet"], /argument 'imagenet' is invalid.*mnist, fashion-mnist, cifar10/],
+    [["train", "--epochs", "two"], /--epochs must be an integer/],
+    [["train", "--experts", "8,x,4"], /--experts must be a comma-separated list/],
+    [["train", "--experts", "8,4"], /config.experts: has 2 entries but layers is 4/],
+    [["train", "--config", join(dir, "bad-key.json")], /config: unknown key\(s\) "bogus"/],
+    [["train", "--config", join(dir, "bad-type.json")], /config.router.tau: .*expected number/],
+    [["train", "--config", join(dir, "not-json.json")], /not a JSON object/],
+    [["train", "--config", join(dir, "missing.json")], /file not found/],
+    [["train", "--threads", "0"], /--threads must be a positive integer/],
+    [["eval", "--run", join(dir, "nowhere")], /not a dynamoe run folder/],
+    [["data", "fetch", "imagenet"], /unknown dataset "imagenet"/],
+    [["bogus-command"], /unknown command 'bogus-command'/],
+  ];
+  for (const [args, pattern] of cases) {
+    const r = run(args);
+    assert.notEqual(r.code, 0, `${args.join(" ")} should fail`);
+    const err = r.stderr.trim().split("\n").filter((l) => !l.startsWith("(run with --help"));
+    assert.equal(err.length, 1, `${args.join(" ")}: expected one line, got:\n${r.stderr}`);
+    assert.match(err[0], pattern, args.join(" "));
+    assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
+  }
+});
+
+// A small MoE that takes a few seconds: 256 steps of batch 32 on 4,096 MNIST images.
+const SMALL = { d: 32, h: 32, layers: 2, experts: [4, 2], epochs: 2, batchSize: 32, trainLimit: 4096, testLimit: 1000, evalBatchSize: 500, logEvery: 4, checkpointEvery: 8, warmupSteps: 4 };
+
+const comparable = (dir: string) =>
+  readFileSync(join(dir, "metrics.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => {
+      const { stepMs: _s, ...rest } = JSON.parse(l) as Record<string, unknown>;
+      return rest;
+    });
+
+test("train, kill -9, --resume: ends exactly as an uninterrupted run; eval re-evaluates it", async () => {
+  const dir = tmp();
+  const cfg = join(dir, "small.json");
+  writeFileSync(cfg, JSON.stringify(SMALL));
+  const whole = join(dir, "whole");
+  const r = run(["train", "--config", cfg, "--out", whole, "--seed", "5"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /test accuracy\s+\d+\.\d\d%/);
+  assert.match(r.stdout, /parameters\s+38,506/);
+  assert.match(r.stdout, /active per layer\s+2\.00, 1\.00/);
+
+  const killed = join(dir, "killed");
+  const child = spawn(process.execPath, [...CLI, "train", "--config", cfg, "--out", killed, "--seed", "5"], { cwd: ROOT, stdio: "ignore" });
+  const ckpt = join(killed, "checkpoint.safetensors");
+  // Kill as soon as a mid-run checkpoint exists (and metric lines may run past it).
+  await new Promise<void>((resolve, reject) => {
+    const timer = setInterval(() => {
+      if (existsSync(ckpt)) {
+        clearInterval(timer);
+        child.kill("SIGKILL");
+        resolve();
+      }
+    }, 20);
+    child.on("exit", () => {
+      clearInterval(timer);
+      reject(new Error("the run ended before it could be killed"));
+    });
+  });
+  await new Promise((res) => child.on("exit", res));
+  assert.ok(!existsSync(join(killed, "summary.json")), "the run must have been killed before finishing");
+  const resumed = run(["train", "--resume", killed]);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.match(resumed.stderr, /resuming at step \d+/);
+  assert.deepEqual(comparable(killed), comparable(whole));
+  assert.equal(readFileSync(join(killed, "summary.json"), "utf8").includes('"steps": 256'), true);
+
+  const ev = run(["eval", "--run", whole]);
+  assert.equal(ev.code, 0, ev.stderr);
+  const acc = JSON.parse(readFileSync(join(whole, "summary.json"), "utf8")).test.accuracy as number;
+  assert.match(ev.stdout, new RegExp(`test accuracy\\s+${(100 * acc).toFixed(2)}%`));
+});
