@@ -61,7 +61,7 @@ export function buildProgram(): Command {
     .option("--out <dir>", "run folder (default: runs/<dataset>-<model>-<schedule>-seed<seed>)")
     .option("--resume <dir>", "continue the run in <dir> from its last checkpoint")
     .option("--data-dir <dir>", "read the dataset's files from <dir>")
-    .option("--threads <n>", "wasm threads (default: all cores)")
+    .option("--threads <n>", "wasm threads (default 1; see docs/performance.md)")
     .action(async (opts) => trainCommand(opts));
 
   program
@@ -69,7 +69,7 @@ export function buildProgram(): Command {
     .description("re-evaluate a saved run's checkpoint on its test set")
     .requiredOption("--run <dir>", "run folder")
     .option("--data-dir <dir>", "read the dataset's files from <dir>")
-    .option("--threads <n>", "wasm threads (default: all cores)")
+    .option("--threads <n>", "wasm threads (default 1; see docs/performance.md)")
     .action(async (opts) => evalCommand(opts));
 
   const data = program.command("data").description("datasets");

@@ -6,16 +6,18 @@
  * `Float16Array`) must exist by then. `src/engine/jax.ts` imports this file before re-exporting
  * jax-js, and every dynamoe module imports jax-js through that file.
  *
- * Thread count: the `DYNAMOE_THREADS` environment variable, else `os.availableParallelism()`.
+ * Thread count: the `DYNAMOE_THREADS` environment variable, else 1. One thread is the default
+ * because, for the spec's models (d = 128, many small kernels), jax-js's worker pool costs more in
+ * message round trips than it gains: `npm run bench` measures a 2-thread step at 1.5–2× the time
+ * of a 1-thread step on our 2-core machine. Large matmuls (d ≥ 512) do gain from 2 threads.
  * It cannot change once jax-js has loaded.
  */
-import os from "node:os";
 import { NodeWebWorker } from "./workerAdapter.js";
 
-/** Resolve the thread count from the environment, then the machine. */
+/** The thread count from `DYNAMOE_THREADS` (default 1). */
 export function threadsFromEnv(): number {
   const raw = process.env.DYNAMOE_THREADS;
-  const n = raw === undefined || raw === "" ? os.availableParallelism() : Number(raw);
+  const n = raw === undefined || raw === "" ? 1 : Number(raw);
   if (!Number.isInteger(n) || n < 1) {
     throw new Error(`DYNAMOE_THREADS must be a positive integer, got "${raw}"`);
   }

@@ -13,7 +13,7 @@ import { lax, nn, numpy as np } from "../engine/jax.js";
 export function topkSelect(scores: np.Array, k: number): np.Array {
   const n = scores.shape[scores.ndim - 1];
   const kk = Math.max(1, Math.min(k, n));
-  // Indices only: gradients through topK values fail under jit (see docs/jax-js-notes.md).
+  // Indices only: gradients through topK values fail under jit (docs/jax-js-notes.md).
   const [values, indices] = lax.topK(lax.stopGradient(scores), kk, -1); // [T, k]
   values.dispose();
   return nn.oneHot(indices, n).astype(np.float32).sum(-2); // [T, N]

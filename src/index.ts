@@ -1,0 +1,57 @@
+/**
+ * dynamoe's public API. Import jax-js through `dynamoe` (or import `dynamoe` before `@jax-js/jax`)
+ * so the wasm backend starts with its worker pool; set `DYNAMOE_THREADS` to choose the thread count.
+ *
+ * ```ts
+ * import { initEngine, train } from "dynamoe";
+ * await initEngine();
+ * const { summary } = await train({ dataset: "mnist", model: "moe", schedule: "descending" }, { outDir: "runs/a" });
+ * ```
+ */
+export * as jax from "./engine/jax.js";
+export { initEngine, type EngineInfo } from "./engine/engine.js";
+export { trackBuffers, type BufferTracker } from "./engine/liveBuffers.js";
+export { UserError } from "./errors.js";
+
+// MoE core
+export * from "./moe/routing.js";
+export { applyRouter, combineWeights, initRouter, type RouterParams } from "./moe/router.js";
+export { percentileActiveCount, percentileSelect, percentileThreshold } from "./moe/percentileRouter.js";
+export { topkSelect } from "./moe/topkRouter.js";
+export { expertSchedule, SCHEDULE_KINDS, type ScheduleConfig, type ScheduleKind } from "./moe/schedules.js";
+export { applyMoeLayer, disposeRouting, initMoeLayer, type MoeLayerConfig, type MoeLayerParams } from "./moe/moeLayer.js";
+
+// Models
+export { applyLinear, initLinear, splitKey, type LinearParams } from "./models/linear.js";
+export { applyLayerNorm, initLayerNorm, type LayerNormParams } from "./models/layerNorm.js";
+export { applyFfn, initFfn, type FfnParams } from "./models/ffn.js";
+export * from "./models/imageModel.js";
+
+// Data
+export * from "./data/types.js";
+export { loadImageDataset, IMAGE_DATASET_NAMES } from "./data/loadImageDataset.js";
+export { loadMnist } from "./data/mnist.js";
+export { loadFashionMnist } from "./data/fashionMnist.js";
+export { loadCifar10 } from "./data/cifar10.js";
+export { readIdx, parseIdx } from "./data/idx.js";
+export { fetchDataset, downloadFile, cacheDir } from "./data/download.js";
+export { batchesPerEpoch, epochPermutation, gatherBatch } from "./data/batches.js";
+
+// Training
+export { adamw, type AdamW, type AdamWOptions, type AdamWState } from "./train/adamw.js";
+export { cosineWithWarmup, type LrScheduleOptions } from "./train/lrSchedule.js";
+export { configSchema, defaultConfig, resolveConfig, type TrainConfig, type TrainConfigInput } from "./train/config.js";
+export { crossEntropy, makeEvalStep, makeTrainStep, unpackStepStats, type StepStats, type TrainStepFn } from "./train/trainStep.js";
+export { evaluate, makeEvaluator, type EvalResult, type Evaluator } from "./train/evaluate.js";
+export { loadCheckpoint, saveCheckpoint, CHECKPOINT_FILE, type Progress, type TrainState } from "./train/checkpoint.js";
+export { decodeSafetensors, encodeSafetensors, type SafeTensor } from "./train/safetensors.js";
+export {
+  DivergedError,
+  InterruptedError,
+  modelConfigFor,
+  train,
+  type TrainEvent,
+  type TrainOptions,
+  type TrainResult,
+  type TrainSummary,
+} from "./train/train.js";
