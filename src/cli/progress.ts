@@ -51,7 +51,7 @@ export function trainProgress(label: string): { onEvent: (e: TrainEvent) => void
       }
       case "eval": {
         const act = e.result.active.length ? ` | active experts/layer ${e.result.active.map((a) => a.toFixed(2)).join(", ")}` : "";
-        line(`epoch ${e.epoch}: test accuracy ${pct(e.result.accuracy)}, loss ${e.result.loss.toFixed(4)}${act}`);
+        line(`epoch ${Number.isInteger(e.epoch) ? e.epoch : e.epoch.toFixed(2)}: test accuracy ${pct(e.result.accuracy)}, loss ${e.result.loss.toFixed(4)}${act}`);
         break;
       }
       case "checkpoint":

@@ -243,8 +243,10 @@ export async function train(configInput: unknown, opts: TrainOptions = {}): Prom
   }
   if (stoppedEarly) {
     flushWindow();
-    await checkpoint();
     lastEval = await evaluator(params, testSplit);
+    log({ type: "eval", step: progress.step, epoch: progress.epoch + progress.batch / stepsPerEpoch, split: "test", loss: lastEval.loss, accuracy: lastEval.accuracy, ...(layers ? { active: lastEval.active } : {}) });
+    opts.onEvent?.({ type: "eval", step: progress.step, epoch: progress.epoch + progress.batch / stepsPerEpoch, result: lastEval });
+    await checkpoint();
   }
   key.dispose();
   tree.dispose(opt);
