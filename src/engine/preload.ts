@@ -8,8 +8,8 @@
  *
  * Thread count: the `DYNAMOE_THREADS` environment variable, else 1. One thread is the default
  * because, for the spec's models (d = 128, many small kernels), jax-js's worker pool costs more in
- * message round trips than it gains: `npm run bench` measures a 2-thread step at 1.5–2× the time
- * of a 1-thread step on our 2-core machine. Large matmuls (d ≥ 512) do gain from 2 threads.
+ * message round trips than it gains: `npm run bench` measured a 2-thread step at 1.3–2.3× the time
+ * of a 1-thread step on our 2-core machine (docs/performance.md).
  * It cannot change once jax-js has loaded.
  */
 import { NodeWebWorker } from "./workerAdapter.js";
