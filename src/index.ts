@@ -16,10 +16,17 @@ export { UserError } from "./errors.js";
 // MoE core
 export * from "./moe/routing.js";
 export { applyRouter, combineWeights, initRouter, type RouterParams } from "./moe/router.js";
-export { percentileActiveCount, percentileSelect, percentileThreshold } from "./moe/percentileRouter.js";
+export { percentileActiveCount, percentileSelect, percentileThreshold, withArgmaxFallback } from "./moe/percentileRouter.js";
 export { topkSelect } from "./moe/topkRouter.js";
+export { balanceLoss, expertCapacity, keepWithinCapacity, switchRoute, zLoss } from "./moe/switchRouter.js";
+export { gshardRoute, gshardSelect } from "./moe/gshardRouter.js";
+export { expertChoiceCapacity, expertChoiceRoute, expertChoiceSelect } from "./moe/expertChoiceRouter.js";
+export { gateEntropy, topPRoute, topPSelect } from "./moe/topPRouter.js";
+export { thresholdSelect } from "./moe/thresholdRouter.js";
+export { batchPercentileSelect } from "./moe/batchPercentileRouter.js";
+export { descendingRank } from "./moe/ranks.js";
 export { expertSchedule, SCHEDULE_KINDS, type ScheduleConfig, type ScheduleKind } from "./moe/schedules.js";
-export { applyMoeLayer, disposeRouting, initMoeLayer, type MoeLayerConfig, type MoeLayerParams } from "./moe/moeLayer.js";
+export { applyMoeLayer, disposeRouting, disposeRoutingExtras, initMoeLayer, type MoeLayerConfig, type MoeLayerParams } from "./moe/moeLayer.js";
 
 // Models
 export { applyLinear, initLinear, splitKey, type LinearParams } from "./models/linear.js";

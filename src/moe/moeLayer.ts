@@ -78,4 +78,13 @@ export function disposeRouting(r: Routing): void {
   r.probs.dispose();
   r.active.dispose();
   r.auxLoss.dispose();
+  disposeRoutingExtras(r);
+}
+
+/** Release a routing record's optional arrays (`losses`, `dropped`), for callers that consume the others. */
+export function disposeRoutingExtras(r: Routing): void {
+  r.losses?.balance?.dispose();
+  r.losses?.z?.dispose();
+  r.losses?.entropy?.dispose();
+  r.dropped?.dispose();
 }

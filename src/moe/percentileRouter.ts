@@ -43,14 +43,23 @@ export function percentileThreshold(scores: np.Array, tau: number): np.Array {
  * @returns `[T, N]` float32 mask with at least one 1 per row.
  */
 export function percentileSelect(scores: np.Array, tau: number): np.Array {
-  const n = scores.shape[scores.ndim - 1];
   const s = lax.stopGradient(scores);
   const theta = percentileThreshold(s.ref, tau); // [T]
   const above = s.ref.greater(np.expandDims(theta, -1)).astype(np.float32); // [T, N]
-  const none = above.ref.sum(-1, { keepdims: true }).equal(0); // [T, 1]
-  // argmax picks the first index on ties, as the spec's reference does.
-  const fallback = nn.oneHot(np.argmax(s, -1), n).astype(np.float32); // [T, N]
-  return np.where(none, fallback, above);
+  return withArgmaxFallback(above, s);
+}
+
+/**
+ * The minimum of one expert: rows of `selected` with no expert get `{ argmax scores }` instead
+ * (the first index on ties, as the spec's reference does).
+ * @param selected `[T, N]` float32 0/1 mask, consumed; `scores` `[T, N]`, consumed.
+ * @returns `[T, N]` float32 mask with at least one 1 per row.
+ */
+export function withArgmaxFallback(selected: np.Array, scores: np.Array): np.Array {
+  const n = scores.shape[scores.ndim - 1];
+  const none = selected.ref.sum(-1, { keepdims: true }).equal(0); // [T, 1]
+  const fallback = nn.oneHot(np.argmax(lax.stopGradient(scores), -1), n).astype(np.float32); // [T, N]
+  return np.where(none, fallback, selected);
 }
 
 /** Number of experts the percentile rule selects for untied scores: `N − 1 − ⌊(N − 1)·τ/100⌋`, at least 1. */

@@ -9,34 +9,96 @@ import type { numpy as np } from "../engine/jax.js";
 export type Routing = {
   /** `[T, N]` float32, 1 where the expert is selected for the token, else 0. */
   mask: np.Array;
-  /** `[T, N]` combine weights, zero outside the selected set; rows sum to 1 for routed tokens. */
+  /**
+   * `[T, N]` combine weights, zero outside the selected set. Rows sum to 1 for routed tokens under
+   * the renormalising routers; `switch` and `expert-choice` use the raw gates (rows sum to less
+   * than 1); a token with no expert (dropped, or picked by no expert) has an all-zero row.
+   */
   weights: np.Array;
-  /** `[T, N]` router probabilities g = softmax(logits / T), before noise. */
+  /** `[T, N]` router probabilities g = softmax(logits / T), before gate noise (after input jitter, if any). */
   probs: np.Array;
-  /** `[T]` float32 number of experts active for each token. */
+  /** `[T]` float32 number of experts active for each token (0 for a token that no expert processes). */
   active: np.Array;
   /** Scalar: the router's auxiliary loss, coefficients applied (zero for routers without one). */
   auxLoss: np.Array;
+  /** The auxiliary losses before their coefficients, for logging; present only for routers that have them. */
+  losses?: RouterLosses;
+  /**
+   * `[T]` float32, routers with a capacity only (`switch`, `gshard`, `expert-choice`): how many of
+   * the token's assignments were dropped because an expert was full (0 or 1 for `switch`, 0..2 for
+   * `gshard`; for `expert-choice`, 1 when no expert picked the token). Dropped tokens pass through
+   * the residual.
+   */
+  dropped?: np.Array;
 };
 
-export const ROUTER_KINDS = ["percentile", "topk"] as const;
+/** Scalar auxiliary losses, coefficients not applied. */
+export type RouterLosses = {
+  /** `N · Σ_i f_i · P_i`; 1 when routing is perfectly balanced. */
+  balance?: np.Array;
+  /** `mean_t logsumexp(h_t / T)²`. */
+  z?: np.Array;
+  /** `mean_t −Σ_i g_ti log g_ti`. */
+  entropy?: np.Array;
+};
+
+export const ROUTER_KINDS = ["percentile", "topk", "switch", "gshard", "expert-choice", "top-p", "threshold", "batch-percentile"] as const;
 export type RouterKind = (typeof ROUTER_KINDS)[number];
 
 /** How selected gates become combine weights (spec §2.1 step 6). */
 export type Renormalize = "gates" | "softmax-of-gates";
 
+/**
+ * Router configuration. Every field applies to every router unless it names the routers it is for.
+ * The temperature applies to all routers (the Switch, GShard and expert-choice papers use 1: set
+ * `temperature: 1` to match them; the default keeps every router at the spec's 0.5 so that they are
+ * compared at the same gate sharpness).
+ */
 export type RouterConfig = {
   kind: RouterKind;
   /** Softmax temperature T in `g = softmax(h / T)`. @default 0.5 */
   temperature: number;
-  /** Std σ of the Gaussian noise added to the gates in training only. @default 0.1 */
+  /**
+   * Std σ of the Gaussian noise added to the gates in training only, for the rules that select on
+   * the noisy gates g̃ (`percentile`, `topk`, `top-p`, `threshold`, `batch-percentile`). `switch`,
+   * `gshard` and `expert-choice` follow their papers and ignore it (see `jitter`). @default 0.1
+   */
   noise: number;
-  /** Percentile τ ∈ [0, 100] for the `percentile` router. @default 50 */
+  /** Percentile τ ∈ [0, 100] for the `percentile` and `batch-percentile` routers. @default 50 */
   tau: number;
   /** Experts per token for the `topk` router (clamped to the layer's count). @default 2 */
   k: number;
-  /** `gates`: `w_i = g_i / Σ_S g_j`; `softmax-of-gates`: `w_i = exp(g_i) / Σ_S exp(g_j)`. @default "gates" */
+  /**
+   * `gates`: `w_i = g_i / Σ_S g_j`; `softmax-of-gates`: `w_i = exp(g_i) / Σ_S exp(g_j)`. Used by the
+   * renormalising routers (all but `switch` and `expert-choice`, whose weights are the raw gates).
+   * @default "gates"
+   */
   renormalize: Renormalize;
+  /** Capacity factor in training for `switch`, `gshard` and `expert-choice`. @default 1.25 */
+  capacityFactorTrain: number;
+  /**
+   * Capacity factor in evaluation for `switch` and `gshard`. `expert-choice` uses
+   * `capacityFactorTrain` in both modes: its factor is the mean number of experts per token, so
+   * changing it at evaluation would change the model. @default 2.0
+   */
+  capacityFactorEval: number;
+  /** Smallest per-expert capacity for `switch` and `gshard`: `C = max(minCapacity, ⌈f·T/N⌉)`. @default 4 */
+  minCapacity: number;
+  /** Coefficient of the load-balancing loss `N · Σ f_i · P_i` (`switch`, `gshard`). @default 0.01 */
+  balanceCoef: number;
+  /** Coefficient of the router z-loss `mean(logsumexp(h / T)²)` (`switch`, `gshard`). @default 0.001 */
+  zLossCoef: number;
+  /**
+   * Multiplicative jitter ε on the router input in training, `x · U(1 − ε, 1 + ε)`, for every router
+   * (Fedus et al. 2021). 0 turns it off. @default 0
+   */
+  jitter: number;
+  /** Gate mass p ∈ (0, 1] that the `top-p` router's selected set must reach. @default 0.4 */
+  p: number;
+  /** Coefficient of the gate-entropy loss of the `top-p` router (Huang et al. 2024). @default 1e-4 */
+  entropyCoef: number;
+  /** Absolute gate threshold t of the `threshold` router: `S = { i : g̃_i ≥ t }`. @default 0.2 */
+  threshold: number;
 };
 
 export const DEFAULT_ROUTER: RouterConfig = {
@@ -46,12 +108,44 @@ export const DEFAULT_ROUTER: RouterConfig = {
   tau: 50,
   k: 2,
   renormalize: "gates",
+  capacityFactorTrain: 1.25,
+  capacityFactorEval: 2.0,
+  minCapacity: 4,
+  balanceCoef: 0.01,
+  zLossCoef: 0.001,
+  jitter: 0,
+  p: 0.4,
+  entropyCoef: 1e-4,
+  threshold: 0.2,
 };
 
 /** Per-call options of a router. */
 export type RouteOptions = {
-  /** Training mode: noise is added to the gates only when true. */
+  /** Training mode: noise and jitter are applied, and the training capacity factor used, only when true. */
   train: boolean;
-  /** PRNG key for the noise; required when `train` and `noise > 0`. Consumed. */
+  /**
+   * PRNG key for the noise, the jitter and `gshard`'s second-expert draw; required in training when
+   * the router draws any of them. Consumed.
+   */
   key?: np.Array;
 };
+
+/**
+ * What the shared router pipeline hands a routing rule. Not consumed: a rule takes `.ref`s of what
+ * it keeps, except `key`, which it consumes when given.
+ */
+export type RuleInput = {
+  /** `[T, N]` softmax input `h / T` (differentiable). */
+  logits: np.Array;
+  /** `[T, N]` gates g = softmax(h / T) (differentiable). */
+  probs: np.Array;
+  /** `[T, N]` selection scores (g, or g̃ with noise), gradient stopped. */
+  scores: np.Array;
+  cfg: RouterConfig;
+  train: boolean;
+  /** PRNG key for the rule's own draws (`gshard` in training); consumed. */
+  key?: np.Array;
+};
+
+/** What a routing rule decides; the pipeline adds `probs` and `active` to make a `Routing`. */
+export type RuleOutput = Pick<Routing, "mask" | "weights" | "auxLoss" | "losses" | "dropped">;

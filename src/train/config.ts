@@ -19,6 +19,15 @@ const routerSchema = z.strictObject({
   tau: z.number().min(0).max(100).default(50),
   k: positiveInt.default(2),
   renormalize: z.enum(["gates", "softmax-of-gates"]).default("gates"),
+  capacityFactorTrain: z.number().positive().default(1.25),
+  capacityFactorEval: z.number().positive().default(2.0),
+  minCapacity: z.number().int().nonnegative().default(4),
+  balanceCoef: z.number().nonnegative().default(0.01),
+  zLossCoef: z.number().nonnegative().default(0.001),
+  jitter: z.number().min(0).lt(1).default(0),
+  p: z.number().gt(0).max(1).default(0.4),
+  entropyCoef: z.number().nonnegative().default(1e-4),
+  threshold: z.number().min(0).max(1).default(0.2),
 });
 
 export const configSchema = z

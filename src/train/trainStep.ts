@@ -5,6 +5,7 @@
  */
 import { jit, nn, numpy as np, tree, valueAndGrad } from "../engine/jax.js";
 import { applyImageModel, type ImageModelConfig, type ImageModelParams } from "../models/imageModel.js";
+import { disposeRoutingExtras } from "../moe/moeLayer.js";
 import type { Routing } from "../moe/routing.js";
 import type { AdamW, AdamWState } from "./adamw.js";
 import { flattenWithPaths, mapWithPaths } from "./paramTree.js";
@@ -63,6 +64,7 @@ function meanActive(routings: Routing[]): np.Array {
     r.mask.dispose();
     r.weights.dispose();
     r.probs.dispose();
+    disposeRoutingExtras(r);
     return m;
   });
   return np.stack(means);

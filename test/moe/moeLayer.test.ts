@@ -4,40 +4,9 @@ import { grad, jit, numpy as np, random, tree } from "../../src/engine/jax.js";
 import { applyMoeLayer, disposeRouting, initMoeLayer, type MoeLayerConfig, type MoeLayerParams } from "../../src/moe/moeLayer.js";
 import { DEFAULT_ROUTER, type RouterConfig } from "../../src/moe/routing.js";
 import { assertAllClose, read, setup } from "../helpers.js";
+import { hostParams, referenceLayer } from "./referenceLayer.js";
 
 before(setup);
-
-/** GELU, tanh form (as the model uses). */
-const gelu = (v: number) => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v * v * v)));
-
-type HostParams = { w1: number[]; b1: number[]; w2: number[]; b2: number[] };
-
-async function host(p: MoeLayerParams): Promise<HostParams> {
-  return { w1: await read(p.w1.ref), b1: await read(p.b1.ref), w2: await read(p.w2.ref), b2: await read(p.b2.ref) };
-}
-
-/** Slow reference: for each token, loop over its selected experts and sum `w_i · E_i(x)`. */
-function referenceLayer(P: HostParams, x: number[], weights: number[], mask: number[], t: number, cfg: MoeLayerConfig): number[] {
-  const { d, h, experts: n } = cfg;
-  const y = new Array<number>(t * d).fill(0);
-  for (let tok = 0; tok < t; tok++) {
-    for (let e = 0; e < n; e++) {
-      if (mask[tok * n + e] !== 1) continue;
-      const hid = new Array<number>(h).fill(0);
-      for (let j = 0; j < h; j++) {
-        let s = P.b1[e * h + j];
-        for (let i = 0; i < d; i++) s += x[tok * d + i] * P.w1[(e * d + i) * h + j];
-        hid[j] = gelu(s);
-      }
-      for (let i = 0; i < d; i++) {
-        let s = P.b2[e * d + i];
-        for (let j = 0; j < h; j++) s += hid[j] * P.w2[(e * h + j) * d + i];
-        y[tok * d + i] += weights[tok * n + e] * s;
-      }
-    }
-  }
-  return y;
-}
 
 const CASES: { experts: number; router: RouterConfig }[] = [
   { experts: 8, router: { ...DEFAULT_ROUTER, kind: "percentile", tau: 50 } },
@@ -69,7 +38,7 @@ test("the MoE layer equals a per-token loop over the selected experts (shapes an
         const z = base.reduce((a, b) => a + b, 0);
         sel.forEach((e, j) => assertAllClose([weights[tok * c.experts + e]], [base[j] / z], { rtol: 1e-5, atol: 1e-6 }, "weight"));
       }
-      const expected = referenceLayer(await host(params), xs, weights, mask, t, cfg);
+      const expected = referenceLayer(await hostParams(params), xs, weights, mask, t, cfg);
       assertAllClose(await read(y), expected, { rtol: 1e-4, atol: 1e-5 }, `case ${i} train=${train} y`);
       disposeRouting(routing);
     }
