@@ -50,6 +50,16 @@ export { cosineWithWarmup, type LrScheduleOptions } from "./train/lrSchedule.js"
 export { configSchema, defaultConfig, resolveConfig, type TrainConfig, type TrainConfigInput } from "./train/config.js";
 export { crossEntropy, makeEvalStep, makeTrainStep, unpackStepStats, type StepStats, type TrainStepFn } from "./train/trainStep.js";
 export { evaluate, makeEvaluator, type EvalResult, type Evaluator } from "./train/evaluate.js";
+export {
+  addRoutingCounts,
+  imbalance,
+  routingCounts,
+  routingCountsSize,
+  routingStatsFromCounts,
+  unpackRoutingCounts,
+  type LayerRoutingStats,
+  type RoutingCounts,
+} from "./analysis/routingStats.js";
 export { loadCheckpoint, saveCheckpoint, CHECKPOINT_FILE, type Progress, type TrainState } from "./train/checkpoint.js";
 export { decodeSafetensors, encodeSafetensors, type SafeTensor } from "./train/safetensors.js";
 export {

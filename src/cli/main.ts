@@ -1,5 +1,5 @@
 /**
- * The `dynamoe` command line: `train`, `eval`, `data fetch`. A user's mistake prints one line and
+ * The `dynamoe` command line: `train`, `eval`, `inspect`, `data fetch`. A user's mistake prints one line and
  * exits non-zero; only bugs print a stack trace.
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
@@ -8,6 +8,7 @@ import { UserError } from "../errors.js";
 import { ROUTER_KINDS } from "../moe/routing.js";
 import { SCHEDULE_KINDS } from "../moe/schedules.js";
 import { evalCommand } from "./evalCommand.js";
+import { inspectCommand } from "./inspectCommand.js";
 import { dataFetchCommand } from "./dataCommand.js";
 import { trainCommand } from "./trainCommand.js";
 
@@ -71,6 +72,13 @@ export function buildProgram(): Command {
     .option("--data-dir <dir>", "read the dataset's files from <dir>")
     .option("--threads <n>", "wasm threads (default 1; see docs/performance.md)")
     .action(async (opts) => evalCommand(opts));
+
+  program
+    .command("inspect")
+    .description("summarise a run's routing (per layer) and write plots into <run>/plots/")
+    .argument("<run>", "run folder")
+    .option("--no-plots", "print the summary only")
+    .action(async (run: string, opts: { plots?: boolean }) => inspectCommand(run, opts));
 
   const data = program.command("data").description("datasets");
   data

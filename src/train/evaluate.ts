@@ -1,8 +1,17 @@
 /**
- * Evaluation of an image model on a split: mean cross-entropy, accuracy and mean active experts
- * per layer, in fixed-size batches (the last, smaller batch compiles once more).
+ * Evaluation of an image model on a split: mean cross-entropy, accuracy, mean active experts per
+ * layer and the routing analytics of spec §7 per layer, in fixed-size batches (the last, smaller
+ * batch compiles once more).
  */
 import { numpy as np } from "../engine/jax.js";
+import {
+  addRoutingCounts,
+  routingCountsSize,
+  routingStatsFromCounts,
+  unpackRoutingCounts,
+  type LayerRoutingStats,
+  type RoutingCounts,
+} from "../analysis/routingStats.js";
 import { gatherBatch } from "../data/batches.js";
 import type { ImageSplit } from "../data/types.js";
 import type { ImageModelConfig, ImageModelParams } from "../models/imageModel.js";
@@ -13,6 +22,8 @@ export type EvalResult = {
   accuracy: number;
   /** Mean experts active per token, per MoE layer (empty for dense). */
   active: number[];
+  /** Routing analytics per MoE layer over the whole split (empty for dense). */
+  routing: LayerRoutingStats[];
   n: number;
 };
 
@@ -22,10 +33,13 @@ export type Evaluator = (params: ImageModelParams, split: ImageSplit) => Promise
 export function makeEvaluator(cfg: ImageModelConfig, batchSize: number): Evaluator {
   const step = makeEvalStep(cfg);
   const layers = cfg.kind === "moe" ? cfg.layers : 0;
+  const experts = cfg.experts.slice(0, layers);
+  const sizes = experts.map((n) => routingCountsSize(n, cfg.numClasses));
   return async (params, split) => {
     let lossSum = 0;
     let correct = 0;
     const activeSum = new Array<number>(layers).fill(0);
+    let counts: RoutingCounts[] | null = null;
     for (let start = 0; start < split.n; start += batchSize) {
       const size = Math.min(batchSize, split.n - start);
       const { x, y } = gatherBatch(split, null, start, size, cfg.inputDim);
@@ -33,11 +47,15 @@ export function makeEvaluator(cfg: ImageModelConfig, batchSize: number): Evaluat
       lossSum += out[0];
       correct += out[1];
       for (let l = 0; l < layers; l++) activeSum[l] += out[2 + l];
+      let at = 2 + layers;
+      const batchCounts = experts.map((n, l) => unpackRoutingCounts(out.subarray(at, (at += sizes[l])), n, cfg.numClasses));
+      counts = counts ? counts.map((c, l) => addRoutingCounts(c, batchCounts[l])) : batchCounts;
     }
     return {
       loss: lossSum / split.n,
       accuracy: correct / split.n,
       active: activeSum.map((s) => s / split.n),
+      routing: (counts ?? []).map((c) => routingStatsFromCounts(c, { d: cfg.d, h: cfg.h })),
       n: split.n,
     };
   };

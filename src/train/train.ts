@@ -236,7 +236,7 @@ export async function train(configInput: unknown, opts: TrainOptions = {}): Prom
     }
     flushWindow();
     lastEval = await evaluator(params, testSplit);
-    log({ type: "eval", step: progress.step, epoch: progress.epoch + 1, split: "test", loss: lastEval.loss, accuracy: lastEval.accuracy, ...(layers ? { active: lastEval.active } : {}) });
+    log({ type: "eval", step: progress.step, epoch: progress.epoch + 1, split: "test", loss: lastEval.loss, accuracy: lastEval.accuracy, ...(layers ? { active: lastEval.active, routing: lastEval.routing } : {}) });
     opts.onEvent?.({ type: "eval", step: progress.step, epoch: progress.epoch + 1, result: lastEval });
     progress = { step: progress.step, epoch: progress.epoch + 1, batch: 0 };
     await checkpoint();

@@ -5,6 +5,7 @@
  */
 import { jit, nn, numpy as np, tree, valueAndGrad } from "../engine/jax.js";
 import { applyImageModel, type ImageModelConfig, type ImageModelParams } from "../models/imageModel.js";
+import { routingCounts } from "../analysis/routingStats.js";
 import { disposeRoutingExtras } from "../moe/moeLayer.js";
 import type { Routing } from "../moe/routing.js";
 import type { AdamW, AdamWState } from "./adamw.js";
@@ -115,7 +116,8 @@ export function makeTrainStep(cfg: ImageModelConfig, opt: AdamW, clip: number): 
 
 /**
  * Jitted evaluation of one batch (no noise, no gradients). Consumes `x` and `y`, not the params.
- * Returns `[2 + L]`: `[summed cross-entropy, correct, summed active experts per layer...]`.
+ * Returns `[2 + L + Σ_l routingCountsSize(N_l, C)]`: `[summed cross-entropy, correct, summed active
+ * experts per layer..., routing counts of layer 0, layer 1, ...]` (see `routingCounts`).
  */
 export function makeEvalStep(cfg: ImageModelConfig): (params: ImageModelParams, x: np.Array, y: np.Array) => np.Array {
   const evalFn = (params: ImageModelParams, x: np.Array, y: np.Array): np.Array => {
@@ -123,9 +125,10 @@ export function makeEvalStep(cfg: ImageModelConfig): (params: ImageModelParams, 
     const { logits, routings } = applyImageModel(params, x, cfg, { train: false });
     tree.dispose(params);
     sumAux(routings).dispose();
+    const counts = routings.map((r) => routingCounts(r, y, cfg.numClasses));
     const correct = countCorrect(logits.ref, y.ref);
     const lossSum = crossEntropy(logits, y).mul(b);
-    return np.concatenate([lossSum.reshape([1]), correct.reshape([1]), meanActive(routings).mul(b)]);
+    return np.concatenate([lossSum.reshape([1]), correct.reshape([1]), meanActive(routings).mul(b), ...counts]);
   };
   const compiled = jit(evalFn);
   return (params, x, y) => compiled(tree.ref(params), x, y);

@@ -1,0 +1,89 @@
+/**
+ * Vega-Lite specs of the routing analytics (spec §7), one chart per layer: the histogram of experts
+ * active per token, expert load over training, expert co-activation and expert usage per class.
+ */
+import type { TopLevelSpec } from "vega-lite";
+import type { LayerRoutingStats } from "../analysis/routingStats.js";
+
+const SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json";
+
+/** Bar chart of the fraction of tokens with k = 0..N experts active. */
+export function kHistogramSpec(s: LayerRoutingStats, layer: number): TopLevelSpec {
+  const values = s.kHist.map((count, k) => ({ k, fraction: s.tokens > 0 ? count / s.tokens : 0 }));
+  return {
+    $schema: SCHEMA,
+    title: `Layer ${layer}: experts active per token (mean ${s.meanActive.toFixed(2)})`,
+    data: { values },
+    mark: "bar",
+    width: Math.max(120, 28 * values.length),
+    height: 160,
+    encoding: {
+      x: { field: "k", type: "ordinal", title: "experts active (k)", axis: { labelAngle: 0 } },
+      y: { field: "fraction", type: "quantitative", title: "fraction of tokens", scale: { domain: [0, 1] } },
+    },
+  };
+}
+
+/** Heat map of expert load (fraction of tokens routed to each expert) at each evaluation epoch. */
+export function loadHeatmapSpec(history: { epoch: number; stats: LayerRoutingStats }[], layer: number): TopLevelSpec {
+  const values = history.flatMap(({ epoch, stats }) => stats.load.map((load, expert) => ({ epoch, expert, load })));
+  const experts = history.at(-1)?.stats.experts ?? 1;
+  return {
+    $schema: SCHEMA,
+    title: `Layer ${layer}: expert load over training`,
+    data: { values },
+    mark: "rect",
+    width: Math.max(120, 24 * experts),
+    height: Math.max(60, 16 * history.length),
+    encoding: {
+      x: { field: "expert", type: "ordinal", title: "expert", axis: { labelAngle: 0 } },
+      y: { field: "epoch", type: "ordinal", title: "epoch" },
+      color: { field: "load", type: "quantitative", title: "fraction of tokens", scale: { scheme: "viridis", domainMin: 0 } },
+      tooltip: [{ field: "epoch" }, { field: "expert" }, { field: "load", format: ".3f" }],
+    },
+  };
+}
+
+/** A labelled matrix heat map (row-major values), shared by co-activation and per-class usage. */
+function matrixSpec(title: string, values: number[], rows: number, cols: number, rowTitle: string, colorTitle: string): TopLevelSpec {
+  const light = 0.6 * Math.max(...values, 0); // white text on the darker cells
+  const cells = values.map((v, idx) => ({ row: Math.floor(idx / cols), expert: idx % cols, value: v }));
+  return {
+    $schema: SCHEMA,
+    title,
+    data: { values: cells },
+    width: Math.max(120, 28 * cols),
+    height: Math.max(60, 22 * rows),
+    encoding: {
+      x: { field: "expert", type: "ordinal", title: "expert", axis: { labelAngle: 0 } },
+      y: { field: "row", type: "ordinal", title: rowTitle },
+    },
+    layer: [
+      { mark: "rect", encoding: { color: { field: "value", type: "quantitative", title: colorTitle, scale: { scheme: "blues", domainMin: 0 } } } },
+      {
+        mark: { type: "text", fontSize: 9 },
+        encoding: {
+          text: { field: "value", type: "quantitative", format: ".2f" },
+          color: { condition: { test: `datum.value > ${light}`, value: "white" }, value: "black" },
+        },
+      },
+    ],
+  };
+}
+
+/** Co-activation: fraction of tokens that use both expert i and expert j (diagonal: each expert's load). */
+export function coactivationSpec(s: LayerRoutingStats, layer: number): TopLevelSpec {
+  const frac = s.coactivation.map((c) => (s.tokens > 0 ? c / s.tokens : 0));
+  return matrixSpec(`Layer ${layer}: expert co-activation`, frac, s.experts, s.experts, "expert", "fraction of tokens");
+}
+
+/** Per-class usage: fraction of class c's tokens routed to expert i. */
+export function classUsageSpec(s: LayerRoutingStats, layer: number): TopLevelSpec {
+  const n = s.experts;
+  const classes = s.classTokens.length;
+  const frac = s.classUsage.map((v, idx) => {
+    const total = s.classTokens[Math.floor(idx / n)];
+    return total > 0 ? v / total : 0;
+  });
+  return matrixSpec(`Layer ${layer}: expert usage per class`, frac, classes, n, "class", "fraction of class tokens");
+}
