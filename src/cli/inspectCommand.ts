@@ -42,7 +42,7 @@ export function readRoutingHistory(dir: string): EvalLine[] {
 /** The terminal summary of one evaluation's routing, one row per layer. */
 export function formatRoutingSummary(dir: string, last: EvalLine): string {
   const routing = last.routing!;
-  const head = `run ${dir}: step ${last.step}, epoch ${last.epoch}, test accuracy ${pct(last.accuracy)} (${routing[0].tokens} tokens)`;
+  const head = `run ${dir}: step ${last.step}, epoch ${Number.isInteger(last.epoch) ? last.epoch : last.epoch.toFixed(2)}, test accuracy ${pct(last.accuracy)} (${routing[0].tokens} tokens)`;
   const cols = ["layer", "N", "k-hist 0..N", "mean k", "max/mean", "cv", "entropy", "drop", "no-expert", "FLOPs/tok", "params/tok"];
   const rows = routing.map((s, l) => [
     String(l),

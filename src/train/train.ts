@@ -180,6 +180,11 @@ export async function train(configInput: unknown, opts: TrainOptions = {}): Prom
     window = emptyWindow(layers);
   };
 
+  /** One eval line in metrics.jsonl and one event; `epoch` is fractional for runs stopped mid-epoch. */
+  const reportEval = (r: EvalResult, epoch: number) => {
+    log({ type: "eval", step: progress.step, epoch, split: "test", loss: r.loss, accuracy: r.accuracy, ...(layers ? { active: r.active, routing: r.routing } : {}) });
+    opts.onEvent?.({ type: "eval", step: progress.step, epoch, result: r });
+  };
   let lastEval: EvalResult | null = null;
   let stoppedEarly = false;
   outer: while (progress.epoch < config.epochs) {
@@ -236,16 +241,14 @@ export async function train(configInput: unknown, opts: TrainOptions = {}): Prom
     }
     flushWindow();
     lastEval = await evaluator(params, testSplit);
-    log({ type: "eval", step: progress.step, epoch: progress.epoch + 1, split: "test", loss: lastEval.loss, accuracy: lastEval.accuracy, ...(layers ? { active: lastEval.active, routing: lastEval.routing } : {}) });
-    opts.onEvent?.({ type: "eval", step: progress.step, epoch: progress.epoch + 1, result: lastEval });
+    reportEval(lastEval, progress.epoch + 1);
     progress = { step: progress.step, epoch: progress.epoch + 1, batch: 0 };
     await checkpoint();
   }
   if (stoppedEarly) {
     flushWindow();
     lastEval = await evaluator(params, testSplit);
-    log({ type: "eval", step: progress.step, epoch: progress.epoch + progress.batch / stepsPerEpoch, split: "test", loss: lastEval.loss, accuracy: lastEval.accuracy, ...(layers ? { active: lastEval.active } : {}) });
-    opts.onEvent?.({ type: "eval", step: progress.step, epoch: progress.epoch + progress.batch / stepsPerEpoch, result: lastEval });
+    reportEval(lastEval, progress.epoch + progress.batch / stepsPerEpoch);
     await checkpoint();
   }
   key.dispose();
