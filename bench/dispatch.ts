@@ -7,7 +7,8 @@
  *
  * Gather rows: `exact` capacity (C = T for top-k: one expert may get every token, so exactness costs
  * a full buffer per expert) and capacity factor `1.25·k` (C = ⌈1.25·k·T/N⌉, drops overflow: not exact
- * under imbalance), each with a loop of N matmuls and with one batched matmul. Set DYNAMOE_THREADS to
+ * under imbalance), each with a loop of N matmuls and with one batched matmul; and grouped dispatch
+ * (expert-sorted blocks of B rows, exact for any load: `src/moe/groupedDispatch.ts`). Set DYNAMOE_THREADS to
  * choose the wasm thread count (read when the engine loads).
  */
 import os from "node:os";
@@ -34,6 +35,9 @@ const VARIANTS: Variant[] = [
   { name: "gather, exact C=T, batched", cfg: () => ({ dispatch: "gather", capacity: "exact", expertMatmul: "batched" }) },
   { name: "gather, C=⌈1.25·k·T/N⌉, loop", cfg: (k) => ({ dispatch: "gather", capacity: 1.25 * k, expertMatmul: "loop" }) },
   { name: "gather, C=⌈1.25·k·T/N⌉, batched", cfg: (k) => ({ dispatch: "gather", capacity: 1.25 * k, expertMatmul: "batched" }) },
+  { name: "grouped, exact, B=16", cfg: () => ({ dispatch: "grouped", blockSize: 16 }) },
+  { name: "grouped, exact, B=32", cfg: () => ({ dispatch: "grouped", blockSize: 32 }) },
+  { name: "grouped, exact, B=64", cfg: () => ({ dispatch: "grouped", blockSize: 64 }) },
 ];
 
 const median = (a: number[]) => {
@@ -94,5 +98,5 @@ for (const [i, v] of VARIANTS.entries()) {
   if (k8 >= 0) lines.push(`| ${v.name}: k / k=8 | ${ms[i].map((m) => f2(m / ms[i][k8])).join(" | ")} |`);
   lines.push(`| ${v.name}: / dense | ${ms[i].map((m, j) => f2(m / ms[0][j])).join(" | ")} |`);
 }
-lines.push("", "Targets (spec §2.3 issue): gather k=1 ≤ 0.35× gather k=8; gather ≤ dense for k ≤ 4.");
+lines.push("", "Targets (spec §2.3 issue): dispatch k=1 ≤ 0.35× dispatch k=8; dispatch ≤ dense for k ≤ 4.");
 console.log(lines.join("\n"));

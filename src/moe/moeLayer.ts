@@ -12,6 +12,7 @@
 import { nn, numpy as np, random } from "../engine/jax.js";
 import { splitKey } from "../models/linear.js";
 import { type DispatchCapacity, dispatchCapacity, dispatchExperts } from "./dispatch.js";
+import { dispatchGrouped, maxSelectedPairs } from "./groupedDispatch.js";
 import { applyRouter, initRouter, type RouterParams } from "./router.js";
 import type { RouteOptions, RouterConfig, Routing } from "./routing.js";
 
@@ -36,9 +37,13 @@ export type MoeLayerConfig = {
   router: RouterConfig;
   /**
    * `dense`: every expert on every token, masked. `gather`: each expert on its routed tokens only,
-   * in capacity buffers (spec §2.3). @default "dense"
+   * in capacity buffers (spec §2.3). `grouped`: the selected pairs sorted by expert into blocks of
+   * `blockSize` rows, exact for any load at the cost of a static bound on the selected pairs
+   * (`groupedDispatch.ts`). @default "dense"
    */
-  dispatch?: "dense" | "gather";
+  dispatch?: "dense" | "gather" | "grouped";
+  /** Grouped only: rows per block. @default 32 */
+  blockSize?: number;
   /** Capacity of the gather buffers (see `DispatchCapacity`); `exact` never drops. @default "exact" */
   capacity?: DispatchCapacity;
   /** Gather only: the experts as a loop of N matmuls or one batched matmul. @default "loop" */
@@ -78,6 +83,11 @@ export function applyMoeLayer(
   if (cfg.dispatch === "gather") {
     const c = dispatchCapacity(t, n, cfg.router, opts.train, cfg.capacity ?? "exact");
     const y = dispatchExperts(x, routing.mask.ref, routing.weights.ref, params, c, { batched: cfg.expertMatmul === "batched" });
+    return { y, routing };
+  }
+  if (cfg.dispatch === "grouped") {
+    const pairs = maxSelectedPairs(t, n, cfg.router, opts.train);
+    const y = dispatchGrouped(x, routing.mask.ref, routing.weights.ref, params, pairs, cfg.blockSize ?? 32);
     return { y, routing };
   }
   // Every expert on every token as two wide matmuls: [T, d] @ [d, N·h], then [T, N·h] @ [N·h, d].

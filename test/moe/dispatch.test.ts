@@ -1,5 +1,5 @@
 /**
- * Gather dispatch (spec §2.3) against the dense-masked layer: outputs and every gradient, eagerly and
+ * Gather (capacity buffers) and grouped (sorted-segment) dispatch (spec §2.3) against the dense-masked layer: outputs and every gradient, eagerly and
  * under jit(valueAndGrad), for every router kind; capacity choice and dropping; no leaked buffers.
  */
 import assert from "node:assert/strict";
@@ -7,6 +7,7 @@ import { before, test } from "node:test";
 import { trackBuffers } from "../../src/engine/liveBuffers.js";
 import { jit, numpy as np, random, tree, valueAndGrad } from "../../src/engine/jax.js";
 import { dispatchCapacity, dispatchExperts } from "../../src/moe/dispatch.js";
+import { dispatchGrouped } from "../../src/moe/groupedDispatch.js";
 import { applyMoeLayer, disposeRouting, initMoeLayer, type MoeLayerConfig, type MoeLayerParams } from "../../src/moe/moeLayer.js";
 import { DEFAULT_ROUTER, ROUTER_KINDS, type RouterConfig, type RouterKind } from "../../src/moe/routing.js";
 import { assertAllClose, read, setup } from "../helpers.js";
@@ -19,7 +20,7 @@ const tight = (kind: RouterKind): RouterConfig => ({ ...DEFAULT_ROUTER, kind, ca
 
 type Grads = [np.Array, [MoeLayerParams, np.Array]];
 
-test("every router kind: gather equals dense-masked, outputs and all gradients, eager and jit(valueAndGrad)", async () => {
+test("every router kind: gather and grouped equal dense-masked, outputs and all gradients, eager and jit(valueAndGrad)", async () => {
   const t = 24;
   for (const [i, kind] of ROUTER_KINDS.entries()) {
     const base: MoeLayerConfig = { d: 8, h: 4, experts: 4, router: { ...tight(kind), jitter: 0.1 } };
@@ -45,6 +46,8 @@ test("every router kind: gather equals dense-masked, outputs and all gradients, 
       ["gather eager", { ...base, dispatch: "gather" }, false],
       ["gather jit", { ...base, dispatch: "gather" }, true],
       ["gather batched jit", { ...base, dispatch: "gather", expertMatmul: "batched" }, true],
+      ["grouped eager", { ...base, dispatch: "grouped", blockSize: 4 }, false],
+      ["grouped jit", { ...base, dispatch: "grouped", blockSize: 4 }, true],
     ];
     for (const [what, cfg, jitted] of variants) {
       const [loss, [gp, gx]] = run(cfg, jitted);
@@ -67,15 +70,18 @@ function leaves(p: MoeLayerParams): [string, np.Array][] {
   ];
 }
 
-test("every router kind: gather equals dense-masked in evaluation (exact capacity)", async () => {
+test("every router kind: gather and grouped equal dense-masked in evaluation (exact capacity)", async () => {
   for (const [i, kind] of ROUTER_KINDS.entries()) {
     const base: MoeLayerConfig = { d: 8, h: 4, experts: 5, router: tight(kind) };
     const params = initMoeLayer(random.key(80 + i), base);
     const x = random.normal(random.key(90 + i), [20, 8]);
     const dense = applyMoeLayer(params, x.ref, base, { train: false });
     const gather = applyMoeLayer(params, x.ref, { ...base, dispatch: "gather" }, { train: false });
-    assertAllClose(await read(gather.y), await read(dense.y), { rtol: 1e-5, atol: 1e-6 }, `${kind}: y`);
-    for (const r of [dense.routing, gather.routing]) {
+    const grouped = applyMoeLayer(params, x.ref, { ...base, dispatch: "grouped", blockSize: 3 }, { train: false });
+    const want = await read(dense.y);
+    assertAllClose(await read(gather.y), want, { rtol: 1e-5, atol: 1e-6 }, `${kind}: gather y`);
+    assertAllClose(await read(grouped.y), want, { rtol: 1e-5, atol: 1e-6 }, `${kind}: grouped y`);
+    for (const r of [dense.routing, gather.routing, grouped.routing]) {
       await read(r.mask.ref); // realise before disposing (docs/jax-js-notes.md, eager leak)
       disposeRouting(r);
     }
@@ -116,10 +122,9 @@ test("a capacity below an expert's load drops its later tokens, in token order",
   tree.dispose([params, x]);
 });
 
-test("the gather layer releases all its buffers (eager, training, and jit(valueAndGrad))", async () => {
-  const cfg: MoeLayerConfig = { d: 8, h: 4, experts: 4, router: { ...tight("topk"), jitter: 0.1 }, dispatch: "gather" };
-  for (const kind of ROUTER_KINDS) {
-    const kcfg = { ...cfg, router: { ...cfg.router, kind } };
+test("the gather and grouped layers release all their buffers (eager, training, and jit(valueAndGrad))", async () => {
+  for (const [kind, dispatch] of ROUTER_KINDS.flatMap((k) => [[k, "gather"], [k, "grouped"]] as const)) {
+    const kcfg: MoeLayerConfig = { d: 8, h: 4, experts: 4, router: { ...tight(kind), jitter: 0.1 }, dispatch, blockSize: 4 };
     const params = initMoeLayer(random.key(1), kcfg);
     const f = (p: MoeLayerParams, xx: np.Array, key: np.Array) => {
       const out = applyMoeLayer(p, xx, kcfg, { train: true, key });
@@ -146,6 +151,19 @@ test("the gather layer releases all its buffers (eager, training, and jit(valueA
     const live = tracker.live();
     tracker.stop();
     tree.dispose(params);
-    assert.equal(live, 0, `${kind}: ${live} buffers leaked`);
+    assert.equal(live, 0, `${kind} ${dispatch}: ${live} buffers leaked`);
   }
+});
+
+test("grouped dispatch is exact when every token picks the same expert (worst-case load)", async () => {
+  const t = 10;
+  const cfg: MoeLayerConfig = { d: 6, h: 5, experts: 4, router: { ...DEFAULT_ROUTER, kind: "topk", k: 1 } };
+  const params = initMoeLayer(random.key(3), cfg);
+  const x = random.normal(random.key(4), [t, 6]);
+  const xs = await read(x.ref);
+  const mask = Array.from({ length: t * 4 }, (_, i) => (i % 4 === 2 ? 1 : 0));
+  const weights = mask.map((m, i) => m * (0.5 + i / 100));
+  const y = dispatchGrouped(x.ref, np.array(mask).reshape([t, 4]), np.array(weights).reshape([t, 4]), params, t, 3);
+  assertAllClose(await read(y), referenceLayer(await hostParams(params), xs, weights, mask, t, cfg), { rtol: 1e-4, atol: 1e-5 }, "y");
+  tree.dispose([params, x]);
 });
