@@ -35,7 +35,6 @@ const VARIANTS: Variant[] = [
   { name: "gather, exact C=T, batched", cfg: () => ({ dispatch: "gather", capacity: "exact", expertMatmul: "batched" }) },
   { name: "gather, C=⌈1.25·k·T/N⌉, loop", cfg: (k) => ({ dispatch: "gather", capacity: 1.25 * k, expertMatmul: "loop" }) },
   { name: "gather, C=⌈1.25·k·T/N⌉, batched", cfg: (k) => ({ dispatch: "gather", capacity: 1.25 * k, expertMatmul: "batched" }) },
-  { name: "grouped, exact, B=16", cfg: () => ({ dispatch: "grouped", blockSize: 16 }) },
   { name: "grouped, exact, B=32", cfg: () => ({ dispatch: "grouped", blockSize: 32 }) },
   { name: "grouped, exact, B=64", cfg: () => ({ dispatch: "grouped", blockSize: 64 }) },
 ];

@@ -9,8 +9,10 @@
  * 2. `np.take(x, slots)` → `[N·C, d]`, times the 0/1 slot mask, then each expert's FFN on its `[C, d]`
  *    (a loop of N matmul pairs, or one batched matmul: `batched` option).
  * 3. Combine: the slot of pair (t, e) is `e·C + cumsum_t(mask)_te − 1`; unselected pairs and pairs past
- *    the capacity read an extra zero row `N·C`. `np.take` of the `[N·C + 1, d]` outputs into `[T·N, d]`,
- *    times the weights, summed over experts.
+ *    the capacity read an extra zero row `N·C`. `np.take` of the `[N·C + 1, d]` outputs into `[T·K, d]`
+ *    for each token's first K ≤ N selected experts (K a static bound: k for top-k), times the weights,
+ *    summed. Cost note: jax-js runs the backward of a gather as a scatter-add loop in JavaScript
+ *    (~50 ns per element), so gathered elements, not FLOPs, dominate at this size.
  *
  * No user-level scatter: the backward of `take` accumulates. Every `take` of a differentiable value is
  * followed directly by an elementwise multiply (slot mask / combine weights): jax-js 0.1.25 computes
@@ -62,6 +64,23 @@ export function dispatchCapacity(tokens: number, experts: number, router: Router
   }
 }
 
+/**
+ * A static bound on the experts selected per token: k for `topk`, 1 for `switch`, 2 for `gshard`,
+ * N for the others (percentile, top-p, threshold, batch-percentile, expert-choice can select all).
+ */
+export function maxActiveExperts(experts: number, router: RouterConfig): number {
+  switch (router.kind) {
+    case "topk":
+      return Math.max(1, Math.min(router.k, experts));
+    case "switch":
+      return 1;
+    case "gshard":
+      return Math.min(2, experts);
+    default:
+      return experts;
+  }
+}
+
 /** One expert's FFN, `W2 · GELU(W1 x + b1) + b2`, on `[..., C, d]` with weights `[..., d, h]` etc. */
 function ffn(x: np.Array, w1: np.Array, b1: np.Array, w2: np.Array, b2: np.Array): np.Array {
   const hidden = nn.gelu(np.matmul(x, w1).add(b1), { approximate: true }); // [..., C, h]
@@ -76,6 +95,7 @@ function ffn(x: np.Array, w1: np.Array, b1: np.Array, w2: np.Array, b2: np.Array
  * @param experts not consumed.
  * @param capacity C, slots per expert, 1 ≤ C ≤ T.
  * @param opts.batched one batched matmul `[N, C, d] @ [N, d, h]` instead of a loop of N. @default false
+ * @param opts.maxActive static bound on the experts selected per token (`maxActiveExperts`). @default N
  * @returns `[T, d]`.
  */
 export function dispatchExperts(
@@ -84,7 +104,7 @@ export function dispatchExperts(
   weights: np.Array,
   experts: ExpertParams,
   capacity: number,
-  opts: { batched?: boolean } = {},
+  opts: { batched?: boolean; maxActive?: number } = {},
 ): np.Array {
   const [t, d] = x.shape;
   const n = mask.shape[1];
@@ -120,9 +140,37 @@ export function dispatchExperts(
 
   // 3. Combine: pair (t, e) reads slot e·C + position, or the zero row.
   const position = np.cumsum(sel.ref, 0).sub(1); // [T, N] 0-based slot of each selected pair
-  const kept = sel.mul(position.ref.less(c).astype(np.float32)); // [T, N]
+  const kept = sel.ref.mul(position.ref.less(c).astype(np.float32)); // [T, N]
   const expertBase = np.arange(n).astype(np.float32).mul(c).reshape([1, n]); // [1, N]
   const slot = np.where(kept.greater(0), position.add(expertBase), n * c).astype(np.int32); // [T, N]
-  const picked = np.take(padded, slot.reshape([t * n]), 0).mul(weights.reshape([t * n, 1])); // [T·N, d]
-  return picked.reshape([t, n, d]).sum(1); // [T, d]
+  return combineSlots(padded, slot, sel, weights, opts.maxActive ?? n);
+}
+
+/**
+ * Combine expert outputs back to tokens: `y_t = Σ_e w_te · out[slot_te]`, reading only each token's
+ * first `maxActive` selected experts (so the gather, and the JS scatter-add of its backward, touch
+ * `T·maxActive·d` values instead of `T·N·d`).
+ * @param out `[R + 1, d]` expert outputs, last row zero, consumed.
+ * @param slot `[T, N]` int32 row of each pair in `out` (R, the zero row, for unselected or dropped pairs), consumed.
+ * @param sel `[T, N]` 0/1 selection (no gradient), consumed.
+ * @param weights `[T, N]` combine weights, consumed.
+ * @param maxActive static bound on the experts selected per token (exact when it holds).
+ * @returns `[T, d]`.
+ */
+export function combineSlots(out: np.Array, slot: np.Array, sel: np.Array, weights: np.Array, maxActive: number): np.Array {
+  const [t, n] = sel.shape;
+  const d = out.shape[1];
+  const k = Math.max(1, Math.min(n, maxActive));
+  if (k < n) {
+    // Each token's selected experts first (in expert order), then the first k of them.
+    const expertIds = np.arange(n).astype(np.float32).reshape([1, n]); // [1, N]
+    const pick = np.argsort(np.subtract(1, sel.ref).mul(n).add(expertIds), -1).slice([], [0, k]); // [T, k]
+    const selK = np.takeAlongAxis(sel, pick.ref, -1); // [T, k]
+    slot = np.takeAlongAxis(slot, pick.ref, -1); // [T, k]
+    weights = np.takeAlongAxis(weights, pick, -1).mul(selK); // [T, k]; the multiply must follow the gather
+  } else {
+    sel.dispose();
+  }
+  const picked = np.take(out, slot.reshape([t * k]), 0).mul(weights.reshape([t * k, 1])); // [T·k, d]
+  return picked.reshape([t, k, d]).sum(1); // [T, d]
 }

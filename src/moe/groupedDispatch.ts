@@ -17,7 +17,7 @@
  * Reference: DynaMoE spec §2.3; Gale et al. 2022, "MegaBlocks" (block-sparse grouped experts).
  */
 import { lax, nn, numpy as np } from "../engine/jax.js";
-import type { ExpertParams } from "./dispatch.js";
+import { combineSlots, type ExpertParams } from "./dispatch.js";
 import { expertChoiceCapacity } from "./expertChoiceRouter.js";
 import type { RouterConfig } from "./routing.js";
 import { expertCapacity } from "./switchRouter.js";
@@ -51,9 +51,18 @@ export function maxSelectedPairs(tokens: number, experts: number, router: Router
  * @param experts not consumed.
  * @param maxPairs static bound on the ones in `mask` (`maxSelectedPairs`); exact when it holds.
  * @param blockSize rows per block B. @default 32
+ * @param maxActive static bound on the experts selected per token (`maxActiveExperts`). @default N
  * @returns `[T, d]`.
  */
-export function dispatchGrouped(x: np.Array, mask: np.Array, weights: np.Array, experts: ExpertParams, maxPairs: number, blockSize = 32): np.Array {
+export function dispatchGrouped(
+  x: np.Array,
+  mask: np.Array,
+  weights: np.Array,
+  experts: ExpertParams,
+  maxPairs: number,
+  blockSize = 32,
+  maxActive = mask.shape[1],
+): np.Array {
   const [t, d] = x.shape;
   const n = mask.shape[1];
   const h = experts.w1.shape[2];
@@ -82,14 +91,16 @@ export function dispatchGrouped(x: np.Array, mask: np.Array, weights: np.Array, 
   const flat = blockExpert.ref.astype(np.float32).reshape([nb, 1]).mul(t).add(np.minimum(rowPos, t - 1)).astype(np.int32); // [nb, B]
   const rowToken = np.take(order.reshape([n * t]), flat.reshape([rows]), 0); // [nb·B] int32
 
-  // Gather rows and per-block weights; multiply right after each take (see above).
+  // Gather rows; per-block weights as a one-hot matmul (a gather's backward is a slow JS scatter-add
+  // over nb·d·h values, the one-hot matmul's a small wasm matmul).
   const xr = np.take(x, rowToken, 0).mul(rowValid.reshape([rows, 1])).reshape([nb, bs, d]); // [nb, B, d]
-  const bv = blockValid.reshape([nb, 1, 1]);
-  const w1 = np.take(experts.w1.ref, blockExpert.ref, 0).mul(bv.ref); // [nb, d, h]
-  const w2 = np.take(experts.w2.ref, blockExpert.ref, 0).mul(bv.ref); // [nb, h, d]
-  const bv2 = bv.reshape([nb, 1]);
-  const b1 = np.take(experts.b1.ref, blockExpert.ref, 0).mul(bv2.ref).reshape([nb, 1, h]); // [nb, 1, h]
-  const b2 = np.take(experts.b2.ref, blockExpert, 0).mul(bv2).reshape([nb, 1, d]); // [nb, 1, d]
+  const onehot = nn.oneHot(blockExpert, n).astype(np.float32).mul(blockValid.reshape([nb, 1])); // [nb, N]
+  const perBlock = (w: np.Array, shape: number[]) => np.matmul(onehot.ref, w.reshape([n, -1])).reshape([nb, ...shape]);
+  const w1 = perBlock(experts.w1.ref, [d, h]); // [nb, d, h]
+  const b1 = perBlock(experts.b1.ref, [1, h]); // [nb, 1, h]
+  const w2 = perBlock(experts.w2.ref, [h, d]); // [nb, h, d]
+  const b2 = perBlock(experts.b2.ref, [1, d]); // [nb, 1, d]
+  onehot.dispose();
   const hidden = nn.gelu(np.matmul(xr, w1).add(b1), { approximate: true }); // [nb, B, h]
   const out = np.matmul(hidden, w2).add(b2).reshape([rows, d]); // [nb·B, d]
   const padded = np.concatenate([out, np.zeros([1, d])], 0); // [nb·B + 1, d], last row zero
@@ -97,7 +108,6 @@ export function dispatchGrouped(x: np.Array, mask: np.Array, weights: np.Array, 
   // Combine: pair (t, e) reads row blockStart_e·B + position, or the zero row.
   const position = np.cumsum(sel.ref, 0).sub(1); // [T, N]
   const row = position.add(blockStart.mul(bs).reshape([1, n])); // [T, N]
-  const slot = np.where(sel.greater(0), row, rows).astype(np.int32); // [T, N]
-  const picked = np.take(padded, slot.reshape([t * n]), 0).mul(weights.reshape([t * n, 1])); // [T·N, d]
-  return picked.reshape([t, n, d]).sum(1); // [T, d]
+  const slot = np.where(sel.ref.greater(0), row, rows).astype(np.int32); // [T, N]
+  return combineSlots(padded, slot, sel, weights, maxActive);
 }

@@ -11,7 +11,7 @@
  */
 import { nn, numpy as np, random } from "../engine/jax.js";
 import { splitKey } from "../models/linear.js";
-import { type DispatchCapacity, dispatchCapacity, dispatchExperts } from "./dispatch.js";
+import { type DispatchCapacity, dispatchCapacity, dispatchExperts, maxActiveExperts } from "./dispatch.js";
 import { dispatchGrouped, maxSelectedPairs } from "./groupedDispatch.js";
 import { applyRouter, initRouter, type RouterParams } from "./router.js";
 import type { RouteOptions, RouterConfig, Routing } from "./routing.js";
@@ -82,12 +82,15 @@ export function applyMoeLayer(
   const routing = applyRouter(params.router, x.ref, cfg.router, opts);
   if (cfg.dispatch === "gather") {
     const c = dispatchCapacity(t, n, cfg.router, opts.train, cfg.capacity ?? "exact");
-    const y = dispatchExperts(x, routing.mask.ref, routing.weights.ref, params, c, { batched: cfg.expertMatmul === "batched" });
+    const y = dispatchExperts(x, routing.mask.ref, routing.weights.ref, params, c, {
+      batched: cfg.expertMatmul === "batched",
+      maxActive: maxActiveExperts(n, cfg.router),
+    });
     return { y, routing };
   }
   if (cfg.dispatch === "grouped") {
     const pairs = maxSelectedPairs(t, n, cfg.router, opts.train);
-    const y = dispatchGrouped(x, routing.mask.ref, routing.weights.ref, params, pairs, cfg.blockSize ?? 32);
+    const y = dispatchGrouped(x, routing.mask.ref, routing.weights.ref, params, pairs, cfg.blockSize ?? 32, maxActiveExperts(n, cfg.router));
     return { y, routing };
   }
   // Every expert on every token as two wide matmuls: [T, d] @ [d, N·h], then [T, N·h] @ [N·h, d].
