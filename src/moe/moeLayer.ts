@@ -2,10 +2,11 @@
  * The Mixture-of-Experts layer: a router picks experts per token, and the output is the weighted
  * sum of the selected experts' outputs, `y = Σ_{i∈S} w_i · E_i(x)`, with `E_i(x) = W2_i·GELU(W1_i x + b1_i) + b2_i`.
  *
- * Two computations (`dispatch`): dense-masked, every expert runs on every token and unselected experts
- * get weight zero (exact; the reference that sparse dispatch is tested against), and gather, each
+ * Three computations (`dispatch`): dense-masked, every expert runs on every token and unselected
+ * experts get weight zero (exact; the reference that sparse dispatch is tested against); gather, each
  * expert runs only on its tokens in a fixed-capacity buffer (`dispatch.ts`; exact while no expert
- * receives more than its capacity).
+ * receives more than its capacity); grouped, the selected pairs sorted by expert into blocks
+ * (`groupedDispatch.ts`; exact for any load).
  *
  * Reference: DynaMoE spec §2.1 step 7; Shazeer et al. 2017.
  */
