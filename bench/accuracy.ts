@@ -4,6 +4,7 @@
  * Prints a Markdown table of mean ± std test accuracy.
  *
  *   npm run accuracy -- [--jobs 2] [--out runs/accuracy] [--datasets mnist,fashion-mnist,cifar10] [--seeds 0,1,2]
+ *   npm run accuracy -- --routers topk,switch,gshard --datasets mnist --seeds 0   (one MoE per router)
  *
  * Each run is a separate `dynamoe train` process (one wasm thread each, `--jobs` at once) writing its
  * own run folder; finished runs (with summary.json) are skipped, killed ones are resumed, so the
@@ -20,16 +21,20 @@ const { values } = parseArgs({
     out: { type: "string", default: "runs/accuracy" },
     datasets: { type: "string", default: "mnist,fashion-mnist,cifar10" },
     seeds: { type: "string", default: "0,1,2" },
+    /** Instead of dense/uniform/descending: one uniform-schedule MoE per router kind listed. */
+    routers: { type: "string" },
   },
 });
 
 const EPOCHS: Record<string, number> = { mnist: 3, "fashion-mnist": 3, cifar10: 10 };
 const TARGET: Record<string, number> = { mnist: 97.5, "fashion-mnist": 87.5, cifar10: 53 };
-const MODELS = [
-  { name: "dense", args: ["--model", "dense"] },
-  { name: "moe-uniform", args: ["--model", "moe", "--schedule", "uniform"] },
-  { name: "moe-descending", args: ["--model", "moe", "--schedule", "descending"] },
-];
+const MODELS = values.routers
+  ? values.routers.split(",").map((r) => ({ name: `moe-${r}`, args: ["--model", "moe", "--schedule", "uniform", "--router", r] }))
+  : [
+      { name: "dense", args: ["--model", "dense"] },
+      { name: "moe-uniform", args: ["--model", "moe", "--schedule", "uniform"] },
+      { name: "moe-descending", args: ["--model", "moe", "--schedule", "descending"] },
+    ];
 
 type Job = { dataset: string; model: string; seed: number; dir: string; args: string[] };
 const jobs: Job[] = [];
@@ -75,7 +80,7 @@ const stat = (xs: number[]) => {
   const sd = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1)) : 0;
   return { m, sd };
 };
-const rows = ["| dataset | model | params | test accuracy % (mean ± std) | n | per seed | active experts/layer | ms/step | target |", "|---|---|---|---|---|---|---|---|---|"];
+const rows = ["| dataset | model | params | test accuracy % (mean ± std) | n | per seed | active experts/layer | dropped assignments/token (test, per layer) | ms/step | target |", "|---|---|---|---|---|---|---|---|---|---|"];
 for (const dataset of values.datasets!.split(",")) {
   for (const m of MODELS) {
     const done = jobs
@@ -85,9 +90,11 @@ for (const dataset of values.datasets!.split(",")) {
     const acc = stat(done.map((s) => 100 * s.test.accuracy));
     const ms = stat(done.map((s) => s.medianStepMs));
     const active = done[0].meanActive.length ? done[0].meanActive.map((a: number) => a.toFixed(2)).join(", ") : "-";
+    const routing = done[0].test.routing as { dropRate: number }[] | undefined;
+    const drops = routing?.length ? routing.map((r) => r.dropRate.toFixed(3)).join(", ") : "-";
     const per = done.map((s) => (100 * s.test.accuracy).toFixed(2)).join(", ");
     const ok = acc.m >= TARGET[dataset] ? "met" : "MISSED";
-    rows.push(`| ${dataset} | ${m.name} | ${done[0].params.toLocaleString("en-US")} | ${acc.m.toFixed(2)} ± ${acc.sd.toFixed(2)} | ${done.length} | ${per} | ${active} | ${ms.m.toFixed(0)} | ≥ ${TARGET[dataset]} ${ok} |`);
+    rows.push(`| ${dataset} | ${m.name} | ${done[0].params.toLocaleString("en-US")} | ${acc.m.toFixed(2)} ± ${acc.sd.toFixed(2)} | ${done.length} | ${per} | ${active} | ${drops} | ${ms.m.toFixed(0)} | ≥ ${TARGET[dataset]} ${ok} |`);
   }
 }
 process.stdout.write(rows.join("\n") + "\n");
