@@ -1,9 +1,14 @@
 /**
  * `npm run bench`: median milliseconds per training step (forward, loss, gradients, clipping and
  * AdamW, one jitted program) for the spec's MNIST models at batch 256, with 1 and 2 wasm threads,
- * plus the cores actually used, peak memory, and the 2-thread / 1-thread ratio.
+ * plus the cores actually used, peak memory, and the 2-thread / 1-thread ratio; then each MoE model
+ * with dense-masked experts against its `auto` dispatch (spec §2.3), as a ratio.
  *
- *   npm run bench -- [--steps 30] [--warmup 5] [--models dense,moe-uniform,moe-descending]
+ *   npm run bench -- [--steps 30] [--warmup 5] [--models dense,moe-uniform,...] [--threads 1,2]
+ *                    [--dispatch dense,auto]
+ *
+ * Models: `dense`, `moe-<schedule>` (the percentile router), `moe-<router>` for every router kind
+ * (uniform schedule), `moe-top1` (top-k with k = 1).
  *
  * Each (model, threads) pair runs in its own child process (the thread count is fixed when jax-js
  * loads), one after another, so the rows are measured side by side in one run. Inputs are random
@@ -17,25 +22,38 @@ const { values } = parseArgs({
   options: {
     steps: { type: "string", default: "30" },
     warmup: { type: "string", default: "5" },
-    models: { type: "string", default: "dense,moe-uniform,moe-descending" },
+    models: { type: "string", default: "dense,moe-uniform,moe-descending,moe-switch,moe-top1" },
+    threads: { type: "string", default: "1,2" },
+    dispatch: { type: "string", default: "dense,auto" },
     child: { type: "string" },
+    "child-dispatch": { type: "string" },
   },
 });
 
-type Row = { model: string; threads: number; medianMs: number; p10Ms: number; p90Ms: number; coresUsed: number; peakRssMb: number; compileMs: number };
+const ROUTER_MODELS = ["topk", "switch", "gshard", "expert-choice", "top-p", "threshold", "batch-percentile"];
 
-async function child(model: string): Promise<void> {
+/** The run configuration a model name stands for. */
+function modelConfig(model: string, dispatch: string): Record<string, unknown> {
+  if (model === "dense") return { model: "dense" };
+  const name = model.replace(/^moe-/, "");
+  const base = { model: "moe", dispatch };
+  if (name === "top1") return { ...base, router: { kind: "topk", k: 1 } };
+  if (ROUTER_MODELS.includes(name)) return { ...base, router: { kind: name } };
+  return { ...base, schedule: name };
+}
+
+type Row = { model: string; dispatch: string; plan: string; threads: number; medianMs: number; p10Ms: number; p90Ms: number; coresUsed: number; peakRssMb: number; compileMs: number };
+
+async function child(model: string, dispatch: string): Promise<void> {
   const { initEngine } = await import("../src/engine/engine.js");
   const { numpy: np, random } = await import("../src/engine/jax.js");
   const { initImageModel } = await import("../src/models/imageModel.js");
   const { adamw } = await import("../src/train/adamw.js");
   const { makeTrainStep } = await import("../src/train/trainStep.js");
   const { resolveConfig } = await import("../src/train/config.js");
-  const { modelConfigFor } = await import("../src/train/train.js");
+  const { modelConfigFor, dispatchLabels } = await import("../src/train/train.js");
   const engine = await initEngine();
-  const config = resolveConfig(
-    model === "dense" ? { model: "dense" } : { model: "moe", schedule: model === "moe-descending" ? "descending" : "uniform" },
-  );
+  const config = resolveConfig(modelConfig(model, dispatch));
   const mc = modelConfigFor(config, 784, 10);
   let params = initImageModel(random.key(0), mc);
   const opt = adamw({ beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 });
@@ -75,6 +93,8 @@ async function child(model: string): Promise<void> {
   const q = (f: number) => times[Math.min(times.length - 1, Math.floor(f * times.length))];
   const row: Row = {
     model,
+    dispatch: model === "dense" ? "-" : dispatch,
+    plan: dispatchLabels(mc, B).join("; ") || "-",
     threads: engine.threads,
     medianMs: q(0.5),
     p10Ms: q(0.1),
@@ -91,37 +111,51 @@ async function parent(): Promise<void> {
   process.stderr.write(`machine: ${os.cpus()[0]?.model ?? "?"}, ${os.availableParallelism()} cores, load average ${load.toFixed(2)} before start\n`);
   if (load > 0.5) process.stderr.write("warning: the machine is busy; timings will be noisy\n");
   const rows: Row[] = [];
-  for (const model of values.models!.split(",")) {
-    for (const threads of [1, 2]) {
-      const r = spawnSync(process.execPath, ["--import", "tsx", "bench/run.ts", "--child", model, "--steps", values.steps!, "--warmup", values.warmup!], {
-        encoding: "utf8",
-        env: { ...process.env, DYNAMOE_THREADS: String(threads) },
-      });
-      if (r.status !== 0) throw new Error(`bench child ${model}/${threads} failed:\n${r.stderr}`);
-      const row = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as Row;
-      rows.push(row);
-      process.stderr.write(`${model} threads=${threads}: ${row.medianMs.toFixed(1)} ms/step\n`);
+  const models = values.models!.split(",");
+  const threadList = values.threads!.split(",").map(Number);
+  const dispatches = values.dispatch!.split(",");
+  for (const model of models) {
+    for (const dispatch of model === "dense" ? ["dense"] : dispatches) {
+      for (const threads of threadList) {
+        const args = ["--import", "tsx", "bench/run.ts", "--child", model, "--child-dispatch", dispatch, "--steps", values.steps!, "--warmup", values.warmup!];
+        const r = spawnSync(process.execPath, args, { encoding: "utf8", env: { ...process.env, DYNAMOE_THREADS: String(threads) } });
+        if (r.status !== 0) throw new Error(`bench child ${model}/${dispatch}/${threads} failed:\n${r.stderr}`);
+        const row = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as Row;
+        rows.push(row);
+        process.stderr.write(`${model} dispatch=${row.dispatch} threads=${threads}: ${row.medianMs.toFixed(1)} ms/step\n`);
+      }
     }
   }
+  const find = (m: string, d: string, t: number) => rows.find((r) => r.model === m && (m === "dense" || r.dispatch === d) && r.threads === t);
   const out = [
     `training step, batch 256, spec MNIST models, median of ${values.steps} steps after ${values.warmup} warm-up steps`,
     "",
-    "| model | threads | median ms/step | p10–p90 | cores used | first step (compile) ms | peak RSS MB |",
-    "|---|---|---|---|---|---|---|",
-    ...rows.map((r) => `| ${r.model} | ${r.threads} | ${r.medianMs.toFixed(1)} | ${r.p10Ms.toFixed(1)}–${r.p90Ms.toFixed(1)} | ${r.coresUsed.toFixed(2)} | ${r.compileMs.toFixed(0)} | ${r.peakRssMb.toFixed(0)} |`),
-    "",
-    "| model | 2-thread / 1-thread time ratio |",
-    "|---|---|",
-    ...values.models!.split(",").map((m) => {
-      const one = rows.find((r) => r.model === m && r.threads === 1)!;
-      const two = rows.find((r) => r.model === m && r.threads === 2)!;
-      return `| ${m} | ${(two.medianMs / one.medianMs).toFixed(2)} |`;
-    }),
-    "",
-    `load average after: ${os.loadavg()[0].toFixed(2)}`,
+    "| model | dispatch | plan per layer | threads | median ms/step | p10–p90 | cores used | first step (compile) ms | peak RSS MB |",
+    "|---|---|---|---|---|---|---|---|---|",
+    ...rows.map(
+      (r) =>
+        `| ${r.model} | ${r.dispatch} | ${r.plan} | ${r.threads} | ${r.medianMs.toFixed(1)} | ${r.p10Ms.toFixed(1)}–${r.p90Ms.toFixed(1)} | ${r.coresUsed.toFixed(2)} | ${r.compileMs.toFixed(0)} | ${r.peakRssMb.toFixed(0)} |`,
+    ),
   ];
+  if (threadList.includes(1) && threadList.includes(2)) {
+    out.push("", "| model | dispatch | 2-thread / 1-thread time ratio |", "|---|---|---|");
+    for (const r of rows.filter((r) => r.threads === 1)) {
+      const two = find(r.model, r.dispatch, 2);
+      if (two) out.push(`| ${r.model} | ${r.dispatch} | ${(two.medianMs / r.medianMs).toFixed(2)} |`);
+    }
+  }
+  if (dispatches.includes("dense") && dispatches.includes("auto")) {
+    out.push("", "| model | threads | auto / dense-masked time ratio |", "|---|---|---|");
+    for (const m of models.filter((m) => m !== "dense")) {
+      for (const t of threadList) {
+        const [d, a] = [find(m, "dense", t), find(m, "auto", t)];
+        if (d && a) out.push(`| ${m} | ${t} | ${(a.medianMs / d.medianMs).toFixed(2)} |`);
+      }
+    }
+  }
+  out.push("", `load average after: ${os.loadavg()[0].toFixed(2)}`);
   process.stdout.write(out.join("\n") + "\n");
 }
 
-if (values.child) await child(values.child);
+if (values.child) await child(values.child, values["child-dispatch"] ?? "auto");
 else await parent();

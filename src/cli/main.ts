@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { UserError } from "../errors.js";
 import { ROUTER_KINDS } from "../moe/routing.js";
 import { SCHEDULE_KINDS } from "../moe/schedules.js";
+import { DISPATCH_MODES } from "../moe/dispatchPlan.js";
 import { evalCommand } from "./evalCommand.js";
 import { inspectCommand } from "./inspectCommand.js";
 import { dataFetchCommand } from "./dataCommand.js";
@@ -38,6 +39,20 @@ function expertsArg(v: string): number[] {
   return parts;
 }
 
+function layerRoutersArg(v: string): string[] {
+  const kinds = v.split(",").map((s) => s.trim());
+  const bad = kinds.find((k) => !(ROUTER_KINDS as readonly string[]).includes(k));
+  if (bad !== undefined) throw new InvalidArgumentError(`--layer-routers: unknown router "${bad}" (one of ${ROUTER_KINDS.join(", ")})`);
+  return kinds;
+}
+
+function capacityArg(v: string): "exact" | number {
+  if (v === "exact") return v;
+  const n = Number(v);
+  if (v.trim() === "" || !(n > 0)) throw new InvalidArgumentError(`--dispatch-capacity must be "exact" or a positive number, got "${v}"`);
+  return n;
+}
+
 export function buildProgram(): Command {
   const program = new Command("dynamoe")
     .description("Mixture-of-Experts with dynamic expert activation (DynaMoE) on jax-js")
@@ -51,7 +66,10 @@ export function buildProgram(): Command {
     .addOption(new Option("--dataset <name>", "dataset").choices(["mnist", "fashion-mnist", "cifar10"]))
     .addOption(new Option("--model <kind>", "dense MLP or Mixture-of-Experts").choices(["dense", "moe"]))
     .addOption(new Option("--router <kind>", "routing rule").choices([...ROUTER_KINDS]))
+    .option("--layer-routers <list>", "a router per layer, e.g. switch,switch,top-p,top-p (over --router's settings)", layerRoutersArg)
     .addOption(new Option("--schedule <kind>", "experts per layer over depth").choices([...SCHEDULE_KINDS]))
+    .addOption(new Option("--dispatch <mode>", "expert computation: auto picks dense-masked or sparse by cost").choices([...DISPATCH_MODES]))
+    .option("--dispatch-capacity <f>", 'slots per expert: "exact" or a capacity factor f (C = ⌈f·T/N⌉, overflow dropped)', capacityArg)
     .option("--experts <list>", "explicit experts per layer, e.g. 8,4,4,2 (implies --schedule custom)", expertsArg)
     .option("--epochs <n>", "training epochs", intArg("--epochs", 1))
     .option("--seed <n>", "random seed", intArg("--seed", 0))

@@ -10,6 +10,9 @@ export type TrainFlags = {
   dataset?: string;
   model?: string;
   router?: string;
+  layerRouters?: string[];
+  dispatch?: string;
+  dispatchCapacity?: "exact" | number;
   schedule?: string;
   experts?: number[];
   epochs?: number;
@@ -51,6 +54,9 @@ export function configFromFlags(flags: TrainFlags): TrainConfigInput {
   set("batchSize", flags.batchSize);
   set("maxSteps", flags.maxSteps);
   set("dataDir", flags.dataDir);
+  set("dispatch", flags.dispatch);
+  set("dispatchCapacity", flags.dispatchCapacity);
+  if (flags.layerRouters !== undefined) cfg.layerRouters = flags.layerRouters.map((kind) => ({ kind }));
   if (flags.router !== undefined) cfg.router = { ...((cfg.router as object | undefined) ?? {}), kind: flags.router };
   return cfg as TrainConfigInput;
 }
@@ -72,6 +78,7 @@ export function printSummary(s: TrainSummary, outDir: string | undefined): void 
   if (s.model === "moe") {
     lines.push(`experts per layer  ${s.experts.join(", ")}  (${s.schedule}, router ${s.router})`);
     lines.push(`active per layer   ${s.meanActive.map((a) => a.toFixed(2)).join(", ")}  (mean experts per token, test set)`);
+    lines.push(`dispatch           ${s.dispatch.join("; ")}`);
   }
   lines.push(`steps              ${s.steps} in ${s.wallSeconds.toFixed(1)} s, median ${s.medianStepMs.toFixed(1)} ms/step, ${s.threads} thread(s)`);
   if (outDir) lines.push(`run folder         ${outDir}`);

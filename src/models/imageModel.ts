@@ -7,6 +7,8 @@
  * puts one FFN of the same hidden size h in every block (the dense baseline).
  */
 import { numpy as np } from "../engine/jax.js";
+import type { DispatchCapacity } from "../moe/dispatch.js";
+import type { DispatchMode } from "../moe/dispatchPlan.js";
 import { applyMoeLayer, initMoeLayer, type MoeLayerConfig, type MoeLayerParams } from "../moe/moeLayer.js";
 import type { RouterConfig, Routing } from "../moe/routing.js";
 import { applyFfn, initFfn, type FfnParams } from "./ffn.js";
@@ -27,6 +29,12 @@ export type ImageModelConfig = {
   /** Experts per block (length L), for `kind: "moe"`; from a capacity schedule. */
   experts: number[];
   router: RouterConfig;
+  /** Per-layer routers (length L), overriding `router` layer by layer; e.g. Switch below, top-p above. */
+  layerRouters?: RouterConfig[];
+  /** How each MoE layer computes its experts (`dispatchPlan.ts`). @default "auto" */
+  dispatch?: DispatchMode;
+  /** Slots per expert: `exact`, or a capacity factor that caps every expert (`moeLayer.ts`). @default "exact" */
+  capacity?: DispatchCapacity;
 };
 
 export type ImageBlockParams = { norm: LayerNormParams; moe?: MoeLayerParams; ffn?: FfnParams };
@@ -51,8 +59,16 @@ export type ImageModelOutput = {
   routings: Routing[];
 };
 
-function moeConfig(cfg: ImageModelConfig, layer: number): MoeLayerConfig {
-  return { d: cfg.d, h: cfg.h, experts: cfg.experts[layer], router: cfg.router };
+/** The MoE layer configuration of block `layer`. */
+export function moeConfig(cfg: ImageModelConfig, layer: number): MoeLayerConfig {
+  return {
+    d: cfg.d,
+    h: cfg.h,
+    experts: cfg.experts[layer],
+    router: cfg.layerRouters?.[layer] ?? cfg.router,
+    dispatch: cfg.dispatch,
+    capacity: cfg.capacity,
+  };
 }
 
 /** Initialise all parameters; `key` is consumed. */

@@ -66,12 +66,16 @@ export function dispatchCapacity(tokens: number, experts: number, router: Router
 
 /**
  * A static bound on the experts selected per token: k for `topk`, 1 for `switch`, 2 for `gshard`,
- * N for the others (percentile, top-p, threshold, batch-percentile, expert-choice can select all).
+ * `max(1, N − 1 − ⌊(N − 1)·τ/100⌋)` for `percentile` (the count without ties; ties only lower it,
+ * since the threshold is at least the sorted gate at index ⌊(N − 1)·τ/100⌋), N for the others
+ * (top-p, threshold, batch-percentile, expert-choice can select all).
  */
 export function maxActiveExperts(experts: number, router: RouterConfig): number {
   switch (router.kind) {
     case "topk":
       return Math.max(1, Math.min(router.k, experts));
+    case "percentile":
+      return Math.max(1, experts - 1 - Math.floor(((experts - 1) * router.tau) / 100));
     case "switch":
       return 1;
     case "gshard":

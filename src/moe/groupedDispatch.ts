@@ -17,13 +17,14 @@
  * Reference: DynaMoE spec §2.3; Gale et al. 2022, "MegaBlocks" (block-sparse grouped experts).
  */
 import { lax, nn, numpy as np } from "../engine/jax.js";
-import { combineSlots, type ExpertParams } from "./dispatch.js";
+import { combineSlots, maxActiveExperts, type ExpertParams } from "./dispatch.js";
 import { expertChoiceCapacity } from "./expertChoiceRouter.js";
 import type { RouterConfig } from "./routing.js";
 import { expertCapacity } from "./switchRouter.js";
 
 /**
- * A static upper bound on the selected (token, expert) pairs of T tokens: `T·min(k, N)` for top-k,
+ * A static upper bound on the selected (token, expert) pairs of T tokens: `T·K` for top-k and
+ * percentile (K from `maxActiveExperts`),
  * T for switch, `min(2T, N·C)` for gshard, `N·C` for expert-choice, `T·N` for the routers whose
  * number of active experts is not bounded below N (percentile, top-p, threshold, batch-percentile).
  */
@@ -31,7 +32,8 @@ export function maxSelectedPairs(tokens: number, experts: number, router: Router
   const capacity = () => Math.min(tokens, expertCapacity(tokens, experts, train ? router.capacityFactorTrain : router.capacityFactorEval, router.minCapacity));
   switch (router.kind) {
     case "topk":
-      return tokens * Math.max(1, Math.min(router.k, experts));
+    case "percentile":
+      return tokens * maxActiveExperts(experts, router);
     case "switch":
       return Math.min(tokens, experts * capacity());
     case "gshard":

@@ -2,20 +2,27 @@
  * The Mixture-of-Experts layer: a router picks experts per token, and the output is the weighted
  * sum of the selected experts' outputs, `y = Σ_{i∈S} w_i · E_i(x)`, with `E_i(x) = W2_i·GELU(W1_i x + b1_i) + b2_i`.
  *
- * Three computations (`dispatch`): dense-masked, every expert runs on every token and unselected
- * experts get weight zero (exact; the reference that sparse dispatch is tested against); gather, each
- * expert runs only on its tokens in a fixed-capacity buffer (`dispatch.ts`; exact while no expert
- * receives more than its capacity); grouped, the selected pairs sorted by expert into blocks
- * (`groupedDispatch.ts`; exact for any load).
+ * Three computations of the same function (`dispatch`, planned statically by `dispatchPlan.ts`):
+ * dense-masked, every expert runs on every token and unselected experts get weight zero (the
+ * reference that sparse dispatch is tested against); gather, each expert runs only on its tokens in a
+ * fixed-capacity buffer (`dispatch.ts`); grouped, the selected pairs sorted by expert into blocks
+ * (`groupedDispatch.ts`). `auto` (the default) picks the cheapest by a measured rule.
  *
- * Reference: DynaMoE spec §2.1 step 7; Shazeer et al. 2017.
+ * A numeric `capacity` (slots per expert `C = ⌈f·T/N⌉`) caps every expert's tokens in the routing
+ * itself: assignments past an expert's C-th token (in token order) are dropped, their weights zeroed
+ * and counted in `routing.dropped`, so the analytics show exactly what was computed, whatever the
+ * dispatch mode. Dropped tokens pass through the residual.
+ *
+ * Reference: DynaMoE spec §2.1 step 7 and §2.3; Shazeer et al. 2017; Lepikhin et al. 2020.
  */
 import { nn, numpy as np, random } from "../engine/jax.js";
 import { splitKey } from "../models/linear.js";
-import { type DispatchCapacity, dispatchCapacity, dispatchExperts, maxActiveExperts } from "./dispatch.js";
-import { dispatchGrouped, maxSelectedPairs } from "./groupedDispatch.js";
+import { type DispatchCapacity, dispatchCapacity, dispatchExperts } from "./dispatch.js";
+import { planDispatch, type DispatchMode, type DispatchPlan } from "./dispatchPlan.js";
+import { dispatchGrouped } from "./groupedDispatch.js";
 import { applyRouter, initRouter, type RouterParams } from "./router.js";
 import type { RouteOptions, RouterConfig, Routing } from "./routing.js";
+import { keepWithinCapacity } from "./switchRouter.js";
 
 /** Expert weights are stacked along a leading expert axis (one array per kind, not per expert). */
 export type MoeLayerParams = {
@@ -39,16 +46,19 @@ export type MoeLayerConfig = {
   /**
    * `dense`: every expert on every token, masked. `gather`: each expert on its routed tokens only,
    * in capacity buffers (spec §2.3). `grouped`: the selected pairs sorted by expert into blocks of
-   * `blockSize` rows, exact for any load at the cost of a static bound on the selected pairs
-   * (`groupedDispatch.ts`). @default "dense"
+   * `blockSize` rows, exact for any load at the cost of a static bound on the selected pairs.
+   * `auto`: the cheapest of the three by the rule in `dispatchPlan.ts`. @default "auto"
    */
-  dispatch?: "dense" | "gather" | "grouped";
+  dispatch?: DispatchMode;
   /** Grouped only: rows per block. @default 32 */
   blockSize?: number;
-  /** Capacity of the gather buffers (see `DispatchCapacity`); `exact` never drops. @default "exact" */
+  /**
+   * Slots per expert. `exact` never drops beyond what the router itself drops; a factor f caps every
+   * expert at `C = min(T, max(1, ⌈f·T/N⌉))` tokens (see the file comment). @default "exact"
+   */
   capacity?: DispatchCapacity;
-  /** Gather only: the experts as a loop of N matmuls or one batched matmul. @default "loop" */
-  expertMatmul?: "loop" | "batched";
+  /** Gather only: the experts as a loop of N matmuls or one batched matmul; `auto` by capacity. @default "auto" */
+  expertMatmul?: "auto" | "loop" | "batched";
 };
 
 /** Experts initialised as PyTorch linears (uniform ±1/√fan_in); `key` is consumed. */
@@ -66,6 +76,30 @@ export function initMoeLayer(key: np.Array, cfg: MoeLayerConfig): MoeLayerParams
   };
 }
 
+/** The computation `applyMoeLayer` uses for T tokens (static; for benchmarks, analytics and docs). */
+export function moeLayerPlan(cfg: MoeLayerConfig, tokens: number, train: boolean): DispatchPlan {
+  return planDispatch(tokens, cfg.experts, cfg.router, train, cfg);
+}
+
+/**
+ * Cap every expert at C tokens in the routing record itself (numeric `capacity` only): the mask,
+ * weights and active counts keep the first C assignments of each expert in token order, and the
+ * rest are added to `dropped`. Consumes `r`, returns the capped record.
+ */
+function capRouting(r: Routing, capacity: number): Routing {
+  const kept = keepWithinCapacity(r.mask.ref, capacity); // [T, N]
+  const droppedHere = r.mask.sub(kept.ref).sum(-1); // [T]
+  const weights = r.weights.mul(kept.ref); // [T, N]
+  r.active.dispose();
+  return {
+    ...r,
+    mask: kept.ref,
+    weights,
+    active: kept.sum(-1),
+    dropped: r.dropped ? r.dropped.add(droppedHere) : droppedHere,
+  };
+}
+
 /**
  * Apply the layer to T tokens.
  * @param params not consumed.
@@ -80,18 +114,21 @@ export function applyMoeLayer(
 ): { y: np.Array; routing: Routing } {
   const [t, d] = x.shape;
   const { h, experts: n } = cfg;
-  const routing = applyRouter(params.router, x.ref, cfg.router, opts);
-  if (cfg.dispatch === "gather") {
-    const c = dispatchCapacity(t, n, cfg.router, opts.train, cfg.capacity ?? "exact");
-    const y = dispatchExperts(x, routing.mask.ref, routing.weights.ref, params, c, {
-      batched: cfg.expertMatmul === "batched",
-      maxActive: maxActiveExperts(n, cfg.router),
+  let routing = applyRouter(params.router, x.ref, cfg.router, opts);
+  if (typeof cfg.capacity === "number") {
+    const c = dispatchCapacity(t, n, cfg.router, opts.train, cfg.capacity);
+    if (c < t) routing = capRouting(routing, c);
+  }
+  const plan = moeLayerPlan(cfg, t, opts.train);
+  if (plan.mode === "gather") {
+    const y = dispatchExperts(x, routing.mask.ref, routing.weights.ref, params, plan.capacity, {
+      batched: plan.batched,
+      maxActive: plan.maxActive,
     });
     return { y, routing };
   }
-  if (cfg.dispatch === "grouped") {
-    const pairs = maxSelectedPairs(t, n, cfg.router, opts.train);
-    const y = dispatchGrouped(x, routing.mask.ref, routing.weights.ref, params, pairs, cfg.blockSize ?? 32, maxActiveExperts(n, cfg.router));
+  if (plan.mode === "grouped") {
+    const y = dispatchGrouped(x, routing.mask.ref, routing.weights.ref, params, plan.maxPairs, plan.blockSize, plan.maxActive);
     return { y, routing };
   }
   // Every expert on every token as two wide matmuls: [T, d] @ [d, N·h], then [T, N·h] @ [N·h, d].

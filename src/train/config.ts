@@ -9,6 +9,7 @@ import { z } from "zod";
 import { UserError } from "../errors.js";
 import { ROUTER_KINDS } from "../moe/routing.js";
 import { SCHEDULE_KINDS } from "../moe/schedules.js";
+import { DISPATCH_MODES } from "../moe/dispatchPlan.js";
 
 const positiveInt = z.number().int().positive();
 
@@ -46,6 +47,15 @@ export const configSchema = z
     /** Explicit experts per layer; implies `schedule: "custom"`. */
     experts: z.array(positiveInt).optional(),
     router: routerSchema.default(routerSchema.parse({})),
+    /**
+     * Per-layer router settings (length `layers`), each merged over `router`: e.g.
+     * `[{ "kind": "switch" }, { "kind": "top-p" }, ...]`.
+     */
+    layerRouters: z.array(routerSchema).optional(),
+    /** How MoE layers compute their experts: `auto` picks dense-masked or sparse dispatch by measured cost. */
+    dispatch: z.enum(DISPATCH_MODES).default("auto"),
+    /** Slots per expert: `exact` (never drops beyond the router) or a capacity factor f, `C = ⌈f·T/N⌉`. */
+    dispatchCapacity: z.union([z.literal("exact"), z.number().positive()]).default("exact"),
     epochs: positiveInt.default(3),
     batchSize: positiveInt.default(256),
     evalBatchSize: positiveInt.default(1000),
@@ -81,6 +91,9 @@ export const configSchema = z
         message: `has ${c.experts.length} entries but layers is ${c.layers}`,
       });
     }
+    if (c.layerRouters && c.layerRouters.length !== c.layers) {
+      ctx.addIssue({ code: "custom", path: ["layerRouters"], message: `has ${c.layerRouters.length} entries but layers is ${c.layers}` });
+    }
     if (c.checkpointEvery % c.logEvery !== 0) {
       ctx.addIssue({ code: "custom", path: ["checkpointEvery"], message: `must be a multiple of logEvery (${c.logEvery})` });
     }
@@ -101,9 +114,18 @@ function formatIssues(error: z.ZodError): string {
     .join("; ");
 }
 
+/** Each `layerRouters` entry is read as overrides of `router` (idempotent, so saved configs re-resolve). */
+function mergeLayerRouters(input: unknown): unknown {
+  if (!input || typeof input !== "object" || Array.isArray(input)) return input;
+  const c = input as Record<string, unknown>;
+  if (!Array.isArray(c.layerRouters)) return input;
+  const base = c.router && typeof c.router === "object" ? (c.router as object) : {};
+  return { ...c, layerRouters: c.layerRouters.map((r: unknown) => (r && typeof r === "object" && !Array.isArray(r) ? { ...base, ...r } : r)) };
+}
+
 /** Validate and fill defaults. Throws `UserError` with a one-line message on any problem. */
 export function resolveConfig(input: unknown): TrainConfig {
-  const result = configSchema.safeParse(input ?? {});
+  const result = configSchema.safeParse(mergeLayerRouters(input ?? {}));
   if (!result.success) throw new UserError(formatIssues(result.error));
   return result.data;
 }

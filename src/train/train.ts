@@ -15,7 +15,8 @@ import { numpy as np, random, tree } from "../engine/jax.js";
 import { batchesPerEpoch, epochPermutation, gatherBatch } from "../data/batches.js";
 import type { ImageDataset, ImageSplit } from "../data/types.js";
 import { UserError } from "../errors.js";
-import { countParams, initImageModel, type ImageModelConfig, type ImageModelParams } from "../models/imageModel.js";
+import { countParams, initImageModel, moeConfig, type ImageModelConfig, type ImageModelParams } from "../models/imageModel.js";
+import { moeLayerPlan } from "../moe/moeLayer.js";
 import { expertSchedule } from "../moe/schedules.js";
 import { adamw } from "./adamw.js";
 import { CHECKPOINT_FILE, checkpointExists, loadCheckpoint, saveCheckpoint, writeFileAtomic, type Progress } from "./checkpoint.js";
@@ -55,6 +56,8 @@ export type TrainSummary = {
   test: EvalResult;
   /** Mean experts active per token in each MoE layer, on the test set. */
   meanActive: number[];
+  /** How each MoE layer computed its experts in a training step (`dispatchPlan.ts`), e.g. `gather C=40`. */
+  dispatch: string[];
   medianStepMs: number;
   wallSeconds: number;
   threads: number;
@@ -80,7 +83,19 @@ export function modelConfigFor(config: TrainConfig, inputDim: number, numClasses
     config.model === "moe"
       ? config.experts ?? expertSchedule(config.layers, { kind: config.schedule, eMax: config.eMax, eMin: config.eMin })
       : [];
-  return { kind: config.model, inputDim, numClasses, d: config.d, h: config.h, layers: config.layers, experts, router: config.router };
+  return {
+    kind: config.model,
+    inputDim,
+    numClasses,
+    d: config.d,
+    h: config.h,
+    layers: config.layers,
+    experts,
+    router: config.router,
+    layerRouters: config.layerRouters,
+    dispatch: config.dispatch,
+    capacity: config.dispatchCapacity,
+  };
 }
 
 function limitSplit(split: ImageSplit, inputDim: number, limit?: number): ImageSplit {
@@ -258,7 +273,7 @@ export async function train(configInput: unknown, opts: TrainOptions = {}): Prom
   const summary: TrainSummary = {
     dataset: data.name,
     model: modelCfg.kind,
-    router: modelCfg.kind === "moe" ? config.router.kind : null,
+    router: modelCfg.kind === "moe" ? routerLabel(modelCfg) : null,
     schedule: modelCfg.kind === "moe" ? config.schedule : null,
     experts: modelCfg.experts,
     params: nParams,
@@ -266,6 +281,7 @@ export async function train(configInput: unknown, opts: TrainOptions = {}): Prom
     epochs: progress.epoch,
     test: lastEval!,
     meanActive: lastEval!.active,
+    dispatch: dispatchLabels(modelCfg, config.batchSize),
     medianStepMs: sorted.length ? sorted[Math.floor(sorted.length / 2)] : 0,
     wallSeconds: (performance.now() - t0) / 1000,
     threads: engine.threads,
@@ -273,6 +289,23 @@ export async function train(configInput: unknown, opts: TrainOptions = {}): Prom
   };
   if (outDir) writeFileAtomic(join(outDir, "summary.json"), JSON.stringify(summary, null, 2) + "\n");
   return { summary, params, modelConfig: modelCfg };
+}
+
+/** The router kind, or the per-layer kinds joined with commas when layers differ. */
+function routerLabel(cfg: ImageModelConfig): string {
+  const kinds = cfg.layerRouters?.map((r) => r.kind) ?? [cfg.router.kind];
+  return new Set(kinds).size === 1 ? kinds[0] : kinds.join(",");
+}
+
+/** Per MoE layer, its training-step dispatch plan as a short label. */
+export function dispatchLabels(cfg: ImageModelConfig, batchSize: number): string[] {
+  if (cfg.kind !== "moe") return [];
+  return cfg.experts.map((_, l) => {
+    const p = moeLayerPlan(moeConfig(cfg, l), batchSize, true);
+    if (p.mode === "gather") return `gather C=${p.capacity}${p.batched ? " batched" : ""}`;
+    if (p.mode === "grouped") return `grouped ${p.rows} rows`;
+    return "dense";
+  });
 }
 
 /** Split a key into two; consumes it. */

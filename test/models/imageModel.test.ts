@@ -41,3 +41,38 @@ test("forward shapes and one routing record per MoE block", () => {
     tree.dispose([p, out.logits, out.routings as unknown as np.Array[]]);
   }
 });
+
+test("per-layer routers and dispatch modes: every layer gets its own router; gather/auto equal dense-masked logits", async () => {
+  const { read, assertAllClose } = await import("../helpers.js");
+  const cfg: ImageModelConfig = {
+    ...base,
+    inputDim: 12,
+    d: 8,
+    h: 6,
+    layers: 3,
+    kind: "moe",
+    experts: [4, 4, 3],
+    layerRouters: [
+      { ...DEFAULT_ROUTER, kind: "switch", capacityFactorEval: 0.75, minCapacity: 1 },
+      { ...DEFAULT_ROUTER, kind: "topk", k: 1 },
+      { ...DEFAULT_ROUTER, kind: "threshold" },
+    ],
+    dispatch: "dense",
+  };
+  const p = initImageModel(random.key(4), cfg);
+  const x = random.normal(random.key(5), [16, 12]);
+  const outs = [];
+  for (const dispatch of ["dense", "gather", "grouped", "auto"] as const) {
+    const out = applyImageModel(p, x.ref, { ...cfg, dispatch }, { train: false });
+    const active = [];
+    for (const r of out.routings) active.push(await read(r.active.ref));
+    outs.push({ logits: await read(out.logits), active });
+    tree.dispose(out.routings as unknown as np.Array[]);
+  }
+  // Switch keeps 1 expert per routed token (0 when dropped), top-1 exactly 1, threshold at least 1.
+  assert.ok(outs[0].active[0].every((a) => a === 0 || a === 1) && outs[0].active[0].some((a) => a === 0), "switch drops at capacity 0.75");
+  assert.ok(outs[0].active[1].every((a) => a === 1), "top-1");
+  assert.ok(outs[0].active[2].every((a) => a >= 1 && a <= 3), "threshold");
+  for (const o of outs.slice(1)) assertAllClose(o.logits, outs[0].logits, { rtol: 1e-4, atol: 1e-5 }, "logits");
+  tree.dispose([p, x]);
+});

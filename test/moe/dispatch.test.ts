@@ -23,7 +23,7 @@ type Grads = [np.Array, [MoeLayerParams, np.Array]];
 test("every router kind: gather and grouped equal dense-masked, outputs and all gradients, eager and jit(valueAndGrad)", async () => {
   const t = 24;
   for (const [i, kind] of ROUTER_KINDS.entries()) {
-    const base: MoeLayerConfig = { d: 8, h: 4, experts: 4, router: { ...tight(kind), jitter: 0.1 } };
+    const base: MoeLayerConfig = { d: 8, h: 4, experts: 4, router: { ...tight(kind), jitter: 0.1 }, dispatch: "dense" };
     const params = initMoeLayer(random.key(20 + i), base);
     const x = random.normal(random.key(40 + i), [t, 8]);
     const c = random.normal(random.key(60 + i), [t, 8]);
@@ -72,7 +72,7 @@ function leaves(p: MoeLayerParams): [string, np.Array][] {
 
 test("every router kind: gather and grouped equal dense-masked in evaluation (exact capacity)", async () => {
   for (const [i, kind] of ROUTER_KINDS.entries()) {
-    const base: MoeLayerConfig = { d: 8, h: 4, experts: 5, router: tight(kind) };
+    const base: MoeLayerConfig = { d: 8, h: 4, experts: 5, router: tight(kind), dispatch: "dense" };
     const params = initMoeLayer(random.key(80 + i), base);
     const x = random.normal(random.key(90 + i), [20, 8]);
     const dense = applyMoeLayer(params, x.ref, base, { train: false });
