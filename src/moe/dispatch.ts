@@ -25,9 +25,8 @@
  * Reference: DynaMoE spec §2.3; Lepikhin et al. 2020 (GShard capacity buffers).
  */
 import { lax, nn, numpy as np } from "../engine/jax.js";
-import { expertChoiceCapacity } from "./expertChoiceRouter.js";
 import type { RouterConfig } from "./routing.js";
-import { expertCapacity } from "./switchRouter.js";
+import { routerCapacity } from "./routerCapacity.js";
 
 /** The experts' stacked weights (the expert part of `MoeLayerParams`). */
 export type ExpertParams = {
@@ -53,15 +52,7 @@ export type DispatchCapacity = "exact" | number;
 /** Buffer slots per expert for T tokens and N experts (see `DispatchCapacity`). */
 export function dispatchCapacity(tokens: number, experts: number, router: RouterConfig, train: boolean, capacity: DispatchCapacity): number {
   if (capacity !== "exact") return Math.min(tokens, Math.max(1, Math.ceil((capacity * tokens) / experts - 1e-9)));
-  switch (router.kind) {
-    case "switch":
-    case "gshard":
-      return Math.min(tokens, expertCapacity(tokens, experts, train ? router.capacityFactorTrain : router.capacityFactorEval, router.minCapacity));
-    case "expert-choice":
-      return expertChoiceCapacity(tokens, experts, router.capacityFactorTrain);
-    default:
-      return tokens;
-  }
+  return Math.min(tokens, routerCapacity(tokens, experts, router, train) ?? tokens);
 }
 
 /**

@@ -12,10 +12,8 @@ import { numpy as np } from "../engine/jax.js";
 import { descendingRank } from "./ranks.js";
 import type { RuleInput, RuleOutput } from "./routing.js";
 
-/** Tokens per expert `⌈T · f / N⌉`, clamped to [1, T]. */
-export function expertChoiceCapacity(tokens: number, experts: number, factor: number): number {
-  return Math.max(1, Math.min(tokens, Math.ceil((tokens * factor) / experts - 1e-9)));
-}
+import { expertChoiceCapacity } from "./routerCapacity.js";
+export { expertChoiceCapacity };
 
 /**
  * Selection mask of expert choice: each column keeps its `capacity` largest scores (ties: the

@@ -18,31 +18,18 @@
  */
 import { lax, nn, numpy as np } from "../engine/jax.js";
 import { combineSlots, maxActiveExperts, type ExpertParams } from "./dispatch.js";
-import { expertChoiceCapacity } from "./expertChoiceRouter.js";
 import type { RouterConfig } from "./routing.js";
-import { expertCapacity } from "./switchRouter.js";
+import { routerCapacity } from "./routerCapacity.js";
 
 /**
- * A static upper bound on the selected (token, expert) pairs of T tokens: `T·K` for top-k and
- * percentile (K from `maxActiveExperts`),
- * T for switch, `min(2T, N·C)` for gshard, `N·C` for expert-choice, `T·N` for the routers whose
- * number of active experts is not bounded below N (percentile, top-p, threshold, batch-percentile).
+ * A static upper bound on the selected (token, expert) pairs of T tokens: `T·K`, K the bound on
+ * experts per token (`maxActiveExperts`: k for top-k, 1 for switch, 2 for gshard, N for the
+ * unbounded routers), and at most `N·C` for the routers with a capacity C (`routerCapacity.ts`).
  */
 export function maxSelectedPairs(tokens: number, experts: number, router: RouterConfig, train: boolean): number {
-  const capacity = () => Math.min(tokens, expertCapacity(tokens, experts, train ? router.capacityFactorTrain : router.capacityFactorEval, router.minCapacity));
-  switch (router.kind) {
-    case "topk":
-    case "percentile":
-      return tokens * maxActiveExperts(experts, router);
-    case "switch":
-      return Math.min(tokens, experts * capacity());
-    case "gshard":
-      return Math.min(tokens * Math.min(2, experts), experts * capacity());
-    case "expert-choice":
-      return experts * expertChoiceCapacity(tokens, experts, router.capacityFactorTrain);
-    default:
-      return tokens * experts;
-  }
+  const perToken = tokens * maxActiveExperts(experts, router);
+  const capacity = routerCapacity(tokens, experts, router, train);
+  return capacity === null ? perToken : Math.min(perToken, experts * Math.min(tokens, capacity));
 }
 
 /**

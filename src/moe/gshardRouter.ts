@@ -1,6 +1,6 @@
 /**
- * GShard top-2 routing: each token's first and second experts by gate, each expert with the Switch
- * capacity `C = max(minCapacity, ⌈f · T / N⌉)`. First choices take the slots first, in token order;
+ * GShard top-2 routing: each token's first and second experts by gate, each expert with capacity
+ * `C = max(minCapacity, ⌈f · 2T / N⌉)` (room for both choices at f = 1; `routerCapacity.ts`). First choices take the slots first, in token order;
  * second choices queue behind all kept first choices (as GShard's Algorithm 1 and its mesh-tensorflow
  * code do). The second expert is kept with probability ∝ its gate: in training, with u ~ U(0, 1) per
  * token, it is kept when `u < 2 · g2 / (g1 + g2)`; in evaluation it is always kept (capacity
@@ -15,7 +15,8 @@
 import { lax, numpy as np, random } from "../engine/jax.js";
 import { combineWeights } from "./combineWeights.js";
 import type { RuleInput, RuleOutput } from "./routing.js";
-import { argmaxOneHot, balanceLoss, expertCapacity, keepWithinCapacity, zLoss } from "./switchRouter.js";
+import { routerCapacity } from "./routerCapacity.js";
+import { argmaxOneHot, balanceLoss, keepWithinCapacity, zLoss } from "./switchRouter.js";
 
 /**
  * Top-2 selection with capacity and the second-expert draw.
@@ -65,7 +66,7 @@ export function gshardSelect(
 export function gshardRoute(inp: RuleInput): RuleOutput {
   const { cfg, train } = inp;
   const [t, n] = inp.probs.shape;
-  const capacity = expertCapacity(t, n, train ? cfg.capacityFactorTrain : cfg.capacityFactorEval, cfg.minCapacity);
+  const capacity = routerCapacity(t, n, cfg, train)!;
   let uniform: np.Array | undefined;
   if (train && n >= 2) {
     if (!inp.key) throw new Error("gshard router: training needs a PRNG key for the second-expert draw");

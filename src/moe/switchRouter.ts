@@ -12,13 +12,10 @@
  * Reference: Fedus et al. 2021, "Switch Transformers"; Zoph et al. 2022, "ST-MoE" (router z-loss).
  */
 import { nn, numpy as np } from "../engine/jax.js";
+import { routerCapacity } from "./routerCapacity.js";
 import type { RuleInput, RuleOutput } from "./routing.js";
 
-/** Per-expert capacity `max(minCapacity, ⌈factor · tokens / experts⌉)`. */
-export function expertCapacity(tokens: number, experts: number, factor: number, minCapacity = 0): number {
-  // The small slack keeps ⌈·⌉ from rounding up an exact product that floating point left at 5.000000001.
-  return Math.max(minCapacity, Math.ceil((factor * tokens) / experts - 1e-9));
-}
+export { expertCapacity } from "./routerCapacity.js";
 
 /**
  * Keep, for each expert, only its first assignments in token order, up to `capacity`.
@@ -70,7 +67,7 @@ export function switchRoute(inp: RuleInput): RuleOutput {
   const { cfg, train } = inp;
   inp.key?.dispose();
   const [t, n] = inp.probs.shape;
-  const capacity = expertCapacity(t, n, train ? cfg.capacityFactorTrain : cfg.capacityFactorEval, cfg.minCapacity);
+  const capacity = routerCapacity(t, n, cfg, train)!;
   const top1 = argmaxOneHot(inp.scores.ref); // [T, N]
   const mask = keepWithinCapacity(top1.ref, capacity); // [T, N]
   const dropped = top1.ref.sub(mask.ref).sum(-1); // [T]

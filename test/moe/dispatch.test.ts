@@ -95,6 +95,7 @@ test("exact capacity: the router's own capacity for switch/gshard/expert-choice,
   assert.equal(dispatchCapacity(256, 8, r("percentile"), true, "exact"), 256);
   assert.equal(dispatchCapacity(256, 8, r("switch"), true, "exact"), 40); // ⌈1.25·256/8⌉
   assert.equal(dispatchCapacity(256, 8, r("switch"), false, "exact"), 64); // ⌈2·256/8⌉
+  assert.equal(dispatchCapacity(256, 8, r("gshard"), true, "exact"), 80); // ⌈1.25·2·256/8⌉: top-2 room
   assert.equal(dispatchCapacity(256, 8, r("expert-choice"), false, "exact"), 40);
   assert.equal(dispatchCapacity(256, 8, r("topk"), true, 2.5), 80);
   assert.equal(dispatchCapacity(256, 8, r("topk"), true, 100), 256);

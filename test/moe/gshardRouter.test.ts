@@ -6,6 +6,7 @@ import { disposeRouting } from "../../src/moe/moeLayer.js";
 import { applyRouter } from "../../src/moe/router.js";
 import { DEFAULT_ROUTER } from "../../src/moe/routing.js";
 import { expertCapacity } from "../../src/moe/switchRouter.js";
+import { routerCapacity } from "../../src/moe/routerCapacity.js";
 import { lcg, read, setup } from "../helpers.js";
 
 before(setup);
@@ -63,12 +64,13 @@ test("at most 2 experts per token, capacity respected, and the slow reference's 
 test("through the router: evaluation keeps both experts when capacity allows; training draws the second", async () => {
   const params = { w: random.normal(random.key(1), [8, 6]) };
   const x = random.normal(random.key(2), [32, 8]);
-  const cfg = { ...DEFAULT_ROUTER, kind: "gshard" as const, capacityFactorEval: 6 }; // C = 32: nothing dropped
+  const cfg = { ...DEFAULT_ROUTER, kind: "gshard" as const, capacityFactorEval: 3 }; // C = ⌈3·2·32/6⌉ = 32: nothing dropped
   const ev = applyRouter(params, x.ref, cfg, { train: false });
   assert.ok((await read(ev.active.ref)).every((a) => a === 2), "eval: two experts per token");
   const tr = applyRouter(params, x, cfg, { train: true, key: random.key(3) });
   const active = await read(tr.active.ref);
-  const capacity = expertCapacity(32, 6, cfg.capacityFactorTrain, cfg.minCapacity);
+  const capacity = routerCapacity(32, 6, cfg, true)!;
+  assert.equal(capacity, expertCapacity(2 * 32, 6, 1.25, 4), "top-2 capacity: room for both choices at f = 1");
   const mask = await read(tr.mask.ref);
   for (let e = 0; e < 6; e++) assert.ok([...Array(32).keys()].reduce((s, tok) => s + mask[tok * 6 + e], 0) <= capacity);
   assert.ok(active.every((a) => a <= 2));
