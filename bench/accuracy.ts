@@ -80,7 +80,7 @@ const stat = (xs: number[]) => {
   const sd = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1)) : 0;
   return { m, sd };
 };
-const rows = ["| dataset | model | params | test accuracy % (mean ± std) | n | per seed | active experts/layer | dropped assignments/token (test, per layer) | ms/step | target |", "|---|---|---|---|---|---|---|---|---|---|"];
+const rows = ["| dataset | model | params | test accuracy % (mean ± std) | n | per seed | active experts/layer | dropped assignments/token (test, per layer) | ms/step | dispatch (train step, per layer) | target |", "|---|---|---|---|---|---|---|---|---|---|---|"];
 for (const dataset of values.datasets!.split(",")) {
   for (const m of MODELS) {
     const done = jobs
@@ -94,7 +94,8 @@ for (const dataset of values.datasets!.split(",")) {
     const drops = routing?.length ? routing.map((r) => r.dropRate.toFixed(3)).join(", ") : "-";
     const per = done.map((s) => (100 * s.test.accuracy).toFixed(2)).join(", ");
     const ok = acc.m >= TARGET[dataset] ? "met" : "MISSED";
-    rows.push(`| ${dataset} | ${m.name} | ${done[0].params.toLocaleString("en-US")} | ${acc.m.toFixed(2)} ± ${acc.sd.toFixed(2)} | ${done.length} | ${per} | ${active} | ${drops} | ${ms.m.toFixed(0)} | ≥ ${TARGET[dataset]} ${ok} |`);
+    const plan = (done[0].dispatch as string[] | undefined)?.length ? [...new Set(done[0].dispatch as string[])].join("; ") : "-";
+    rows.push(`| ${dataset} | ${m.name} | ${done[0].params.toLocaleString("en-US")} | ${acc.m.toFixed(2)} ± ${acc.sd.toFixed(2)} | ${done.length} | ${per} | ${active} | ${drops} | ${ms.m.toFixed(0)} | ${plan} | ≥ ${TARGET[dataset]} ${ok} |`);
   }
 }
 process.stdout.write(rows.join("\n") + "\n");

@@ -7,15 +7,16 @@
  *
  * Gather rows: `exact` capacity (C = T for top-k: one expert may get every token, so exactness costs
  * a full buffer per expert) and capacity factor `1.25·k` (C = ⌈1.25·k·T/N⌉, drops overflow: not exact
- * under imbalance), each with a loop of N matmuls and with one batched matmul; and grouped dispatch
- * (expert-sorted blocks of B rows, exact for any load: `src/moe/groupedDispatch.ts`). Set DYNAMOE_THREADS to
+ * under imbalance), each with a loop of N matmuls and with one batched matmul; grouped dispatch
+ * (expert-sorted blocks of B rows, exact for any load: `src/moe/groupedDispatch.ts`); and `auto`, the
+ * layer's default, which picks among them (`src/moe/dispatchPlan.ts`). Set DYNAMOE_THREADS to
  * choose the wasm thread count (read when the engine loads).
  */
 import os from "node:os";
 import { parseArgs } from "node:util";
 import { initEngine } from "../src/engine/engine.js";
 import { jit, numpy as np, random, tree, valueAndGrad } from "../src/engine/jax.js";
-import { applyMoeLayer, disposeRouting, initMoeLayer, type MoeLayerConfig, type MoeLayerParams } from "../src/moe/moeLayer.js";
+import { applyMoeLayer, disposeRouting, initMoeLayer, moeLayerPlan, type MoeLayerConfig, type MoeLayerParams } from "../src/moe/moeLayer.js";
 import { DEFAULT_ROUTER } from "../src/moe/routing.js";
 
 const { values } = parseArgs({
@@ -36,7 +37,8 @@ const VARIANTS: Variant[] = [
   { name: "gather, C=⌈1.25·k·T/N⌉, loop", cfg: (k) => ({ dispatch: "gather", capacity: 1.25 * k, expertMatmul: "loop" }) },
   { name: "gather, C=⌈1.25·k·T/N⌉, batched", cfg: (k) => ({ dispatch: "gather", capacity: 1.25 * k, expertMatmul: "batched" }) },
   { name: "grouped, exact, B=32", cfg: () => ({ dispatch: "grouped", blockSize: 32 }) },
-  { name: "grouped, exact, B=64", cfg: () => ({ dispatch: "grouped", blockSize: 64 }) },
+  { name: "auto, exact", cfg: () => ({ dispatch: "auto" }) },
+  { name: "auto, C=⌈1.25·k·T/N⌉", cfg: (k) => ({ dispatch: "auto", capacity: 1.25 * k }) },
 ];
 
 const median = (a: number[]) => {
@@ -72,10 +74,13 @@ async function time(cfg: MoeLayerConfig): Promise<number> {
 const engine = await initEngine();
 const load0 = os.loadavg();
 const ms: number[][] = [];
+const plans = new Map<string, string>();
 for (const v of VARIANTS) {
   const row: number[] = [];
   for (const k of ks) {
-    row.push(await time({ d: D, h: H, experts: N, router: { ...DEFAULT_ROUTER, kind: "topk", k }, ...v.cfg(k) }));
+    const cfg: MoeLayerConfig = { d: D, h: H, experts: N, router: { ...DEFAULT_ROUTER, kind: "topk", k }, ...v.cfg(k) };
+    row.push(await time(cfg));
+    plans.set(`${v.name} ${k}`, moeLayerPlan(cfg, T, true).mode);
   }
   ms.push(row);
 }
@@ -89,7 +94,7 @@ const lines = [
   "",
   `| formulation | ${ks.map((k) => `k=${k}`).join(" | ")} |`,
   `|---|${ks.map(() => "---").join("|")}|`,
-  ...VARIANTS.map((v, i) => `| ${v.name} | ${ms[i].map(f1).join(" | ")} |`),
+  ...VARIANTS.map((v, i) => `| ${v.name} | ${ms[i].map((m, j) => (v.name.startsWith("auto") ? `${f1(m)} (${plans.get(`${v.name} ${ks[j]}`)})` : f1(m))).join(" | ")} |`),
 ];
 const k8 = ks.indexOf(8);
 for (const [i, v] of VARIANTS.entries()) {

@@ -18,15 +18,17 @@ export * from "./moe/routing.js";
 export { applyRouter, combineWeights, initRouter, type RouterParams } from "./moe/router.js";
 export { percentileActiveCount, percentileSelect, percentileThreshold, withArgmaxFallback } from "./moe/percentileRouter.js";
 export { topkSelect } from "./moe/topkRouter.js";
-export { balanceLoss, expertCapacity, keepWithinCapacity, switchRoute, zLoss } from "./moe/switchRouter.js";
+export { balanceLoss, keepWithinCapacity, switchRoute, zLoss } from "./moe/switchRouter.js";
 export { gshardRoute, gshardSelect } from "./moe/gshardRouter.js";
-export { expertChoiceCapacity, expertChoiceRoute, expertChoiceSelect } from "./moe/expertChoiceRouter.js";
+export { expertChoiceRoute, expertChoiceSelect } from "./moe/expertChoiceRouter.js";
 export { gateEntropy, topPRoute, topPSelect } from "./moe/topPRouter.js";
 export { thresholdSelect } from "./moe/thresholdRouter.js";
 export { batchPercentileSelect } from "./moe/batchPercentileRouter.js";
 export { descendingRank } from "./moe/ranks.js";
 export { expertSchedule, SCHEDULE_KINDS, type ScheduleConfig, type ScheduleKind } from "./moe/schedules.js";
-export { applyMoeLayer, disposeRouting, disposeRoutingExtras, initMoeLayer, type MoeLayerConfig, type MoeLayerParams } from "./moe/moeLayer.js";
+export { applyMoeLayer, disposeRouting, disposeRoutingExtras, initMoeLayer, moeLayerPlan, type MoeLayerConfig, type MoeLayerParams } from "./moe/moeLayer.js";
+export * from "./moe/dispatchPlan.js";
+export { expertCapacity, expertChoiceCapacity, routerCapacity } from "./moe/routerCapacity.js";
 
 // Models
 export { applyLinear, initLinear, splitKey, type LinearParams } from "./models/linear.js";

@@ -50,13 +50,13 @@ export type Renormalize = "gates" | "softmax-of-gates";
 
 /**
  * Router configuration. Every field applies to every router unless it names the routers it is for.
- * The temperature applies to all routers (the Switch, GShard and expert-choice papers use 1: set
- * `temperature: 1` to match them; the default keeps every router at the spec's 0.5 so that they are
- * compared at the same gate sharpness).
+ * The temperature's default depends on the router (`DEFAULT_TEMPERATURE`): the spec's 0.5 for
+ * DynaMoE's rules and the top-k baseline they replace, the plain softmax (1) of their papers for
+ * `switch`, `gshard`, `expert-choice` and `top-p`.
  */
 export type RouterConfig = {
   kind: RouterKind;
-  /** Softmax temperature T in `g = softmax(h / T)`. @default 0.5 */
+  /** Softmax temperature T in `g = softmax(h / T)`. @default `DEFAULT_TEMPERATURE[kind]` */
   temperature: number;
   /**
    * Std σ of the Gaussian noise added to the gates in training only, for the rules that select on
@@ -100,6 +100,28 @@ export type RouterConfig = {
   /** Absolute gate threshold t of the `threshold` router: `S = { i : g̃_i ≥ t }`. @default 0.2 */
   threshold: number;
 };
+
+/**
+ * Default softmax temperature per router: the spec's T = 0.5 (§2.1) for `percentile`, `topk`,
+ * `threshold` and `batch-percentile`; 1 for the routers of other papers, as those papers use a plain
+ * softmax (Fedus et al. 2021; Lepikhin et al. 2020; Zhou et al. 2022; Huang et al. 2024). At 0.5 the
+ * sharper gates left `switch`, `gshard` and `top-p` below 97.5% on MNIST (docs/results.md).
+ */
+export const DEFAULT_TEMPERATURE: Record<RouterKind, number> = {
+  percentile: 0.5,
+  topk: 0.5,
+  threshold: 0.5,
+  "batch-percentile": 0.5,
+  switch: 1,
+  gshard: 1,
+  "expert-choice": 1,
+  "top-p": 1,
+};
+
+/** The default configuration of a router kind (`DEFAULT_ROUTER` with the kind and its temperature). */
+export function routerDefaults(kind: RouterKind): RouterConfig {
+  return { ...DEFAULT_ROUTER, kind, temperature: DEFAULT_TEMPERATURE[kind] };
+}
 
 export const DEFAULT_ROUTER: RouterConfig = {
   kind: "percentile",

@@ -7,7 +7,7 @@
  */
 import { z } from "zod";
 import { UserError } from "../errors.js";
-import { ROUTER_KINDS } from "../moe/routing.js";
+import { DEFAULT_TEMPERATURE, ROUTER_KINDS } from "../moe/routing.js";
 import { SCHEDULE_KINDS } from "../moe/schedules.js";
 import { DISPATCH_MODES } from "../moe/dispatchPlan.js";
 
@@ -15,7 +15,8 @@ const positiveInt = z.number().int().positive();
 
 const routerSchema = z.strictObject({
   kind: z.enum(ROUTER_KINDS).default("percentile"),
-  temperature: z.number().positive().default(0.5),
+  /** Default by kind: `DEFAULT_TEMPERATURE` (0.5 for DynaMoE's rules and top-k, 1 for the other papers' routers). */
+  temperature: z.number().positive().optional(),
   noise: z.number().nonnegative().default(0.1),
   tau: z.number().min(0).max(100).default(50),
   k: positiveInt.default(2),
@@ -29,7 +30,7 @@ const routerSchema = z.strictObject({
   p: z.number().gt(0).max(1).default(0.4),
   entropyCoef: z.number().nonnegative().default(1e-4),
   threshold: z.number().min(0).max(1).default(0.2),
-});
+}).transform((r) => ({ ...r, temperature: r.temperature ?? DEFAULT_TEMPERATURE[r.kind] }));
 
 export const configSchema = z
   .strictObject({
