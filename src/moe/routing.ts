@@ -50,13 +50,13 @@ export type Renormalize = "gates" | "softmax-of-gates";
 
 /**
  * Router configuration. Every field applies to every router unless it names the routers it is for.
- * The temperature's default depends on the router (`DEFAULT_TEMPERATURE`): the spec's 0.5 for
- * DynaMoE's rules and the top-k baseline they replace, the plain softmax (1) of their papers for
- * `switch`, `gshard`, `expert-choice` and `top-p`.
+ * The temperature's and the jitter's defaults depend on the router (`KIND_DEFAULTS`): the spec's 0.5
+ * for DynaMoE's rules and the top-k baseline they replace, the plain softmax (1) of their papers for
+ * `switch`, `gshard`, `expert-choice` and `top-p`; Switch's input jitter 0.01.
  */
 export type RouterConfig = {
   kind: RouterKind;
-  /** Softmax temperature T in `g = softmax(h / T)`. @default `DEFAULT_TEMPERATURE[kind]` */
+  /** Softmax temperature T in `g = softmax(h / T)`. @default `KIND_DEFAULTS[kind].temperature` */
   temperature: number;
   /**
    * Std σ of the Gaussian noise added to the gates in training only, for the rules that select on
@@ -90,7 +90,7 @@ export type RouterConfig = {
   zLossCoef: number;
   /**
    * Multiplicative jitter ε on the router input in training, `x · U(1 − ε, 1 + ε)`, for every router
-   * (Fedus et al. 2021). 0 turns it off. @default 0
+   * (Fedus et al. 2021). 0 turns it off. @default `KIND_DEFAULTS[kind].jitter` (0.01 for switch, else 0)
    */
   jitter: number;
   /** Gate mass p ∈ (0, 1] that the `top-p` router's selected set must reach. @default 0.4 */
@@ -102,25 +102,28 @@ export type RouterConfig = {
 };
 
 /**
- * Default softmax temperature per router: the spec's T = 0.5 (§2.1) for `percentile`, `topk`,
- * `threshold` and `batch-percentile`; 1 for the routers of other papers, as those papers use a plain
- * softmax (Fedus et al. 2021; Lepikhin et al. 2020; Zhou et al. 2022; Huang et al. 2024). At 0.5 the
- * sharper gates left `switch`, `gshard` and `top-p` below 97.5% on MNIST (docs/results.md).
+ * Defaults that depend on the router kind (the rest are `DEFAULT_ROUTER`'s):
+ * - `temperature`: the spec's T = 0.5 (§2.1) for `percentile`, `topk`, `threshold` and
+ *   `batch-percentile`; 1 for the routers of other papers, which use a plain softmax (Fedus et al.
+ *   2021; Lepikhin et al. 2020; Zhou et al. 2022; Huang et al. 2024).
+ * - `jitter`: 0.01 for `switch` (the input jitter of Fedus et al. 2021), 0 for the others.
+ * At T = 0.5 and without jitter, `switch`, `gshard` and `top-p` stayed below 97.5% on MNIST
+ * (docs/results.md).
  */
-export const DEFAULT_TEMPERATURE: Record<RouterKind, number> = {
-  percentile: 0.5,
-  topk: 0.5,
-  threshold: 0.5,
-  "batch-percentile": 0.5,
-  switch: 1,
-  gshard: 1,
-  "expert-choice": 1,
-  "top-p": 1,
+export const KIND_DEFAULTS: Record<RouterKind, Pick<RouterConfig, "temperature" | "jitter">> = {
+  percentile: { temperature: 0.5, jitter: 0 },
+  topk: { temperature: 0.5, jitter: 0 },
+  threshold: { temperature: 0.5, jitter: 0 },
+  "batch-percentile": { temperature: 0.5, jitter: 0 },
+  switch: { temperature: 1, jitter: 0.01 },
+  gshard: { temperature: 1, jitter: 0 },
+  "expert-choice": { temperature: 1, jitter: 0 },
+  "top-p": { temperature: 1, jitter: 0 },
 };
 
-/** The default configuration of a router kind (`DEFAULT_ROUTER` with the kind and its temperature). */
+/** The default configuration of a router kind (`DEFAULT_ROUTER` with the kind and `KIND_DEFAULTS`). */
 export function routerDefaults(kind: RouterKind): RouterConfig {
-  return { ...DEFAULT_ROUTER, kind, temperature: DEFAULT_TEMPERATURE[kind] };
+  return { ...DEFAULT_ROUTER, kind, ...KIND_DEFAULTS[kind] };
 }
 
 export const DEFAULT_ROUTER: RouterConfig = {

@@ -7,7 +7,7 @@
  */
 import { z } from "zod";
 import { UserError } from "../errors.js";
-import { DEFAULT_TEMPERATURE, ROUTER_KINDS } from "../moe/routing.js";
+import { KIND_DEFAULTS, ROUTER_KINDS } from "../moe/routing.js";
 import { SCHEDULE_KINDS } from "../moe/schedules.js";
 import { DISPATCH_MODES } from "../moe/dispatchPlan.js";
 
@@ -15,7 +15,7 @@ const positiveInt = z.number().int().positive();
 
 const routerSchema = z.strictObject({
   kind: z.enum(ROUTER_KINDS).default("percentile"),
-  /** Default by kind: `DEFAULT_TEMPERATURE` (0.5 for DynaMoE's rules and top-k, 1 for the other papers' routers). */
+  /** Default by kind: `KIND_DEFAULTS` (0.5 for DynaMoE's rules and top-k, 1 for the other papers' routers). */
   temperature: z.number().positive().optional(),
   noise: z.number().nonnegative().default(0.1),
   tau: z.number().min(0).max(100).default(50),
@@ -26,11 +26,16 @@ const routerSchema = z.strictObject({
   minCapacity: z.number().int().nonnegative().default(4),
   balanceCoef: z.number().nonnegative().default(0.01),
   zLossCoef: z.number().nonnegative().default(0.001),
-  jitter: z.number().min(0).lt(1).default(0),
+  /** Default by kind: `KIND_DEFAULTS` (0.01 for switch, 0 for the others). */
+  jitter: z.number().min(0).lt(1).optional(),
   p: z.number().gt(0).max(1).default(0.4),
   entropyCoef: z.number().nonnegative().default(1e-4),
   threshold: z.number().min(0).max(1).default(0.2),
-}).transform((r) => ({ ...r, temperature: r.temperature ?? DEFAULT_TEMPERATURE[r.kind] }));
+}).transform((r) => ({
+  ...r,
+  temperature: r.temperature ?? KIND_DEFAULTS[r.kind].temperature,
+  jitter: r.jitter ?? KIND_DEFAULTS[r.kind].jitter,
+}));
 
 export const configSchema = z
   .strictObject({

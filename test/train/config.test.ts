@@ -19,13 +19,16 @@ test("layerRouters entries are overrides of router, validated, and re-resolve to
   assert.equal(resolveConfig({}).layerRouters, undefined);
 });
 
-test("the temperature defaults by router kind (0.5 spec, 1 for the other papers' routers); explicit values win", () => {
+test("the temperature and jitter default by router kind (0.5 spec, 1 for the other papers' routers); explicit values win", () => {
   const t = (router: object) => resolveConfig({ router }).router.temperature;
   assert.equal(t({}), 0.5, "percentile");
   assert.equal(t({ kind: "topk" }), 0.5);
   assert.equal(t({ kind: "switch" }), 1);
   assert.equal(t({ kind: "top-p" }), 1);
   assert.equal(t({ kind: "switch", temperature: 0.7 }), 0.7);
+  assert.equal(resolveConfig({ router: { kind: "switch" } }).router.jitter, 0.01, "Switch's input jitter");
+  assert.equal(resolveConfig({ router: { kind: "gshard" } }).router.jitter, 0);
+  assert.equal(resolveConfig({ router: { kind: "switch", jitter: 0 } }).router.jitter, 0);
   const layered = resolveConfig({ layerRouters: [{ kind: "gshard" }, {}, {}, { kind: "threshold" }] }).layerRouters!;
   assert.deepEqual(layered.map((r) => r.temperature), [1, 0.5, 0.5, 0.5]);
 });
