@@ -5,9 +5,9 @@
  * yTrain[nTrain], yTest[nTest], xTrain[nTrain * pixels], xTest[nTest * pixels]`.
  * Files are written to a temporary name and renamed, so a reader never sees half a file.
  */
-import { createHash, randomBytes } from "node:crypto";
-import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import { readCacheFile, writeCacheFile } from "./cacheFile.js";
 import type { RawImageSplit } from "./normalize.js";
 
 const MAGIC = Buffer.from("DYNAMOE-RAWSPLIT", "latin1"); // 16 bytes
@@ -21,13 +21,8 @@ export function rawSplitCachePath(dir: string, dataset: string, source: string):
 
 /** Read a cache file; `undefined` when it is missing or does not have the expected layout. */
 export async function readRawSplitCache(path: string): Promise<{ train: RawImageSplit; test: RawImageSplit } | undefined> {
-  let buf: Buffer;
-  try {
-    buf = await readFile(path);
-  } catch {
-    return undefined;
-  }
-  if (buf.length < HEADER || !buf.subarray(0, 16).equals(MAGIC)) return undefined;
+  const buf = await readCacheFile(path, MAGIC, HEADER);
+  if (!buf) return undefined;
   const nTrain = buf.readUInt32LE(16);
   const nTest = buf.readUInt32LE(20);
   const pixels = buf.readUInt32LE(24);
@@ -52,19 +47,5 @@ export async function writeRawSplitCache(path: string, splits: { train: RawImage
   header.writeUInt32LE(train.n, 16);
   header.writeUInt32LE(test.n, 20);
   header.writeUInt32LE(pixels, 24);
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.part`);
-  const fh = await open(tmp, "w");
-  try {
-    for (const part of [header, train.y, test.y, train.x, test.x]) {
-      // write() may write less than asked for: loop until the whole part is out.
-      for (let done = 0; done < part.length; ) done += (await fh.write(part, done, part.length - done)).bytesWritten;
-    }
-    await fh.close();
-    await rename(tmp, path);
-  } catch (err) {
-    await fh.close().catch(() => {});
-    await rm(tmp, { force: true });
-    throw err;
-  }
+  await writeCacheFile(path, [header, train.y, test.y, train.x, test.x]);
 }

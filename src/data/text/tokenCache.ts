@@ -4,10 +4,10 @@
  * token bytes (32 bytes), tokens u16[count]`. The header lets a reader reject a truncated, damaged
  * or foreign file; files are written to a temporary name and renamed, so a reader never sees half a file.
  */
-import { createHash, randomBytes } from "node:crypto";
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
 import { endianness } from "node:os";
-import { basename, dirname, join } from "node:path";
+import { join } from "node:path";
+import { readCacheFile, writeCacheFile } from "../cacheFile.js";
 
 const MAGIC = Buffer.from("DYNAMOE-TOKENS-1", "latin1"); // 16 bytes
 const HEADER = 96;
@@ -19,13 +19,8 @@ export function tokenCachePath(dir: string, tokenizer: string, key: Uint8Array):
 
 /** Read a cache file: tokens `[count]`, or `undefined` when it is missing, damaged or holds another key. */
 export async function readTokenCache(path: string, key: Uint8Array): Promise<Uint16Array | undefined> {
-  let buf: Buffer;
-  try {
-    buf = await readFile(path);
-  } catch {
-    return undefined;
-  }
-  if (buf.length < HEADER || !buf.subarray(0, 16).equals(MAGIC)) return undefined;
+  const buf = await readCacheFile(path, MAGIC, HEADER);
+  if (!buf) return undefined;
   const count = buf.readBigUInt64LE(16);
   if (BigInt(buf.length) !== BigInt(HEADER) + 2n * count) return undefined;
   if (!buf.subarray(32, 64).equals(key)) return undefined;
@@ -48,13 +43,5 @@ export async function writeTokenCache(path: string, key: Uint8Array, tokens: Uin
   header.writeBigUInt64LE(BigInt(tokens.length), 16);
   Buffer.from(key).copy(header, 32);
   createHash("sha256").update(le).digest().copy(header, 64);
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.part`);
-  try {
-    await writeFile(tmp, Buffer.concat([header, le]));
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
+  await writeCacheFile(path, [header, le]);
 }
