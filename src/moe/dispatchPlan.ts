@@ -5,10 +5,13 @@
  * `auto` picks by a cost rule measured on the 2-core development machine (`npm run bench:dispatch`,
  * docs/performance.md): sparse dispatch pays, per routed row, the expert's FLOPs plus two gathers
  * whose backward jax-js 0.1.25 runs as a per-element JavaScript scatter loop (docs/jax-js-notes.md),
- * plus a fixed cost for slots and sorts. It beat dense-masked only while it computed at most about a
- * third of the dense rows, so `auto` dispatches when its rows are at most
- * `AUTO_MAX_ROW_FRACTION · N · T` and runs dense-masked otherwise. Every mode computes the same
- * function (tested to float32 tolerance), so the choice changes time, never results.
+ * plus a fixed cost for slots and sorts. Its cost in expert rows is `rows + GATHER_ROW_COST · T·K`
+ * (the combine gathers each token's K ≤ N selected outputs; measured: a gathered row's backward
+ * costs about 0.3 expert rows), and `auto` dispatches when that is at most
+ * `AUTO_MAX_COST_FRACTION · N · T`, running dense-masked otherwise (at the spec's sizes sparse dispatch
+ * won below that, lost above: Switch and GShard dispatch, expert choice, which may select all N
+ * experts per token, does not). Every mode computes the same function (tested to float32
+ * tolerance), so the choice changes time, never results.
  *
  * Reference: DynaMoE spec §2.3.
  */
@@ -19,8 +22,11 @@ import type { RouterConfig } from "./routing.js";
 export const DISPATCH_MODES = ["auto", "dense", "gather", "grouped"] as const;
 export type DispatchMode = (typeof DISPATCH_MODES)[number];
 
-/** Largest share of the dense rows `N·T` at which `auto` still dispatches (measured crossover). */
-export const AUTO_MAX_ROW_FRACTION = 0.35;
+/** Largest share of the dense rows `N·T` that sparse dispatch may cost for `auto` to choose it (measured crossover). */
+export const AUTO_MAX_COST_FRACTION = 0.4;
+
+/** Cost of gathering one row for the combine (forward and its backward scatter), in expert rows (measured). */
+export const GATHER_ROW_COST = 0.3;
 
 /** Expert capacity up to which `auto` runs the experts as one batched matmul rather than a loop (measured). */
 export const AUTO_BATCHED_MAX_CAPACITY = 48;
@@ -75,5 +81,6 @@ export function planDispatch(tokens: number, experts: number, router: RouterConf
   if (mode === "gather") return gather;
   if (mode === "grouped") return grouped;
   const best = grouped.rows < gather.rows ? grouped : gather;
-  return best.rows <= AUTO_MAX_ROW_FRACTION * denseRows ? best : { mode: "dense", rows: denseRows };
+  const cost = best.rows + GATHER_ROW_COST * tokens * maxActive;
+  return cost <= AUTO_MAX_COST_FRACTION * denseRows ? best : { mode: "dense", rows: denseRows };
 }

@@ -14,7 +14,7 @@ before(setup);
 
 const router = (kind: RouterKind, extra = {}) => ({ ...DEFAULT_ROUTER, kind, ...extra });
 
-test("auto plan at T=256, N=8: sparse only where it computes ≤ 35% of the dense rows", () => {
+test("auto plan at T=256, N=8: sparse only where rows + 0.3·T·K ≤ 40% of the dense rows", () => {
   // switch: capacity ⌈1.25·256/8⌉ = 40 slots → 320 rows, batched matmul (C ≤ 48).
   assert.deepEqual(planDispatch(256, 8, router("switch"), true), { mode: "gather", rows: 320, capacity: 40, batched: true, maxActive: 1 });
   // top-1 exact: gather would need C = T (2048 rows); grouped needs (256/32 + 8) blocks of 32 = 512 rows.
@@ -24,6 +24,10 @@ test("auto plan at T=256, N=8: sparse only where it computes ≤ 35% of the dens
   assert.equal(planDispatch(256, 8, router("topk", { k: 2 }), true).mode, "dense");
   const capped = planDispatch(256, 8, router("topk", { k: 2 }), true, { capacity: 2.5 });
   assert.deepEqual(capped, { mode: "gather", rows: 640, capacity: 80, batched: false, maxActive: 2 });
+  // Expert choice: 320 rows, but a token may have all 8 experts: 320 + 0.3·256·8 > 0.4·2048 → dense.
+  assert.equal(planDispatch(256, 8, router("expert-choice"), true).mode, "dense");
+  // GShard: C = ⌈1.25·2·256/8⌉ = 80 → 640 rows + 0.3·256·2 = 794 ≤ 819 → gather.
+  assert.equal(planDispatch(256, 8, router("gshard"), true).mode, "gather");
   // Percentile and the other unbounded routers: exact dispatch needs N·T rows → dense.
   for (const kind of ["percentile", "threshold", "top-p", "batch-percentile"] as const) {
     assert.equal(planDispatch(256, 8, router(kind), true).mode, "dense", kind);
