@@ -15,8 +15,8 @@
 import os from "node:os";
 import { parseArgs } from "node:util";
 import { initEngine } from "../src/engine/engine.js";
-import { jit, numpy as np, random, tree, valueAndGrad } from "../src/engine/jax.js";
-import { applyMoeLayer, disposeRouting, initMoeLayer, moeLayerPlan, type MoeLayerConfig, type MoeLayerParams } from "../src/moe/moeLayer.js";
+import { moeLayerPlan, type MoeLayerConfig } from "../src/moe/moeLayer.js";
+import { makeLayerStep } from "./layerStep.js";
 import { DEFAULT_ROUTER } from "../src/moe/routing.js";
 
 const { values } = parseArgs({
@@ -47,27 +47,15 @@ const median = (a: number[]) => {
 };
 
 async function time(cfg: MoeLayerConfig): Promise<number> {
-  const params = initMoeLayer(random.key(0), cfg);
-  const x = random.normal(random.key(1), [T, D]);
-  const c = random.normal(random.key(2), [T, D]);
-  const f = (p: MoeLayerParams, xx: np.Array, key: np.Array) => {
-    const { y, routing } = applyMoeLayer(p, xx, cfg, { train: true, key });
-    disposeRouting(routing);
-    tree.dispose(p);
-    return y.mul(c.ref).sum();
-  };
-  const step = jit(valueAndGrad(f, { argnums: [0, 1] }));
+  const step = makeLayerStep(cfg, T);
   const times: number[] = [];
   const warmup = Number(values.warmup);
   for (let i = 0; i < warmup + Number(values.iters); i++) {
     const t0 = performance.now();
-    const [loss, grads] = step(tree.ref(params), x.ref, random.key(10 + i));
-    await loss.data();
-    for (const g of tree.leaves(grads) as np.Array[]) await g.data(); // wait for the whole backward
+    await step.run(i);
     if (i >= warmup) times.push(performance.now() - t0);
   }
-  tree.dispose([params, x, c]);
-  step.dispose?.();
+  step.dispose();
   return median(times);
 }
 

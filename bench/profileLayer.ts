@@ -10,8 +10,9 @@
  */
 import { parseArgs } from "node:util";
 import { initEngine } from "../src/engine/engine.js";
-import { jit, numpy as np, profiler, random, tree, valueAndGrad } from "../src/engine/jax.js";
-import { applyMoeLayer, disposeRouting, initMoeLayer, moeLayerPlan, type MoeLayerConfig, type MoeLayerParams } from "../src/moe/moeLayer.js";
+import { profiler } from "../src/engine/jax.js";
+import { moeLayerPlan, type MoeLayerConfig } from "../src/moe/moeLayer.js";
+import { makeLayerStep } from "./layerStep.js";
 import { DEFAULT_ROUTER } from "../src/moe/routing.js";
 
 const { values } = parseArgs({
@@ -20,21 +21,8 @@ const { values } = parseArgs({
 await initEngine();
 const [T, D, H, N] = [256, 128, 128, 8];
 const cfg: MoeLayerConfig = { d: D, h: H, experts: N, router: { ...DEFAULT_ROUTER, kind: "topk", k: Number(values.k) }, ...(JSON.parse(values.layer!) as object) };
-const params = initMoeLayer(random.key(0), cfg);
-const x = random.normal(random.key(1), [T, D]);
-const c = random.normal(random.key(2), [T, D]);
-const f = (p: MoeLayerParams, xx: np.Array, key: np.Array) => {
-  const { y, routing } = applyMoeLayer(p, xx, cfg, { train: true, key });
-  disposeRouting(routing);
-  tree.dispose(p);
-  return y.mul(c.ref).sum();
-};
-const step = jit(valueAndGrad(f, { argnums: [0, 1] }));
-async function run(i: number): Promise<void> {
-  const [loss, grads] = step(tree.ref(params), x.ref, random.key(10 + i));
-  await loss.data();
-  for (const g of tree.leaves(grads) as np.Array[]) await g.data();
-}
+const step = makeLayerStep(cfg, T);
+const run = (i: number) => step.run(i);
 for (let i = 0; i < 5; i++) await run(i); // compile and warm up
 performance.clearMeasures();
 const reps = Number(values.reps);
@@ -66,4 +54,4 @@ console.log(`wall ${wall.toFixed(1)} ms/step; kernels and routines ${(traced / r
 for (const [name, a] of [...byKernel.entries()].sort((p, q) => q[1].ms - p[1].ms).slice(0, Number(values.top))) {
   console.log(`${(a.ms / reps).toFixed(2).padStart(7)} ms  x${a.n / reps}  ${name}`);
 }
-tree.dispose([params, x, c]);
+step.dispose();
