@@ -10,10 +10,10 @@
  * own run folder; finished runs (with summary.json) are skipped, killed ones are resumed, so the
  * command can be re-run after an interruption.
  */
-import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { runJobs } from "./jobs.js";
 
 const { values } = parseArgs({
   options: {
@@ -36,44 +36,19 @@ const MODELS = values.routers
       { name: "moe-descending", args: ["--model", "moe", "--schedule", "descending"] },
     ];
 
-type Job = { dataset: string; model: string; seed: number; dir: string; args: string[] };
+type Job = { dataset: string; model: string; seed: number; dir: string; flags: string[] };
 const jobs: Job[] = [];
 for (const dataset of values.datasets!.split(",")) {
   for (const seed of values.seeds!.split(",").map(Number)) {
     for (const m of MODELS) {
       const dir = join(values.out!, `${dataset}-${m.name}-seed${seed}`);
-      const args = existsSync(join(dir, "config.json"))
-        ? ["train", "--resume", dir]
-        : ["train", "--dataset", dataset, ...m.args, "--epochs", String(EPOCHS[dataset]), "--seed", String(seed), "--out", dir];
-      jobs.push({ dataset, model: m.name, seed, dir, args });
+      const flags = ["--dataset", dataset, ...m.args, "--epochs", String(EPOCHS[dataset]), "--seed", String(seed)];
+      jobs.push({ dataset, model: m.name, seed, dir, flags });
     }
   }
 }
 
-function runJob(job: Job): Promise<void> {
-  if (existsSync(join(job.dir, "summary.json"))) return Promise.resolve();
-  return new Promise((resolve) => {
-    const t = performance.now();
-    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/bin.ts", ...job.args], {
-      stdio: ["ignore", "ignore", "pipe"],
-      env: { ...process.env, DYNAMOE_THREADS: "1" },
-    });
-    let err = "";
-    child.stderr.on("data", (d) => (err = (err + String(d)).slice(-2000)));
-    child.on("exit", (code) => {
-      const s = ((performance.now() - t) / 1000).toFixed(0);
-      process.stderr.write(`${code === 0 ? "done" : `FAILED (${code})`} ${job.dir} in ${s} s${code === 0 ? "" : `\n${err}`}\n`);
-      resolve();
-    });
-  });
-}
-
-const queue = [...jobs];
-await Promise.all(
-  Array.from({ length: Number(values.jobs) }, async () => {
-    for (let job = queue.shift(); job; job = queue.shift()) await runJob(job);
-  }),
-);
+await runJobs(jobs, Number(values.jobs));
 
 const stat = (xs: number[]) => {
   const m = xs.reduce((a, b) => a + b, 0) / xs.length;

@@ -1,34 +1,48 @@
-/** `dynamoe eval --run DIR`: rebuild the run's model, load its checkpoint, evaluate on the test set. */
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+/** `dynamoe eval --run DIR`: rebuild the run's model, load its checkpoint, evaluate on its held-out split. */
 import { initEngine } from "../engine/engine.js";
 import { random, tree } from "../engine/jax.js";
-import { UserError } from "../errors.js";
 import { initImageModel } from "../models/imageModel.js";
-import { CHECKPOINT_FILE, loadCheckpoint } from "../train/checkpoint.js";
-import { resolveConfig } from "../train/config.js";
-import { evaluate } from "../train/evaluate.js";
+import { initLmModel } from "../models/lmModel.js";
+import { loadCheckpoint } from "../train/checkpoint.js";
+import type { TrainConfig } from "../train/config.js";
+import { evaluate, type EvalResult } from "../train/evaluate.js";
 import { modelConfigFor } from "../train/train.js";
+import { openRunFolder } from "./runFolder.js";
 
-export async function evalCommand(flags: { run: string; dataDir?: string }): Promise<void> {
-  const dir = flags.run;
-  const cfgPath = join(dir, "config.json");
-  const ckpt = join(dir, CHECKPOINT_FILE);
-  if (!existsSync(cfgPath)) throw new UserError(`--run ${dir}: not a dynamoe run folder (no config.json)`);
-  if (!existsSync(ckpt)) throw new UserError(`--run ${dir}: no checkpoint yet (${CHECKPOINT_FILE} is missing)`);
-  const config = resolveConfig(JSON.parse(readFileSync(cfgPath, "utf8")));
-  await initEngine();
+async function evaluateImageRun(config: TrainConfig, ckpt: string, dataDir?: string) {
   const { loadImageDataset } = await import("../data/loadImageDataset.js");
-  const data = await loadImageDataset(config.dataset, { dataDir: flags.dataDir ?? config.dataDir });
+  const data = await loadImageDataset(config.dataset, { dataDir: dataDir ?? config.dataDir });
   const modelCfg = modelConfigFor(config, data.inputDim, data.numClasses);
   const state = loadCheckpoint(ckpt, initImageModel(random.key(0), modelCfg));
   const test = config.testLimit ? { ...data.test, n: Math.min(config.testLimit, data.test.n) } : data.test;
   const r = await evaluate(state.params, test, modelCfg, config.evalBatchSize);
   tree.dispose([state.params, state.opt, state.key]);
-  const lines = [
-    `run                ${dir} (step ${state.progress.step}, epoch ${state.progress.epoch})`,
-    `test accuracy      ${(100 * r.accuracy).toFixed(2)}%  (loss ${r.loss.toFixed(4)}, ${r.n} examples)`,
-  ];
+  return { r, progress: state.progress };
+}
+
+async function evaluateLmRun(config: TrainConfig, ckpt: string) {
+  const { lmModelConfigFor, loadRunCorpus } = await import("../train/lmTask.js");
+  const { makeLmEvaluator } = await import("../train/lmEvaluate.js");
+  const data = await loadRunCorpus(config);
+  const modelCfg = lmModelConfigFor(config, data.vocab);
+  const state = loadCheckpoint(ckpt, initLmModel(random.key(0), modelCfg));
+  const evaluator = makeLmEvaluator(modelCfg, { batchSize: config.evalBatchSize, headChunk: config.headChunk, buckets: data.buckets, limit: config.testLimit });
+  const r = await evaluator(state.params, data.validation);
+  tree.dispose([state.params, state.opt, state.key]);
+  return { r, progress: state.progress };
+}
+
+export async function evalCommand(flags: { run: string; dataDir?: string }): Promise<void> {
+  const { config, checkpoint } = openRunFolder(flags.run);
+  await initEngine();
+  const { r, progress }: { r: EvalResult; progress: { step: number; epoch: number } } =
+    config.task === "lm" ? await evaluateLmRun(config, checkpoint) : await evaluateImageRun(config, checkpoint, flags.dataDir);
+  const lines = [`run                ${flags.run} (step ${progress.step}, epoch ${progress.epoch})`];
+  if (r.perplexity !== undefined) {
+    lines.push(`validation ppl     ${r.perplexity.toFixed(2)}  (loss ${r.loss.toFixed(4)}, next-token accuracy ${(100 * r.accuracy).toFixed(2)}%, ${r.n} tokens)`);
+  } else {
+    lines.push(`test accuracy      ${(100 * r.accuracy).toFixed(2)}%  (loss ${r.loss.toFixed(4)}, ${r.n} examples)`);
+  }
   if (r.active.length) lines.push(`active per layer   ${r.active.map((a) => a.toFixed(2)).join(", ")}`);
   process.stdout.write(lines.join("\n") + "\n");
 }

@@ -62,8 +62,14 @@ export function buildProgram(): Command {
 
   program
     .command("train")
-    .description("train an image classifier (dense or MoE) and write a run folder")
-    .addOption(new Option("--dataset <name>", "dataset").choices(["mnist", "fashion-mnist", "cifar10"]))
+    .description("train an image classifier or a language model (dense or MoE) and write a run folder")
+    .addOption(new Option("--task <task>", "image classification or next-token language modelling").choices(["image", "lm"]))
+    .addOption(new Option("--dataset <name>", "image dataset").choices(["mnist", "fashion-mnist", "cifar10"]))
+    .option("--corpus <name>", "lm: sotu (default), gutenberg, recycling-the-web-1k, or a .txt/.jsonl/.parquet file")
+    .addOption(new Option("--scale <size>", "lm: size preset (tiny d=64 L=2, small d=128 L=4, medium d=256 L=6; h = 2d)").choices(["tiny", "small", "medium"]))
+    .option("--attention", "lm: causal self-attention before each MoE block (ours; the paper has none)")
+    .option("--context <n>", "lm: positions per sequence (default 128)", intArg("--context", 1))
+    .option("--eval-limit <n>", "evaluate on the first n test examples (lm: validation sequences) only", intArg("--eval-limit", 1))
     .addOption(new Option("--model <kind>", "dense MLP or Mixture-of-Experts").choices(["dense", "moe"]))
     .addOption(new Option("--router <kind>", "routing rule").choices([...ROUTER_KINDS]))
     .option("--layer-routers <list>", "a router per layer, e.g. switch,switch,top-p,top-p (over --router's settings)", layerRoutersArg)
@@ -77,11 +83,23 @@ export function buildProgram(): Command {
     .option("--batch-size <n>", "training batch size", intArg("--batch-size", 1))
     .option("--max-steps <n>", "stop after n steps (quick runs)", intArg("--max-steps", 1))
     .option("--config <file>", "JSON file with any configuration key (d, h, layers, eMax, eMin, router{...}, lr, ...)")
-    .option("--out <dir>", "run folder (default: runs/<dataset>-<model>-<schedule>-seed<seed>)")
+    .option("--out <dir>", "run folder (default: runs/<dataset or corpus>-<model>-<schedule>-seed<seed>)")
     .option("--resume <dir>", "continue the run in <dir> from its last checkpoint")
     .option("--data-dir <dir>", "read the dataset's files from <dir>")
     .option("--threads <n>", "wasm threads (default 1; see docs/performance.md)")
     .action(async (opts) => trainCommand(opts));
+
+  program
+    .command("generate")
+    .description("sample text from a trained language model")
+    .requiredOption("--run <dir>", "run folder of a --task lm run")
+    .option("--prompt <text>", "text to continue", "")
+    .option("--tokens <n>", "tokens to generate (default 100)", intArg("--tokens", 1))
+    .option("--temperature <t>", "sampling temperature; 0 picks the most likely token (default 0.8)", numArg("--temperature"))
+    .option("--top-k <k>", "sample among the k most likely tokens; 0 for all (default 40)", intArg("--top-k", 0))
+    .option("--seed <n>", "random seed of the sampler (default 0)", intArg("--seed", 0))
+    .option("--threads <n>", "wasm threads (default 1; see docs/performance.md)")
+    .action(async (opts) => (await import("./generateCommand.js")).generateCommand(opts));
 
   program
     .command("eval")
@@ -101,9 +119,10 @@ export function buildProgram(): Command {
   const data = program.command("data").description("datasets");
   data
     .command("fetch")
-    .description("download a dataset into the cache (cifar10: the official binary tarball)")
-    .argument("<name>", "dataset name: cifar10")
-    .action(async (name: string) => dataFetchCommand(name));
+    .description("download a dataset into the cache (cifar10: the official binary tarball; recycling-the-web-1k: the DynaMoE paper's 1,000 documents)")
+    .argument("<name>", "dataset name: cifar10, recycling-the-web-1k")
+    .option("--url <url>", "fetch from <url> instead (recycling-the-web-1k: also a file:// URL or a local .parquet/.jsonl path)")
+    .action(async (name: string, opts: { url?: string }) => dataFetchCommand(name, opts));
 
   program.exitOverride();
   for (const cmd of program.commands) {

@@ -18,8 +18,25 @@ export function trainProgress(label: string): { onEvent: (e: TrainEvent) => void
     if (bar) bar.stop();
     process.stderr.write(s + "\n");
   };
+  let tokenBar: cliProgress.SingleBar | null = null;
   const onEvent = (e: TrainEvent) => {
     switch (e.type) {
+      case "tokenize": {
+        if (!tty) break;
+        if (!tokenBar) {
+          tokenBar = new cliProgress.SingleBar(
+            { format: "tokenizing {side} |{bar}| {value}/{total} documents | eta {eta_formatted}", stream: process.stderr, hideCursor: true },
+            cliProgress.Presets.shades_classic,
+          );
+          tokenBar.start(e.total, 0, { side: e.side });
+        }
+        tokenBar.update(e.done, { side: e.side });
+        if (e.done === e.total) {
+          tokenBar.stop();
+          tokenBar = null;
+        }
+        break;
+      }
       case "start": {
         total = e.totalSteps;
         epochs = e.config.epochs;
@@ -51,7 +68,11 @@ export function trainProgress(label: string): { onEvent: (e: TrainEvent) => void
       }
       case "eval": {
         const act = e.result.active.length ? ` | active experts/layer ${e.result.active.map((a) => a.toFixed(2)).join(", ")}` : "";
-        line(`epoch ${Number.isInteger(e.epoch) ? e.epoch : e.epoch.toFixed(2)}: test accuracy ${pct(e.result.accuracy)}, loss ${e.result.loss.toFixed(4)}${act}`);
+        const what =
+          e.result.perplexity !== undefined
+            ? `validation perplexity ${e.result.perplexity.toFixed(2)}, next-token accuracy ${pct(e.result.accuracy)}`
+            : `test accuracy ${pct(e.result.accuracy)}`;
+        line(`epoch ${Number.isInteger(e.epoch) ? e.epoch : e.epoch.toFixed(2)}: ${what}, loss ${e.result.loss.toFixed(4)}${act}`);
         break;
       }
       case "checkpoint":

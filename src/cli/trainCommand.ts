@@ -1,13 +1,19 @@
 /** `dynamoe train`: resolve the configuration (defaults < --config file < flags), train, report. */
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { UserError } from "../errors.js";
-import { resolveConfig, type TrainConfigInput } from "../train/config.js";
+import { resolveConfig, type TrainConfig, type TrainConfigInput } from "../train/config.js";
 import { train, type TrainSummary } from "../train/train.js";
 import { trainProgress } from "./progress.js";
 
 export type TrainFlags = {
+  task?: string;
   dataset?: string;
+  corpus?: string;
+  scale?: string;
+  attention?: boolean;
+  context?: number;
+  evalLimit?: number;
   model?: string;
   router?: string;
   layerRouters?: string[];
@@ -44,7 +50,13 @@ export function configFromFlags(flags: TrainFlags): TrainConfigInput {
   const set = (k: string, v: unknown) => {
     if (v !== undefined) cfg[k] = v;
   };
+  set("task", flags.task);
   set("dataset", flags.dataset);
+  set("corpus", flags.corpus);
+  set("scale", flags.scale);
+  set("attention", flags.attention);
+  set("context", flags.context);
+  set("testLimit", flags.evalLimit);
   set("model", flags.model);
   set("schedule", flags.schedule);
   set("experts", flags.experts);
@@ -62,22 +74,32 @@ export function configFromFlags(flags: TrainFlags): TrainConfigInput {
 }
 
 /** A fresh folder name under runs/ that does not exist yet. */
-function defaultOutDir(c: { dataset: string; model: string; schedule: string; router: { kind: string }; seed: number }): string {
-  const what = c.model === "dense" ? "dense" : `moe-${c.router.kind}-${c.schedule}`;
-  const base = join("runs", `${c.dataset}-${what}-seed${c.seed}`);
+function defaultOutDir(c: TrainConfig): string {
+  const what = (c.model === "dense" ? "dense" : `moe-${c.router.kind}-${c.schedule}`) + (c.task === "lm" && c.attention ? "-attn" : "");
+  const data = c.task === "lm" ? `lm-${basename(c.corpus).replace(/\.[^.]*$/, "")}-${c.scale}` : c.dataset;
+  const base = join("runs", `${data}-${what}-seed${c.seed}`);
   let dir = base;
   for (let i = 2; existsSync(dir); i++) dir = `${base}-${i}`;
   return dir;
 }
 
 export function printSummary(s: TrainSummary, outDir: string | undefined): void {
-  const lines = [
-    `test accuracy      ${(100 * s.test.accuracy).toFixed(2)}%  (loss ${s.test.loss.toFixed(4)}, ${s.test.n} examples)`,
-    `parameters         ${s.params.toLocaleString("en-US")}`,
-  ];
+  const lines =
+    s.task === "lm"
+      ? [
+          `validation ppl     ${s.test.perplexity!.toFixed(2)}  (loss ${s.test.loss.toFixed(4)} nats/token, next-token accuracy ${(100 * s.test.accuracy).toFixed(2)}%, ${s.test.n.toLocaleString("en-US")} tokens)`,
+          `parameters         ${s.params.toLocaleString("en-US")} (${s.paramsNonEmbedding!.toLocaleString("en-US")} without embeddings)`,
+        ]
+      : [
+          `test accuracy      ${(100 * s.test.accuracy).toFixed(2)}%  (loss ${s.test.loss.toFixed(4)}, ${s.test.n} examples)`,
+          `parameters         ${s.params.toLocaleString("en-US")}`,
+        ];
   if (s.model === "moe") {
     lines.push(`experts per layer  ${s.experts.join(", ")}  (${s.schedule}, router ${s.router})`);
-    lines.push(`active per layer   ${s.meanActive.map((a) => a.toFixed(2)).join(", ")}  (mean experts per token, test set)`);
+    lines.push(`active per layer   ${s.meanActive.map((a) => a.toFixed(2)).join(", ")}  (mean experts per token, ${s.task === "lm" ? "validation" : "test"} set)`);
+    for (const row of s.test.byFrequency ?? []) {
+      lines.push(`  ${row.bucket.padEnd(8)} tokens  active ${row.active.map((a) => a.toFixed(2)).join(", ")}  (${row.inputTokens} positions); as targets: loss ${row.loss.toFixed(3)}, accuracy ${(100 * row.accuracy).toFixed(1)}%`);
+    }
     lines.push(`dispatch           ${s.dispatch.join("; ")}`);
   }
   lines.push(`steps              ${s.steps} in ${s.wallSeconds.toFixed(1)} s, median ${s.medianStepMs.toFixed(1)} ms/step, ${s.threads} thread(s)`);

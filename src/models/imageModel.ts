@@ -59,8 +59,11 @@ export type ImageModelOutput = {
   routings: Routing[];
 };
 
+/** What an MoE stack's configuration says about its layers (shared by the image and language models). */
+export type MoeStackConfig = Pick<ImageModelConfig, "d" | "h" | "experts" | "router" | "layerRouters" | "dispatch" | "capacity">;
+
 /** The MoE layer configuration of block `layer`. */
-export function moeConfig(cfg: ImageModelConfig, layer: number): MoeLayerConfig {
+export function moeConfig(cfg: MoeStackConfig, layer: number): MoeLayerConfig {
   return {
     d: cfg.d,
     h: cfg.h,

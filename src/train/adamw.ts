@@ -37,8 +37,8 @@ export type AdamW = {
   update<P>(grads: P, state: AdamWState<P>, params: P, lr: np.Array): [P, AdamWState<P>];
 };
 
-export function adamw(opts: AdamWOptions): AdamW {
-  const { beta1, beta2, eps, weightDecay } = opts;
+export function adamw(opts: Partial<AdamWOptions> = {}): AdamW {
+  const { beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weightDecay = 0.01 } = opts;
   return {
     init(params) {
       const zeros = () => mapWithPaths(params, (_p, x) => np.zerosLike(x.ref));

@@ -4,6 +4,7 @@
  *
  * Defaults are the spec's (§4, §5): d = h = 128, L = 4, E_max = 8, E_min = 2, T = 0.5, σ = 0.1,
  * τ = 50, AdamW lr 1e-3, weight decay 0.01, batch 256, clipping at 1.0, cosine decay with warm-up.
+ * Language models (`task: "lm"`) take d, L from the scale preset, h = 2d, batch 32, context 128.
  */
 import { z } from "zod";
 import { UserError } from "../errors.js";
@@ -12,6 +13,9 @@ import { SCHEDULE_KINDS } from "../moe/schedules.js";
 import { DISPATCH_MODES } from "../moe/dispatchPlan.js";
 
 const positiveInt = z.number().int().positive();
+
+export const LM_SCALES = ["tiny", "small", "medium"] as const;
+export type LmScale = (typeof LM_SCALES)[number];
 
 const routerSchema = z.strictObject({
   kind: z.enum(ROUTER_KINDS).default("percentile"),
@@ -39,14 +43,32 @@ const routerSchema = z.strictObject({
 
 export const configSchema = z
   .strictObject({
-    task: z.literal("image").default("image"),
+    /** `image`: classification (spec §4 image MLP-MoE). `lm`: next-token language modelling. */
+    task: z.enum(["image", "lm"]).default("image"),
     dataset: z.enum(["mnist", "fashion-mnist", "cifar10"]).default("mnist"),
+    /** Language modelling: `sotu`, `gutenberg`, `recycling-the-web-1k`, or a .txt/.jsonl/.parquet path. */
+    corpus: z.string().min(1).default("sotu"),
+    /** Language modelling: the size preset of spec §4 (d, L; h = 2d); explicit `d`, `h`, `layers` win. */
+    scale: z.enum(LM_SCALES).default("tiny"),
+    /** Language modelling: positions per sequence. */
+    context: positiveInt.default(128),
+    /** Language modelling: causal self-attention before each MoE block (ours; the paper has none). */
+    attention: z.boolean().default(false),
+    /** Attention heads (must divide d). @default d / 32, at least 1 */
+    heads: positiveInt.optional(),
+    /** Language modelling: fraction of documents held out for validation. */
+    validationFraction: z.number().gt(0).lt(1).default(0.1),
+    /** Language modelling: tokens per chunk of the 50,257-way output layer (memory vs. speed). */
+    headChunk: positiveInt.default(512),
     /** Directory with the dataset's files, instead of the default source. */
     dataDir: z.string().optional(),
     model: z.enum(["dense", "moe"]).default("moe"),
-    d: positiveInt.default(128),
-    h: positiveInt.default(128),
-    layers: positiveInt.default(4),
+    /** Model width. @default 128 for images; the scale preset's for language models */
+    d: positiveInt.optional(),
+    /** Expert / FFN hidden size. @default 128 for images; 2d for language models */
+    h: positiveInt.optional(),
+    /** Blocks L. @default 4 for images; the scale preset's for language models */
+    layers: positiveInt.optional(),
     schedule: z.enum(SCHEDULE_KINDS).default("uniform"),
     eMax: positiveInt.default(8),
     eMin: positiveInt.default(2),
@@ -63,8 +85,10 @@ export const configSchema = z
     /** Slots per expert: `exact` (never drops beyond the router) or a capacity factor f, `C = ⌈f·T/N⌉`. */
     dispatchCapacity: z.union([z.literal("exact"), z.number().positive()]).default("exact"),
     epochs: positiveInt.default(3),
-    batchSize: positiveInt.default(256),
-    evalBatchSize: positiveInt.default(1000),
+    /** @default 256 images, 32 sequences */
+    batchSize: positiveInt.optional(),
+    /** @default 1000 images, the training batch size for sequences */
+    evalBatchSize: positiveInt.optional(),
     lr: z.number().positive().default(1e-3),
     weightDecay: z.number().nonnegative().default(0.01),
     beta1: z.number().min(0).max(1).default(0.9),
@@ -81,10 +105,11 @@ export const configSchema = z
     checkpointEvery: positiveInt.default(100),
     /** Stop after this many training steps in total (for smoke tests and benchmarks). */
     maxSteps: positiveInt.optional(),
-    /** Use only the first n training / test examples (for quick runs). */
+    /** Use only the first n training / test examples (sequences for language models), for quick runs. */
     trainLimit: positiveInt.optional(),
     testLimit: positiveInt.optional(),
   })
+  .transform(fillTaskDefaults)
   .superRefine((c, ctx) => {
     if (c.eMin > c.eMax) ctx.addIssue({ code: "custom", path: ["eMin"], message: `must be ≤ eMax (${c.eMax})` });
     if (c.schedule === "custom" && !c.experts) {
@@ -100,6 +125,9 @@ export const configSchema = z
     if (c.layerRouters && c.layerRouters.length !== c.layers) {
       ctx.addIssue({ code: "custom", path: ["layerRouters"], message: `has ${c.layerRouters.length} entries but layers is ${c.layers}` });
     }
+    if (c.task === "lm" && c.attention && c.d % c.heads !== 0) {
+      ctx.addIssue({ code: "custom", path: ["heads"], message: `${c.heads} heads do not divide d = ${c.d}` });
+    }
     if (c.checkpointEvery % c.logEvery !== 0) {
       ctx.addIssue({ code: "custom", path: ["checkpointEvery"], message: `must be a multiple of logEvery (${c.logEvery})` });
     }
@@ -107,6 +135,29 @@ export const configSchema = z
   .transform((c) => (c.experts ? { ...c, schedule: "custom" as const } : c));
 
 export type TrainConfig = z.output<typeof configSchema>;
+
+/** The language-model presets of spec §4 [ours]: h = 2d, E_max 8, E_min 2, context 128, batch 32. */
+export const LM_PRESETS: Record<LmScale, { d: number; layers: number }> = {
+  tiny: { d: 64, layers: 2 },
+  small: { d: 128, layers: 4 },
+  medium: { d: 256, layers: 6 },
+};
+
+/** Fill the sizes whose defaults depend on the task (and, for language models, on the scale). */
+function fillTaskDefaults<C extends { task: "image" | "lm"; scale: LmScale; d?: number; h?: number; layers?: number; heads?: number; batchSize?: number; evalBatchSize?: number }>(c: C) {
+  const lm = c.task === "lm";
+  const d = c.d ?? (lm ? LM_PRESETS[c.scale].d : 128);
+  const batchSize = c.batchSize ?? (lm ? 32 : 256);
+  return {
+    ...c,
+    d,
+    h: c.h ?? (lm ? 2 * d : 128),
+    layers: c.layers ?? (lm ? LM_PRESETS[c.scale].layers : 4),
+    heads: c.heads ?? Math.max(1, Math.floor(d / 32)),
+    batchSize,
+    evalBatchSize: c.evalBatchSize ?? (lm ? batchSize : 1000),
+  };
+}
 export type TrainConfigInput = z.input<typeof configSchema>;
 
 /** One line per problem: `config.router.tau: Too big: expected number to be <=100`. */

@@ -24,7 +24,24 @@ export type EvalResult = {
   active: number[];
   /** Routing analytics per MoE layer over the whole split (empty for dense). */
   routing: LayerRoutingStats[];
+  /** Examples evaluated (images, or tokens for language models). */
   n: number;
+  /** Language models: `exp(loss)`. */
+  perplexity?: number;
+  /** Language models: loss, accuracy and active experts by token-frequency bucket (`lmEvaluate.ts`). */
+  byFrequency?: FrequencyRow[];
+};
+
+/** One token-frequency bucket (ranks in the training text) of a language model's evaluation. */
+export type FrequencyRow = {
+  bucket: string;
+  /** Positions whose input token is in the bucket, and their mean active experts per MoE layer. */
+  inputTokens: number;
+  active: number[];
+  /** Positions whose target token is in the bucket, and the loss and accuracy on them. */
+  targetTokens: number;
+  loss: number;
+  accuracy: number;
 };
 
 export type Evaluator = (params: ImageModelParams, split: ImageSplit) => Promise<EvalResult>;

@@ -12,21 +12,27 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { initEngine } from "../engine/engine.js";
 import { numpy as np, random, tree } from "../engine/jax.js";
-import { batchesPerEpoch, epochPermutation, gatherBatch } from "../data/batches.js";
-import type { ImageDataset, ImageSplit } from "../data/types.js";
+import { batchesPerEpoch, epochPermutation } from "../data/batches.js";
+import type { LmDataset } from "../data/text/lmData.js";
+import type { ImageDataset } from "../data/types.js";
 import { UserError } from "../errors.js";
-import { countParams, initImageModel, moeConfig, type ImageModelConfig, type ImageModelParams } from "../models/imageModel.js";
-import { moeLayerPlan } from "../moe/moeLayer.js";
-import { expertSchedule } from "../moe/schedules.js";
-import { adamw } from "./adamw.js";
+import type { ImageModelConfig, ImageModelParams } from "../models/imageModel.js";
+import type { LmModelConfig, LmModelParams } from "../models/lmModel.js";
+import { adamw, type AdamWState } from "./adamw.js";
 import { CHECKPOINT_FILE, checkpointExists, loadCheckpoint, saveCheckpoint, writeFileAtomic, type Progress } from "./checkpoint.js";
 import { resolveConfig, type TrainConfig } from "./config.js";
 import { makeEvaluator, type EvalResult } from "./evaluate.js";
 import { cosineWithWarmup } from "./lrSchedule.js";
-import { makeTrainStep, unpackStepStats } from "./trainStep.js";
+import { imageTask } from "./imageTask.js";
+import type { TaskRun } from "./task.js";
+import { unpackStepStats } from "./trainStep.js";
+
+export { modelConfigFor } from "./imageTask.js";
+export { dispatchLabels } from "./dispatchLabels.js";
 
 /** Progress events, for progress bars and logs. */
 export type TrainEvent =
+  | { type: "tokenize"; side: "train" | "validation"; done: number; total: number }
   | { type: "start"; totalSteps: number; stepsPerEpoch: number; params: number; resumedFrom: number; config: TrainConfig }
   | { type: "step"; step: number; epoch: number; loss: number; lr: number; stepMs: number }
   | { type: "eval"; step: number; epoch: number; result: EvalResult }
@@ -37,20 +43,26 @@ export type TrainOptions = {
   outDir?: string;
   /** Continue from `outDir`'s checkpoint (its saved config is used; `config` is ignored). */
   resume?: boolean;
-  /** Already-loaded data (else loaded from `config.dataset`). */
+  /** Already-loaded images (else loaded from `config.dataset`). */
   dataset?: ImageDataset;
+  /** Already-loaded text for `task: "lm"` (else loaded from `config.corpus`). */
+  corpus?: LmDataset;
   onEvent?: (e: TrainEvent) => void;
   /** Aborting stops after the current step, writing a checkpoint first. */
   signal?: AbortSignal;
 };
 
 export type TrainSummary = {
+  task: "image" | "lm";
+  /** The dataset or corpus name. */
   dataset: string;
   model: "dense" | "moe";
   router: string | null;
   schedule: string | null;
   experts: number[];
   params: number;
+  /** Language models: parameters without the token and position embeddings. */
+  paramsNonEmbedding?: number;
   steps: number;
   epochs: number;
   test: EvalResult;
@@ -65,7 +77,9 @@ export type TrainSummary = {
   stoppedEarly: boolean;
 };
 
-export type TrainResult = { summary: TrainSummary; params: ImageModelParams; modelConfig: ImageModelConfig };
+export type TrainResult =
+  | { summary: TrainSummary; params: ImageModelParams; modelConfig: ImageModelConfig }
+  | { summary: TrainSummary; params: LmModelParams; modelConfig: LmModelConfig };
 
 /** Raised when training is interrupted through `signal`; a checkpoint was written first. */
 export class InterruptedError extends UserError {
@@ -75,32 +89,6 @@ export class InterruptedError extends UserError {
 /** Raised when the loss becomes NaN or infinite; the last good checkpoint is kept. */
 export class DivergedError extends UserError {
   override name = "DivergedError";
-}
-
-/** The model configuration a run configuration describes, for a dataset's input and class counts. */
-export function modelConfigFor(config: TrainConfig, inputDim: number, numClasses: number): ImageModelConfig {
-  const experts =
-    config.model === "moe"
-      ? config.experts ?? expertSchedule(config.layers, { kind: config.schedule, eMax: config.eMax, eMin: config.eMin })
-      : [];
-  return {
-    kind: config.model,
-    inputDim,
-    numClasses,
-    d: config.d,
-    h: config.h,
-    layers: config.layers,
-    experts,
-    router: config.router,
-    layerRouters: config.layerRouters,
-    dispatch: config.dispatch,
-    capacity: config.dispatchCapacity,
-  };
-}
-
-function limitSplit(split: ImageSplit, inputDim: number, limit?: number): ImageSplit {
-  if (!limit || limit >= split.n) return split;
-  return { x: split.x.subarray(0, limit * inputDim), y: split.y.subarray(0, limit), n: limit };
 }
 
 /** Running sums over a logging window; part of the checkpoint so resumed logs match exactly. */
@@ -127,23 +115,24 @@ export async function train(configInput: unknown, opts: TrainOptions = {}): Prom
   }
   const engine = await initEngine();
 
-  const data =
-    opts.dataset ?? (await (await import("../data/loadImageDataset.js")).loadImageDataset(config.dataset, { dataDir: config.dataDir }));
-  const trainSplit = limitSplit(data.train, data.inputDim, config.trainLimit);
-  const testSplit = limitSplit(data.test, data.inputDim, config.testLimit);
-  const modelCfg = modelConfigFor(config, data.inputDim, data.numClasses);
-  const layers = modelCfg.kind === "moe" ? modelCfg.layers : 0;
-  const stepsPerEpoch = batchesPerEpoch(trainSplit.n, config.batchSize);
-  if (stepsPerEpoch === 0) throw new UserError(`batch size ${config.batchSize} exceeds the ${trainSplit.n} training examples`);
+  // The loop below only passes parameters between the task's own functions, so it is typed over `unknown`.
+  const task = (
+    config.task === "lm"
+      ? await (await import("./lmTask.js")).lmTask(config, opts.corpus, (side, done, total) => opts.onEvent?.({ type: "tokenize", side, done, total }))
+      : await imageTask(config, opts.dataset)
+  ) as unknown as TaskRun<unknown> & { modelConfig: ImageModelConfig | LmModelConfig };
+  const layers = task.experts.length;
+  const stepsPerEpoch = batchesPerEpoch(task.trainExamples, config.batchSize);
+  if (stepsPerEpoch === 0) throw new UserError(`batch size ${config.batchSize} exceeds the ${task.trainExamples} training examples`);
   const totalSteps = Math.min(config.epochs * stepsPerEpoch, config.maxSteps ?? Infinity);
 
   const optimizer = adamw({ beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay });
   const lrAt = cosineWithWarmup({ lr: config.lr, warmupSteps: config.warmupSteps, totalSteps, minLrRatio: config.minLrRatio });
   const [initKey, trainKey] = splitTwoKey(random.key(config.seed));
 
-  let params = initImageModel(initKey, modelCfg);
-  const nParams = countParams(params);
-  let opt = optimizer.init(params);
+  let params = task.init(initKey);
+  const counts = task.paramCounts(params);
+  let opt: AdamWState<unknown> = optimizer.init(params);
   let key = trainKey;
   let progress: Progress = { step: 0, epoch: 0, batch: 0 };
   let window = emptyWindow(layers);
@@ -162,13 +151,14 @@ export async function train(configInput: unknown, opts: TrainOptions = {}): Prom
       throw new UserError(`${outDir} already holds a run: use --resume ${outDir} to continue it, or choose another --out`);
     }
     writeFileAtomic(join(outDir, "config.json"), JSON.stringify(config, null, 2) + "\n");
+    for (const [name, text] of Object.entries(task.runFiles ?? {})) writeFileAtomic(join(outDir, name), text);
     writeFileSync(metricsPath, "");
   }
   const resumedFrom = progress.step;
-  opts.onEvent?.({ type: "start", totalSteps, stepsPerEpoch, params: nParams, resumedFrom, config });
+  opts.onEvent?.({ type: "start", totalSteps, stepsPerEpoch, params: counts.params, resumedFrom, config });
 
-  const step = makeTrainStep(modelCfg, optimizer, config.clip);
-  const evaluator = makeEvaluator(modelCfg, config.evalBatchSize);
+  const step = task.makeStep(optimizer, config.clip);
+  const evaluator = task.makeEvaluator();
   const stepTimes: number[] = [];
   const log = (line: Record<string, unknown>) => {
     if (metricsPath) writeFileSync(metricsPath, JSON.stringify(line) + "\n", { flag: "a" });
@@ -197,13 +187,15 @@ export async function train(configInput: unknown, opts: TrainOptions = {}): Prom
 
   /** One eval line in metrics.jsonl and one event; `epoch` is fractional for runs stopped mid-epoch. */
   const reportEval = (r: EvalResult, epoch: number) => {
-    log({ type: "eval", step: progress.step, epoch, split: "test", loss: r.loss, accuracy: r.accuracy, ...(layers ? { active: r.active, routing: r.routing } : {}) });
+    const split = config.task === "lm" ? "validation" : "test";
+    const lm = r.perplexity !== undefined ? { perplexity: r.perplexity, byFrequency: r.byFrequency } : {};
+    log({ type: "eval", step: progress.step, epoch, split, loss: r.loss, accuracy: r.accuracy, ...lm, ...(layers ? { active: r.active, routing: r.routing } : {}) });
     opts.onEvent?.({ type: "eval", step: progress.step, epoch, result: r });
   };
   let lastEval: EvalResult | null = null;
   let stoppedEarly = false;
   outer: while (progress.epoch < config.epochs) {
-    const perm = epochPermutation(config.seed, progress.epoch, trainSplit.n);
+    const perm = epochPermutation(config.seed, progress.epoch, task.trainExamples);
     while (progress.batch < stepsPerEpoch) {
       if (opts.signal?.aborted) {
         // Keep the half-filled logging window in the checkpoint so the resumed run logs exactly the same lines.
@@ -217,18 +209,10 @@ export async function train(configInput: unknown, opts: TrainOptions = {}): Prom
         break outer;
       }
       const ts = performance.now();
-      const { x, y } = gatherBatch(trainSplit, perm, progress.batch * config.batchSize, config.batchSize, data.inputDim);
       const lr = lrAt(progress.step);
       const [k, sub] = splitTwoKey(key);
       key = k;
-      const [nextParams, nextOpt, packed] = step(
-        params,
-        opt,
-        np.array(x).reshape([config.batchSize, data.inputDim]),
-        np.array(y, { dtype: np.int32 }),
-        sub,
-        np.array(lr),
-      );
+      const [nextParams, nextOpt, packed] = await step(params, opt, perm, progress.batch * config.batchSize, sub, np.array(lr));
       params = nextParams;
       opt = nextOpt;
       const s = unpackStepStats(await packed.data(), layers);
@@ -241,7 +225,7 @@ export async function train(configInput: unknown, opts: TrainOptions = {}): Prom
       window.steps += 1;
       window.loss += s.loss;
       window.correct += s.correct;
-      window.examples += config.batchSize;
+      window.examples += task.countedPerStep;
       window.gradNorm += s.gradNorm;
       window.lr += lr;
       window.ms += ms;
@@ -255,14 +239,14 @@ export async function train(configInput: unknown, opts: TrainOptions = {}): Prom
       if (progress.step % config.checkpointEvery === 0 && progress.batch < stepsPerEpoch) await checkpoint();
     }
     flushWindow();
-    lastEval = await evaluator(params, testSplit);
+    lastEval = await evaluator(params);
     reportEval(lastEval, progress.epoch + 1);
     progress = { step: progress.step, epoch: progress.epoch + 1, batch: 0 };
     await checkpoint();
   }
   if (stoppedEarly) {
     flushWindow();
-    lastEval = await evaluator(params, testSplit);
+    lastEval = await evaluator(params);
     reportEval(lastEval, progress.epoch + progress.batch / stepsPerEpoch);
     await checkpoint();
   }
@@ -271,41 +255,32 @@ export async function train(configInput: unknown, opts: TrainOptions = {}): Prom
 
   const sorted = [...stepTimes].sort((a, b) => a - b);
   const summary: TrainSummary = {
-    dataset: data.name,
-    model: modelCfg.kind,
-    router: modelCfg.kind === "moe" ? routerLabel(modelCfg) : null,
-    schedule: modelCfg.kind === "moe" ? config.schedule : null,
-    experts: modelCfg.experts,
-    params: nParams,
+    task: config.task,
+    dataset: task.dataName,
+    model: task.kind,
+    router: task.kind === "moe" ? routerLabel(config) : null,
+    schedule: task.kind === "moe" ? config.schedule : null,
+    experts: task.experts,
+    params: counts.params,
+    ...(counts.paramsNonEmbedding !== undefined ? { paramsNonEmbedding: counts.paramsNonEmbedding } : {}),
     steps: progress.step,
     epochs: progress.epoch,
     test: lastEval!,
     meanActive: lastEval!.active,
-    dispatch: dispatchLabels(modelCfg, config.batchSize),
+    dispatch: task.dispatch,
     medianStepMs: sorted.length ? sorted[Math.floor(sorted.length / 2)] : 0,
     wallSeconds: (performance.now() - t0) / 1000,
     threads: engine.threads,
     stoppedEarly,
   };
   if (outDir) writeFileAtomic(join(outDir, "summary.json"), JSON.stringify(summary, null, 2) + "\n");
-  return { summary, params, modelConfig: modelCfg };
+  return { summary, params, modelConfig: task.modelConfig } as TrainResult;
 }
 
 /** The router kind, or the per-layer kinds joined with commas when layers differ. */
-function routerLabel(cfg: ImageModelConfig): string {
-  const kinds = cfg.layerRouters?.map((r) => r.kind) ?? [cfg.router.kind];
+function routerLabel(config: TrainConfig): string {
+  const kinds = config.layerRouters?.map((r) => r.kind) ?? [config.router.kind];
   return new Set(kinds).size === 1 ? kinds[0] : kinds.join(",");
-}
-
-/** Per MoE layer, its training-step dispatch plan as a short label. */
-export function dispatchLabels(cfg: ImageModelConfig, batchSize: number): string[] {
-  if (cfg.kind !== "moe") return [];
-  return cfg.experts.map((_, l) => {
-    const p = moeLayerPlan(moeConfig(cfg, l), batchSize, true);
-    if (p.mode === "gather") return `gather C=${p.capacity}${p.batched ? " batched" : ""}`;
-    if (p.mode === "grouped") return `grouped ${p.rows} rows`;
-    return "dense";
-  });
 }
 
 /** Split a key into two; consumes it. */

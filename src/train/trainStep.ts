@@ -57,8 +57,8 @@ function countCorrect(logits: np.Array, labels: np.Array): np.Array {
   return np.argmax(logits, -1).equal(labels).astype(np.float32).sum();
 }
 
-/** `[L]` per-layer mean active experts; consumes the routing records. */
-function meanActive(routings: Routing[]): np.Array {
+/** `[L]` per-layer mean active experts; consumes the routing records except `auxLoss` (see `sumAux`). */
+export function meanActive(routings: Routing[]): np.Array {
   if (routings.length === 0) return np.zeros([0]);
   const means = routings.map((r) => {
     const m = r.active.mean();
@@ -71,12 +71,41 @@ function meanActive(routings: Routing[]): np.Array {
   return np.stack(means);
 }
 
-function sumAux(routings: Routing[]): np.Array {
+export function sumAux(routings: Routing[]): np.Array {
   return routings.reduce((acc, r) => acc.add(r.auxLoss), np.zeros([]));
 }
 
 function sqNorm(t: unknown): np.Array {
   return flattenWithPaths(t).reduce((acc, [, g]) => acc.add(np.square(g.ref).sum()), np.zeros([]));
+}
+
+/** A model whose blocks may hold an MoE layer (image and language models). */
+type BlockModel = { blocks: { moe?: { router: { w: np.Array } } }[] };
+
+/**
+ * The end of every training step (inside `jit`): the global gradient norm, each MoE layer's router
+ * gradient norm, clipping to `clip` (0: none) and the optimizer update. Consumes `grads`, `state`,
+ * `params` and `lr`.
+ */
+export function clipAndUpdate<P extends BlockModel>(
+  grads: P,
+  state: AdamWState<P>,
+  params: P,
+  lr: np.Array,
+  opt: AdamW,
+  clip: number,
+): { params: P; state: AdamWState<P>; gradNorm: np.Array; routerGradNorm: np.Array } {
+  const gradNorm = np.sqrt(sqNorm(grads));
+  const moeBlocks = grads.blocks.filter((b) => b.moe);
+  const routerGradNorm = moeBlocks.length ? np.stack(moeBlocks.map((b) => np.sqrt(np.square(b.moe!.router.w.ref).sum()))) : np.zeros([0]);
+  let clipped = grads;
+  if (clip > 0) {
+    const scale = np.minimum(np.divide(clip, gradNorm.ref.add(1e-6)), 1);
+    clipped = mapWithPaths(grads, (_p, g) => g.mul(scale.ref));
+    scale.dispose();
+  }
+  const [nextParams, nextState] = opt.update(clipped, state, params, lr);
+  return { params: nextParams, state: nextState, gradNorm, routerGradNorm };
 }
 
 /** Build the jitted training step for a model configuration, optimizer and clip norm. */
@@ -98,16 +127,7 @@ export function makeTrainStep(cfg: ImageModelConfig, opt: AdamW, clip: number): 
     lr: np.Array,
   ) => {
     const [[loss, { correct, active }], grads] = valueAndGrad(lossFn, { hasAux: true })(tree.ref(params), x, y, key);
-    const gradNorm = np.sqrt(sqNorm(grads));
-    const routerGradNorm =
-      cfg.kind === "moe" ? np.stack(grads.blocks.map((b) => np.sqrt(np.square(b.moe!.router.w.ref).sum()))) : np.zeros([0]);
-    let clipped = grads;
-    if (clip > 0) {
-      const scale = np.minimum(np.divide(clip, gradNorm.ref.add(1e-6)), 1);
-      clipped = mapWithPaths(grads, (_p, g) => g.mul(scale.ref));
-      scale.dispose();
-    }
-    const [nextParams, nextState] = opt.update(clipped, state, params, lr);
+    const { params: nextParams, state: nextState, gradNorm, routerGradNorm } = clipAndUpdate(grads, state, params, lr, opt, clip);
     const stats = np.concatenate([loss.reshape([1]), gradNorm.reshape([1]), correct.reshape([1]), active, routerGradNorm]);
     return [nextParams, nextState, stats] as [ImageModelParams, AdamWState<ImageModelParams>, np.Array];
   };

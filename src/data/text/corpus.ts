@@ -10,6 +10,8 @@
  *   into paragraphs at blank lines, each paragraph one document (so a single book still splits).
  * - a `.jsonl` file: one JSON object per line with a string field `text`.
  * - a `.parquet` file: the string column `text` (snappy, gzip, brotli or uncompressed).
+ * - `recycling-the-web-1k`: the DynaMoE paper's 1,000-document subset of Meta's Recycling-the-Web,
+ *   read from the cache folder after `dynamoe data fetch recycling-the-web-1k` (see `recyclingTheWeb.ts`).
  *
  * Documents that are empty or only whitespace are dropped everywhere.
  */
@@ -37,12 +39,18 @@ export type Corpus = {
 };
 
 /**
- * Load a corpus by name (`sotu`, `gutenberg`) or from a `.txt`, `.jsonl` or `.parquet` file.
- * Throws `DataError` for a missing package or file, an unknown extension, or a malformed file.
+ * Load a corpus by name (`sotu`, `gutenberg`, `recycling-the-web-1k`) or from a `.txt`, `.jsonl` or
+ * `.parquet` file. Throws `DataError` for a missing package or file, an unknown extension, a malformed
+ * file, or a downloadable corpus that is not downloaded yet or fails its checksum.
  */
 export async function loadCorpus(nameOrPath: string): Promise<Corpus> {
   if (nameOrPath === "sotu") return loadSotu();
   if (nameOrPath === "gutenberg") return loadGutenberg();
+  if (nameOrPath === "recycling-the-web-1k") {
+    // Imported lazily: recyclingTheWeb.ts reads its file through readCorpusFile below.
+    const { loadRecyclingTheWeb } = await import("./recyclingTheWeb.js");
+    return loadRecyclingTheWeb();
+  }
   return readCorpusFile(nameOrPath);
 }
 
@@ -80,10 +88,16 @@ export function requirePackage(name: string, what: string): { version: string; m
   return { version: pkg.version, module: createRequire(import.meta.url)(name) as unknown };
 }
 
-/** Read a corpus from a `.txt`, `.jsonl` or `.parquet` file (see the file comment for the layouts). */
-export async function readCorpusFile(path: string): Promise<Corpus> {
+/**
+ * Read a corpus from a `.txt`, `.jsonl` or `.parquet` file (see the file comment for the layouts).
+ * `limit` reads only the first `limit` records (parquet rows, non-blank jsonl lines, txt documents);
+ * empty documents among them are then dropped, so fewer may come back.
+ * @default limit: every record
+ */
+export async function readCorpusFile(path: string, opts: { limit?: number } = {}): Promise<Corpus> {
+  const limit = opts.limit ?? Infinity;
   const ext = extname(path).toLowerCase();
-  const readers: Record<string, (path: string) => Promise<{ documents: string[]; titles: string[] }>> = {
+  const readers: Record<string, (path: string, limit: number) => Promise<{ documents: string[]; titles: string[] }>> = {
     ".txt": readTxt,
     ".jsonl": readJsonl,
     ".parquet": readParquet,
@@ -98,7 +112,7 @@ export async function readCorpusFile(path: string): Promise<Corpus> {
     if (err instanceof DataError) throw err;
     throw new DataError(`corpus file ${path} does not exist`);
   }
-  return keepNonEmpty({ name: basename(path, extname(path)), source: path, ...(await reader(path)) });
+  return keepNonEmpty({ name: basename(path, extname(path)), source: path, ...(await reader(path, limit)) });
 }
 
 /** The documents of a `.txt` file's text: form-feed-separated pages, else blank-line-separated paragraphs, trimmed. */
@@ -107,17 +121,17 @@ export function splitTxtDocuments(text: string): string[] {
   return parts.map((p) => p.trim()).filter((p) => p !== "");
 }
 
-async function readTxt(path: string) {
-  const documents = splitTxtDocuments(await readFile(path, "utf8"));
+async function readTxt(path: string, limit: number) {
+  const documents = splitTxtDocuments(await readFile(path, "utf8")).slice(0, limit);
   return { documents, titles: documents.map((_, i) => `document ${i + 1}`) };
 }
 
-async function readJsonl(path: string) {
+async function readJsonl(path: string, limit: number) {
   const lines = (await readFile(path, "utf8")).split("\n");
   const documents: string[] = [];
   const titles: string[] = [];
   lines.forEach((line, i) => {
-    if (line.trim() === "") return;
+    if (line.trim() === "" || documents.length >= limit) return;
     let row: unknown;
     try {
       row = JSON.parse(line);
@@ -132,7 +146,7 @@ async function readJsonl(path: string) {
   return { documents, titles };
 }
 
-async function readParquet(path: string) {
+async function readParquet(path: string, limit: number) {
   try {
     const file = await asyncBufferFromFile(path);
     const metadata = await parquetMetadataAsync(file);
@@ -143,7 +157,8 @@ async function readParquet(path: string) {
       GZIP: (input: Uint8Array) => new Uint8Array(gunzipSync(input)),
       BROTLI: (input: Uint8Array) => new Uint8Array(brotliDecompressSync(input)),
     };
-    const rows = await parquetReadObjects({ file, metadata, columns: ["text"], compressors });
+    const rowEnd = Math.min(Number(metadata.num_rows), limit);
+    const rows = await parquetReadObjects({ file, metadata, columns: ["text"], compressors, rowEnd });
     const documents = rows.map((row, i) => {
       if (typeof row.text !== "string") throw new DataError(`${path} row ${i + 1}: "text" is not a string`);
       return row.text;

@@ -1,0 +1,81 @@
+/**
+ * Issue 5's language-model table: validation perplexity of dense, DynaMoE uniform, descending and
+ * ascending, without and with attention, on one corpus and scale (default: SOTU, Tiny, 1 epoch,
+ * seed 0), as a Markdown table beside the paper's Tiny numbers (which are on Recycling-the-Web).
+ *
+ *   npm run lm-table -- [--corpus sotu] [--scale tiny] [--seed 0] [--jobs 2] [--out runs/lm-table]
+ *                       [--max-steps N] [--eval-limit SEQUENCES]
+ *
+ * Runs are `dynamoe train --task lm` processes (`jobs.ts`): re-running the command skips finished
+ * runs and resumes killed ones. `--max-steps` / `--eval-limit` make a cheaper, partial table; the
+ * table says so in its steps column.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { runJobs, type TrainJob } from "./jobs.js";
+
+const { values } = parseArgs({
+  options: {
+    corpus: { type: "string", default: "sotu" },
+    scale: { type: "string", default: "tiny" },
+    seed: { type: "string", default: "0" },
+    jobs: { type: "string", default: "2" },
+    out: { type: "string", default: "runs/lm-table" },
+    "max-steps": { type: "string" },
+    "eval-limit": { type: "string" },
+  },
+});
+
+/** Paper, Tiny scale, on Recycling-the-Web (spec §1 claim 4); the dense MLP's number is not known. */
+const PAPER: Record<string, Record<string, string>> = {
+  tiny: { "moe-descending": "1011.80", "moe-uniform": "1078.31", dense: "better than descending (no number)" },
+  small: { "moe-ascending": "2308.29", dense: "2311.02" },
+  medium: { "moe-uniform": "best (no number)" },
+};
+
+const MODELS = [
+  { name: "dense", flags: ["--model", "dense"] },
+  { name: "moe-uniform", flags: ["--model", "moe", "--schedule", "uniform"] },
+  { name: "moe-descending", flags: ["--model", "moe", "--schedule", "descending"] },
+  { name: "moe-ascending", flags: ["--model", "moe", "--schedule", "ascending"] },
+];
+
+const extra = [
+  ...(values["max-steps"] ? ["--max-steps", values["max-steps"]] : []),
+  ...(values["eval-limit"] ? ["--eval-limit", values["eval-limit"]] : []),
+];
+const rows: { model: string; attention: boolean; dir: string }[] = [];
+const jobs: TrainJob[] = [];
+for (const attention of [false, true]) {
+  for (const m of MODELS) {
+    const dir = join(values.out!, `${values.corpus}-${values.scale}-${m.name}${attention ? "-attn" : ""}-seed${values.seed}`);
+    const flags = ["--task", "lm", "--corpus", values.corpus!, "--scale", values.scale!, ...m.flags, "--epochs", "1", "--seed", values.seed!, ...extra];
+    if (attention) flags.push("--attention");
+    jobs.push({ dir, flags });
+    rows.push({ model: m.name, attention, dir });
+  }
+}
+await runJobs(jobs, Number(values.jobs));
+
+const paper = PAPER[values.scale!] ?? {};
+const out = [
+  `${values.corpus}, ${values.scale}, seed ${values.seed}; validation split of the corpus (10% of documents). Paper column: Recycling-the-Web, another corpus.`,
+  "",
+  "| model | attention | params (without embeddings) | experts/layer | validation ppl | next-token acc % | active experts/layer | steps (of 1 epoch) | validation tokens | ms/step | paper ppl |",
+  "|---|---|---|---|---|---|---|---|---|---|---|",
+];
+for (const r of rows) {
+  const path = join(r.dir, "summary.json");
+  if (!existsSync(path)) {
+    out.push(`| ${r.model} | ${r.attention ? "yes" : "no"} | (not finished: ${r.dir}) |  |  |  |  |  |  |  |  |`);
+    continue;
+  }
+  const s = JSON.parse(readFileSync(path, "utf8"));
+  const cfg = JSON.parse(readFileSync(join(r.dir, "config.json"), "utf8"));
+  const epochSteps = Math.floor(Number(JSON.parse(readFileSync(join(r.dir, "split.json"), "utf8")).trainTokens - 1) / cfg.context / cfg.batchSize);
+  out.push(
+    `| ${r.model} | ${r.attention ? "yes" : "no"} | ${s.params.toLocaleString("en-US")} (${s.paramsNonEmbedding.toLocaleString("en-US")}) | ${s.experts.join(", ") || "-"} | ${s.test.perplexity.toFixed(1)} | ${(100 * s.test.accuracy).toFixed(2)} | ${s.meanActive.map((a: number) => a.toFixed(2)).join(", ") || "-"} | ${s.steps} (of ${epochSteps}) | ${s.test.n.toLocaleString("en-US")} | ${s.medianStepMs.toFixed(0)} | ${r.attention ? "-" : paper[r.model] ?? "-"} |`,
+  );
+}
+process.stdout.write(out.join("\n") + "\n");

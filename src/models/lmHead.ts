@@ -1,0 +1,96 @@
+/**
+ * The tied LM head with its cross-entropy, fused and chunked ("linear cross-entropy"), with the
+ * gradient written out by hand:
+ *
+ *   z = h Eᵀ,  ℓ_t = logsumexp(z_t) − z_t[y_t],  ∂ℓ/∂z = softmax(z) − onehot(y) =: G,
+ *   ∂L/∂h = s · G E,  ∂L/∂E = s · Gᵀ h   (s = 1/T for the mean over T tokens)
+ *
+ * Why not `valueAndGrad` of `h Eᵀ` inside the jitted step: a batch of 32 × 128 tokens has
+ * `[4096, 50257]` logits, 823 MB in f32, and autodiff keeps them and their softmax for the backward
+ * pass, which overruns wasm's 4 GiB memory; and jax-js's `jit` fuses the softmax into the following
+ * matmuls' operands and recomputes it per output element (10× slower, measured in
+ * `bench/lmHead.ts`). Here the tokens go through in chunks of `chunk` rows, each op runs eagerly as
+ * its own kernel, and each chunk is waited for before the next is queued (eager ops allocate their
+ * outputs when queued), so only one chunk's `[chunk, V]` arrays are ever alive.
+ */
+import { numpy as np, vjp } from "../engine/jax.js";
+
+export type HeadOptions = {
+  /** Tokens per chunk. @default 512 */
+  chunk?: number;
+  /** Also compute the gradients. */
+  grad?: boolean;
+  /** Loss scale s of the gradients (1/T for a mean over T tokens). @default 1 / T */
+  scale?: number;
+};
+
+export type HeadResult = {
+  /** `[T]` per-token cross-entropy (natural log). */
+  losses: np.Array;
+  /** `[T]` 1 where the arg-max token is the target, else 0 (float32). */
+  correct: np.Array;
+  /** `[T, d]` `s · G E`, when `grad`. */
+  dHidden?: np.Array;
+  /** `[V, d]` `s · Gᵀ h`, when `grad`. */
+  dTable?: np.Array;
+};
+
+/**
+ * Cross-entropy of the tied head's logits `hidden · tableᵀ` against `targets`, and its gradients.
+ * @param table `[V, d]` the token embedding; not consumed.
+ * @param hidden `[T, d]` final hidden states; consumed.
+ * @param targets `[T]` int32 next-token ids; consumed.
+ */
+export async function linearCrossEntropy(table: np.Array, hidden: np.Array, targets: np.Array, opts: HeadOptions = {}): Promise<HeadResult> {
+  const [t, d] = hidden.shape;
+  const v = table.shape[0];
+  const chunk = Math.min(opts.chunk ?? 512, t);
+  const scale = opts.scale ?? 1 / t;
+  const tableT = table.ref.transpose(); // [d, V]
+  const losses: np.Array[] = [];
+  const correct: np.Array[] = [];
+  const dHidden: np.Array[] = [];
+  let dTable: np.Array | undefined = opts.grad ? np.zeros([v, d]) : undefined; // [V, d]
+  for (let s = 0; s < t; s += chunk) {
+    const e = Math.min(s + chunk, t);
+    const c = e - s;
+    const h = hidden.ref.slice([s, e]); // [C, d]
+    const y = targets.ref.slice([s, e]).reshape([c, 1]); // [C, 1]
+    const logits = np.matmul(h.ref, tableT.ref); // [C, V]
+    const max = np.max(logits.ref, -1, { keepdims: true }); // [C, 1]
+    const exp = np.exp(logits.ref.sub(max.ref)); // [C, V]
+    const sum = exp.ref.sum(-1, { keepdims: true }); // [C, 1]
+    const picked = np.takeAlongAxis(logits, y, 1); // [C, 1]
+    // The target is the arg-max when its logit is the maximum (an exact tie counts as correct).
+    correct.push(picked.ref.greaterEqual(max.ref).astype(np.float32).reshape([c]));
+    losses.push(np.log(sum.ref).add(max).sub(picked).reshape([c]));
+    if (dTable) {
+      // The softmax part of G; the one-hot part is added below for all chunks at once.
+      const p = exp.mul(np.divide(scale, sum)); // [C, V]  s · softmax(z)
+      dHidden.push(np.matmul(p.ref, table.ref)); // [C, d]
+      dTable = dTable.add(np.matmul(p.transpose(), h)); // [V, d]  (pᵀ h: ~60× faster in jax-js than hᵀ p)
+      await dTable.blockUntilReady();
+    } else {
+      exp.dispose();
+      sum.dispose();
+      h.dispose();
+      await losses[losses.length - 1].blockUntilReady();
+    }
+  }
+  tableT.dispose();
+  const cat = (xs: np.Array[]) => (xs.length === 1 ? xs[0] : np.concatenate(xs));
+  const result: HeadResult = { losses: cat(losses), correct: cat(correct) };
+  if (dTable) {
+    // The one-hot part, −s·onehot(y): ∂/∂h = −s·E[y] (a gather) and ∂/∂E = −s·scatter(y, h), the
+    // gather's transpose, taken from jax-js's vjp rather than a [T, V] one-hot matmul.
+    const [picked, pullback] = vjp((tab: np.Array) => np.take(tab, targets.ref, 0), [table.ref]); // [T, d]
+    result.dHidden = cat(dHidden).sub(picked.mul(scale));
+    const [scattered] = pullback(hidden.mul(-scale)) as [np.Array];
+    pullback.dispose?.();
+    result.dTable = dTable.add(scattered);
+  } else {
+    hidden.dispose();
+  }
+  targets.dispose();
+  return result;
+}

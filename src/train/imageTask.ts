@@ -1,0 +1,71 @@
+/** Image classification as a training task (spec §4 image MLP-MoE). */
+import { numpy as np } from "../engine/jax.js";
+import { gatherBatch } from "../data/batches.js";
+import type { ImageDataset, ImageSplit } from "../data/types.js";
+import { countParams, initImageModel, type ImageModelConfig, type ImageModelParams, type MoeStackConfig } from "../models/imageModel.js";
+import { expertSchedule } from "../moe/schedules.js";
+import type { TrainConfig } from "./config.js";
+import { makeEvaluator } from "./evaluate.js";
+import { dispatchLabels } from "./dispatchLabels.js";
+import type { TaskRun } from "./task.js";
+import { makeTrainStep } from "./trainStep.js";
+
+/** Experts per layer of a run configuration (empty for dense). */
+export function expertsFor(config: TrainConfig): number[] {
+  return config.model === "moe" ? config.experts ?? expertSchedule(config.layers, { kind: config.schedule, eMax: config.eMax, eMin: config.eMin }) : [];
+}
+
+/** The fields every model (image or language) takes from a run configuration. */
+export function stackConfigFor(config: TrainConfig): MoeStackConfig & { kind: "dense" | "moe"; layers: number } {
+  return {
+    kind: config.model,
+    d: config.d,
+    h: config.h,
+    layers: config.layers,
+    experts: expertsFor(config),
+    router: config.router,
+    layerRouters: config.layerRouters,
+    dispatch: config.dispatch,
+    capacity: config.dispatchCapacity,
+  };
+}
+
+/** The model configuration a run configuration describes, for a dataset's input and class counts. */
+export function modelConfigFor(config: TrainConfig, inputDim: number, numClasses: number): ImageModelConfig {
+  return { ...stackConfigFor(config), inputDim, numClasses };
+}
+
+function limitSplit(split: ImageSplit, inputDim: number, limit?: number): ImageSplit {
+  if (!limit || limit >= split.n) return split;
+  return { x: split.x.subarray(0, limit * inputDim), y: split.y.subarray(0, limit), n: limit };
+}
+
+export async function imageTask(config: TrainConfig, dataset?: ImageDataset): Promise<TaskRun<ImageModelParams> & { modelConfig: ImageModelConfig }> {
+  const data = dataset ?? (await (await import("../data/loadImageDataset.js")).loadImageDataset(config.dataset, { dataDir: config.dataDir }));
+  const trainSplit = limitSplit(data.train, data.inputDim, config.trainLimit);
+  const testSplit = limitSplit(data.test, data.inputDim, config.testLimit);
+  const cfg = modelConfigFor(config, data.inputDim, data.numClasses);
+  const b = config.batchSize;
+  return {
+    modelConfig: cfg,
+    dataName: data.name,
+    kind: cfg.kind,
+    experts: cfg.experts,
+    trainExamples: trainSplit.n,
+    countedPerStep: b,
+    init: (key) => initImageModel(key, cfg),
+    paramCounts: (params) => ({ params: countParams(params) }),
+    makeStep(opt, clip) {
+      const step = makeTrainStep(cfg, opt, clip);
+      return (params, state, order, start, key, lr) => {
+        const { x, y } = gatherBatch(trainSplit, order, start, b, data.inputDim);
+        return step(params, state, np.array(x).reshape([b, data.inputDim]), np.array(y, { dtype: np.int32 }), key, lr);
+      };
+    },
+    makeEvaluator() {
+      const evaluator = makeEvaluator(cfg, config.evalBatchSize);
+      return (params) => evaluator(params, testSplit);
+    },
+    dispatch: dispatchLabels(cfg, b),
+  };
+}

@@ -1,0 +1,64 @@
+/** Next-token language modelling as a training task (spec §4 language model, §6 data). */
+import { numpy as np } from "../engine/jax.js";
+import { gatherSequences, loadLmDataset, sequenceCount, type LmDataOptions, type LmDataset } from "../data/text/lmData.js";
+import { countParams } from "../models/imageModel.js";
+import { initLmModel, lmParamCounts, type LmModelConfig, type LmModelParams } from "../models/lmModel.js";
+import type { TrainConfig } from "./config.js";
+import { dispatchLabels } from "./dispatchLabels.js";
+import { stackConfigFor } from "./imageTask.js";
+import { makeLmEvaluator } from "./lmEvaluate.js";
+import { makeLmTrainStep } from "./lmStep.js";
+import type { TaskRun } from "./task.js";
+
+/** The language model a run configuration describes. */
+export function lmModelConfigFor(config: TrainConfig, vocab: number): LmModelConfig {
+  return { ...stackConfigFor(config), vocab, context: config.context, attention: config.attention, heads: config.heads };
+}
+
+/** Load (or take) the corpus of a run: split with the run's seed, tokenized, cached. */
+export function loadRunCorpus(config: TrainConfig, onTokenize?: LmDataOptions["onTokenize"]): Promise<LmDataset> {
+  return loadLmDataset(config.corpus, { seed: config.seed, validationFraction: config.validationFraction, onTokenize });
+}
+
+export async function lmTask(
+  config: TrainConfig,
+  dataset?: LmDataset,
+  onTokenize?: LmDataOptions["onTokenize"],
+): Promise<TaskRun<LmModelParams> & { modelConfig: LmModelConfig; data: LmDataset }> {
+  const data = dataset ?? (await loadRunCorpus(config, onTokenize));
+  const cfg = lmModelConfigFor(config, data.vocab);
+  const s = config.context;
+  const b = config.batchSize;
+  const trainExamples = Math.min(sequenceCount(data.train, s), config.trainLimit ?? Infinity);
+  return {
+    modelConfig: cfg,
+    data,
+    dataName: data.name,
+    kind: cfg.kind,
+    experts: cfg.experts,
+    trainExamples,
+    countedPerStep: b * s,
+    init: (key) => initLmModel(key, cfg),
+    paramCounts: (params) => ({ params: countParams(params), paramsNonEmbedding: lmParamCounts(cfg).nonEmbedding }),
+    makeStep(opt, clip) {
+      const step = makeLmTrainStep(cfg, opt, clip, config.headChunk);
+      return (params, state, order, start, key, lr) => {
+        const { x, y } = gatherSequences(data.train, order, start, b, s);
+        return step(params, state, np.array(x, { dtype: np.int32 }).reshape([b, s]), np.array(y, { dtype: np.int32 }), key, lr);
+      };
+    },
+    makeEvaluator() {
+      const evaluator = makeLmEvaluator(cfg, { batchSize: config.evalBatchSize, headChunk: config.headChunk, buckets: data.buckets, limit: config.testLimit });
+      return (params) => evaluator(params, data.validation);
+    },
+    dispatch: dispatchLabels(cfg, b * s),
+    runFiles: {
+      "split.json":
+        JSON.stringify(
+          { corpus: data.name, source: data.source, seed: config.seed, trainDocuments: data.split.train, validationDocuments: data.split.validation, validationTitles: data.validationTitles, trainTokens: data.train.length, validationTokens: data.validation.length },
+          null,
+          1,
+        ) + "\n",
+    },
+  };
+}

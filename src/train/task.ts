@@ -1,0 +1,35 @@
+/**
+ * What the training loop (`train.ts`) needs from a task: its data, model and compiled step behind
+ * one small interface, so checkpoints, resume, logging and events are written once for every task.
+ * `imageTask.ts` (classification) and `lmTask.ts` (language modelling) implement it.
+ */
+import type { numpy as np } from "../engine/jax.js";
+import type { AdamW, AdamWState } from "./adamw.js";
+import type { EvalResult } from "./evaluate.js";
+
+export type TaskRun<P> = {
+  /** The dataset or corpus name, for the summary. */
+  dataName: string;
+  kind: "dense" | "moe";
+  /** Experts per MoE layer (empty for dense). */
+  experts: number[];
+  /** Examples (images, or sequences) in one epoch of training data. */
+  trainExamples: number;
+  /** What `correct` counts in a step (images, or tokens) per step. */
+  countedPerStep: number;
+  /** Initialise parameters; `key` is consumed. */
+  init(key: np.Array): P;
+  /** Parameter counts to report (the language model adds its count without embeddings). */
+  paramCounts(params: P): { params: number; paramsNonEmbedding?: number };
+  /**
+   * Build the step: `(params, opt, order, start, key, lr)` trains on examples `order[start ..
+   * start+batch)`; consumes params, opt, key and lr; returns the packed stats of `unpackStepStats`.
+   */
+  makeStep(opt: AdamW, clip: number): (params: P, state: AdamWState<P>, order: Int32Array, start: number, key: np.Array, lr: np.Array) => [P, AdamWState<P>, np.Array] | Promise<[P, AdamWState<P>, np.Array]>;
+  /** Evaluate on the held-out split (does not consume `params`). */
+  makeEvaluator(): (params: P) => Promise<EvalResult>;
+  /** Per MoE layer, its training-step dispatch plan as a short label. */
+  dispatch: string[];
+  /** Files to add to a new run folder (e.g. the document split), name → contents. */
+  runFiles?: Record<string, string>;
+};

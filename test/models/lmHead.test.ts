@@ -1,0 +1,50 @@
+import assert from "node:assert/strict";
+import { before, test } from "node:test";
+import { numpy as np, random, valueAndGrad } from "../../src/engine/jax.js";
+import { linearCrossEntropy } from "../../src/models/lmHead.js";
+import { crossEntropy } from "../../src/train/trainStep.js";
+import { assertAllClose, read, setup } from "../helpers.js";
+
+before(setup);
+
+const V = 37;
+const D = 8;
+const T = 20;
+
+function inputs() {
+  const table = random.normal(random.key(1), [V, D]);
+  const hidden = random.normal(random.key(2), [T, D]);
+  const y = Int32Array.from({ length: T }, (_, i) => (i * 11 + 3) % V);
+  return { table, hidden, y };
+}
+
+test("the chunked head's loss and hand-written gradients equal autodiff of the plain head (uneven chunks)", async () => {
+  const { table, hidden, y } = inputs();
+  const lossOf = (tab: np.Array, h: np.Array) => crossEntropy(np.matmul(h, tab.transpose()), np.array(y, { dtype: np.int32 }));
+  const [refLoss, [refDTable, refDHidden]] = valueAndGrad(lossOf, { argnums: [0, 1] })(table.ref, hidden.ref);
+  const out = await linearCrossEntropy(table, hidden.ref, np.array(y, { dtype: np.int32 }), { chunk: 7, grad: true });
+  assertAllClose(await read(out.losses.mean()), await read(refLoss), { rtol: 1e-5 }, "loss");
+  assertAllClose(await read(out.dHidden!), await read(refDHidden), { rtol: 1e-4, atol: 1e-6 }, "∂L/∂hidden");
+  assertAllClose(await read(out.dTable!), await read(refDTable), { rtol: 1e-4, atol: 1e-6 }, "∂L/∂table");
+  // `correct` marks exactly the tokens whose arg-max logit is the target.
+  const logits = await read(np.matmul(hidden, table.ref.transpose()));
+  const expected = Array.from(y, (target, t) => {
+    const row = logits.slice(t * V, (t + 1) * V);
+    return row.indexOf(Math.max(...row)) === target ? 1 : 0;
+  });
+  assert.deepEqual(await read(out.correct), expected);
+  table.dispose();
+});
+
+test("without grad the head returns the same per-token losses and no gradients", async () => {
+  const { table, hidden, y } = inputs();
+  const a = await linearCrossEntropy(table, hidden.ref, np.array(y, { dtype: np.int32 }), { chunk: 6 });
+  const b = await linearCrossEntropy(table, hidden, np.array(y, { dtype: np.int32 }), { chunk: 64, grad: true });
+  assert.equal(a.dHidden, undefined);
+  assertAllClose(await read(a.losses), await read(b.losses), { rtol: 1e-6 }, "losses");
+  b.correct.dispose();
+  b.dHidden!.dispose();
+  b.dTable!.dispose();
+  a.correct.dispose();
+  table.dispose();
+});
