@@ -35,6 +35,10 @@ export { applyLinear, initLinear, splitKey, type LinearParams } from "./models/l
 export { applyLayerNorm, initLayerNorm, type LayerNormParams } from "./models/layerNorm.js";
 export { applyFfn, initFfn, type FfnParams } from "./models/ffn.js";
 export * from "./models/imageModel.js";
+export { applyAttention, causalMask, initAttention, type AttentionParams } from "./models/attention.js";
+export * from "./models/lmModel.js";
+export { linearCrossEntropy, type HeadOptions, type HeadResult } from "./models/lmHead.js";
+export { generateTokens, sampleToken, type SampleOptions } from "./models/generate.js";
 
 // Data
 export * from "./data/types.js";
@@ -45,13 +49,21 @@ export { loadCifar10 } from "./data/cifar10.js";
 export { readIdx, parseIdx } from "./data/idx.js";
 export { fetchDataset, downloadFile, cacheDir } from "./data/download.js";
 export { batchesPerEpoch, epochPermutation, gatherBatch } from "./data/batches.js";
+export { loadCorpus, CORPUS_NAMES, type Corpus } from "./data/text/corpus.js";
+export { splitDocuments, type DocumentSplit } from "./data/text/split.js";
+export { gpt2Tokenizer, tokenizeDocuments, type Tokenizer } from "./data/text/tokenize.js";
+export { BUCKET_EDGES, frequencyBuckets, gatherSequences, loadLmDataset, sequenceCount, type FrequencyBuckets, type LmDataset } from "./data/text/lmData.js";
+export { fetchRecyclingTheWeb } from "./data/text/recyclingTheWeb.js";
 
 // Training
 export { adamw, type AdamW, type AdamWOptions, type AdamWState } from "./train/adamw.js";
 export { cosineWithWarmup, type LrScheduleOptions } from "./train/lrSchedule.js";
-export { configSchema, defaultConfig, resolveConfig, type TrainConfig, type TrainConfigInput } from "./train/config.js";
+export { configSchema, defaultConfig, LM_PRESETS, LM_SCALES, resolveConfig, type LmScale, type TrainConfig, type TrainConfigInput } from "./train/config.js";
+export { makeLmTrainStep, type LmTrainStepFn } from "./train/lmStep.js";
+export { makeLmEvaluator, type LmEvalOptions } from "./train/lmEvaluate.js";
+export { lmModelConfigFor } from "./train/lmTask.js";
 export { crossEntropy, makeEvalStep, makeTrainStep, unpackStepStats, type StepStats, type TrainStepFn } from "./train/trainStep.js";
-export { evaluate, makeEvaluator, type EvalResult, type Evaluator } from "./train/evaluate.js";
+export { evaluate, makeEvaluator, type EvalResult, type Evaluator, type FrequencyRow } from "./train/evaluate.js";
 export {
   addRoutingCounts,
   imbalance,

@@ -8,7 +8,17 @@ import { join } from "node:path";
 import type { LayerRoutingStats } from "../analysis/routingStats.js";
 import { UserError } from "../errors.js";
 
-type EvalLine = { type: "eval"; step: number; epoch: number; accuracy: number; loss: number; routing?: LayerRoutingStats[] };
+type EvalLine = {
+  type: "eval";
+  step: number;
+  epoch: number;
+  accuracy: number;
+  loss: number;
+  routing?: LayerRoutingStats[];
+  /** Language models. */
+  perplexity?: number;
+  byFrequency?: { bucket: string }[];
+};
 
 const BARS = "▁▂▃▄▅▆▇█";
 
@@ -42,7 +52,9 @@ export function readRoutingHistory(dir: string): EvalLine[] {
 /** The terminal summary of one evaluation's routing, one row per layer. */
 export function formatRoutingSummary(dir: string, last: EvalLine): string {
   const routing = last.routing!;
-  const head = `run ${dir}: step ${last.step}, epoch ${Number.isInteger(last.epoch) ? last.epoch : last.epoch.toFixed(2)}, test accuracy ${pct(last.accuracy)} (${routing[0].tokens} tokens)`;
+  const score =
+    last.perplexity !== undefined ? `validation perplexity ${last.perplexity.toFixed(2)}, next-token accuracy ${pct(last.accuracy)}` : `test accuracy ${pct(last.accuracy)}`;
+  const head = `run ${dir}: step ${last.step}, epoch ${Number.isInteger(last.epoch) ? last.epoch : last.epoch.toFixed(2)}, ${score} (${routing[0].tokens} tokens)`;
   const cols = ["layer", "N", "k-hist 0..N", "mean k", "max/mean", "cv", "entropy", "drop", "no-expert", "FLOPs/tok", "params/tok"];
   const rows = routing.map((s, l) => [
     String(l),
@@ -70,6 +82,7 @@ export async function writeRoutingPlots(dir: string, history: EvalLine[]): Promi
   const out = join(dir, "plots");
   mkdirSync(out, { recursive: true });
   const last = history.at(-1)!.routing!;
+  const buckets = history.at(-1)!.byFrequency?.map((b) => b.bucket);
   const files: string[] = [];
   let png = true;
   for (let l = 0; l < last.length; l++) {
@@ -78,7 +91,9 @@ export async function writeRoutingPlots(dir: string, history: EvalLine[]): Promi
       "k-histogram": plots.kHistogramSpec(last[l], l),
       "expert-load": plots.loadHeatmapSpec(layerHistory, l),
       coactivation: plots.coactivationSpec(last[l], l),
-      "class-usage": plots.classUsageSpec(last[l], l),
+      ...(buckets
+        ? { "frequency-usage": plots.classUsageSpec(last[l], l, buckets, "input-token frequency") }
+        : { "class-usage": plots.classUsageSpec(last[l], l) }),
     };
     for (const [name, spec] of Object.entries(charts)) {
       const base = join(out, `layer${l}-${name}`);

@@ -45,9 +45,10 @@ export function loadHeatmapSpec(history: { epoch: number; stats: LayerRoutingSta
 }
 
 /** A labelled matrix heat map (row-major values), shared by co-activation and per-class usage. */
-function matrixSpec(title: string, values: number[], rows: number, cols: number, rowTitle: string, colorTitle: string): TopLevelSpec {
+function matrixSpec(title: string, values: number[], rows: number, cols: number, rowTitle: string, colorTitle: string, rowNames?: string[]): TopLevelSpec {
   const light = 0.6 * Math.max(...values, 0); // white text on the darker cells
-  const cells = values.map((v, idx) => ({ row: Math.floor(idx / cols), expert: idx % cols, value: v }));
+  const rowOf = (r: number) => rowNames?.[r] ?? r;
+  const cells = values.map((v, idx) => ({ row: rowOf(Math.floor(idx / cols)), expert: idx % cols, value: v }));
   return {
     $schema: SCHEMA,
     title,
@@ -56,7 +57,7 @@ function matrixSpec(title: string, values: number[], rows: number, cols: number,
     height: Math.max(60, 22 * rows),
     encoding: {
       x: { field: "expert", type: "ordinal", title: "expert", axis: { labelAngle: 0 } },
-      y: { field: "row", type: "ordinal", title: rowTitle },
+      y: { field: "row", type: "ordinal", title: rowTitle, ...(rowNames ? { sort: rowNames } : {}) },
     },
     layer: [
       { mark: "rect", encoding: { color: { field: "value", type: "quantitative", title: colorTitle, scale: { scheme: "blues", domainMin: 0 } } } },
@@ -78,12 +79,16 @@ export function coactivationSpec(s: LayerRoutingStats, layer: number): TopLevelS
 }
 
 /** Per-class usage: fraction of class c's tokens routed to expert i. */
-export function classUsageSpec(s: LayerRoutingStats, layer: number): TopLevelSpec {
+/**
+ * Expert usage per class; for language models the "classes" are token-frequency buckets, named by
+ * `rowNames` (`what` titles the rows: "class" or "input-token frequency").
+ */
+export function classUsageSpec(s: LayerRoutingStats, layer: number, rowNames?: string[], what = "class"): TopLevelSpec {
   const n = s.experts;
   const classes = s.classTokens.length;
   const frac = s.classUsage.map((v, idx) => {
     const total = s.classTokens[Math.floor(idx / n)];
     return total > 0 ? v / total : 0;
   });
-  return matrixSpec(`Layer ${layer}: expert usage per class`, frac, classes, n, "class", "fraction of class tokens");
+  return matrixSpec(`Layer ${layer}: expert usage per ${what}`, frac, classes, n, what, what === "class" ? "fraction of class tokens" : "share of its tokens", rowNames);
 }

@@ -101,8 +101,8 @@ export const configSchema = z
     seed: z.number().int().nonnegative().default(0),
     /** Steps between metric lines. */
     logEvery: positiveInt.default(20),
-    /** Steps between checkpoints (also written at the end of every epoch); a multiple of logEvery. */
-    checkpointEvery: positiveInt.default(100),
+    /** Steps between checkpoints (also written at the end of every epoch); a multiple of logEvery. @default 100 (images), logEvery (language models: their steps are slow) */
+    checkpointEvery: positiveInt.optional(),
     /** Stop after this many training steps in total (for smoke tests and benchmarks). */
     maxSteps: positiveInt.optional(),
     /** Use only the first n training / test examples (sequences for language models), for quick runs. */
@@ -144,7 +144,9 @@ export const LM_PRESETS: Record<LmScale, { d: number; layers: number }> = {
 };
 
 /** Fill the sizes whose defaults depend on the task (and, for language models, on the scale). */
-function fillTaskDefaults<C extends { task: "image" | "lm"; scale: LmScale; d?: number; h?: number; layers?: number; heads?: number; batchSize?: number; evalBatchSize?: number }>(c: C) {
+function fillTaskDefaults<
+  C extends { task: "image" | "lm"; scale: LmScale; d?: number; h?: number; layers?: number; heads?: number; batchSize?: number; evalBatchSize?: number; checkpointEvery?: number; logEvery: number },
+>(c: C) {
   const lm = c.task === "lm";
   const d = c.d ?? (lm ? LM_PRESETS[c.scale].d : 128);
   const batchSize = c.batchSize ?? (lm ? 32 : 256);
@@ -156,6 +158,7 @@ function fillTaskDefaults<C extends { task: "image" | "lm"; scale: LmScale; d?: 
     heads: c.heads ?? Math.max(1, Math.floor(d / 32)),
     batchSize,
     evalBatchSize: c.evalBatchSize ?? (lm ? batchSize : 1000),
+    checkpointEvery: c.checkpointEvery ?? (lm ? c.logEvery : 100),
   };
 }
 export type TrainConfigInput = z.input<typeof configSchema>;
