@@ -54,7 +54,7 @@ export const configSchema = z
     context: positiveInt.default(128),
     /** Language modelling: causal self-attention before each MoE block (ours; the paper has none). */
     attention: z.boolean().default(false),
-    /** Attention heads (must divide d). @default d / 32, at least 1 */
+    /** Attention heads (must divide d). @default the largest divisor of d that is at most d/32 (heads of about 32) */
     heads: positiveInt.optional(),
     /** Language modelling: fraction of documents held out for validation. */
     validationFraction: z.number().gt(0).lt(1).default(0.1),
@@ -143,6 +143,13 @@ export const LM_PRESETS: Record<LmScale, { d: number; layers: number }> = {
   medium: { d: 256, layers: 6 },
 };
 
+/** Heads of size about 32: the largest divisor of d that is at most d/32 (at least 1). */
+function defaultHeads(d: number): number {
+  let heads = Math.max(1, Math.floor(d / 32));
+  while (d % heads !== 0) heads--;
+  return heads;
+}
+
 /** Fill the sizes whose defaults depend on the task (and, for language models, on the scale). */
 function fillTaskDefaults<
   C extends { task: "image" | "lm"; scale: LmScale; d?: number; h?: number; layers?: number; heads?: number; batchSize?: number; evalBatchSize?: number; checkpointEvery?: number; logEvery: number },
@@ -155,7 +162,7 @@ function fillTaskDefaults<
     d,
     h: c.h ?? (lm ? 2 * d : 128),
     layers: c.layers ?? (lm ? LM_PRESETS[c.scale].layers : 4),
-    heads: c.heads ?? Math.max(1, Math.floor(d / 32)),
+    heads: c.heads ?? defaultHeads(d),
     batchSize,
     evalBatchSize: c.evalBatchSize ?? (lm ? batchSize : 1000),
     checkpointEvery: c.checkpointEvery ?? (lm ? c.logEvery : 100),

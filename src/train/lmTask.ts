@@ -1,6 +1,7 @@
 /** Next-token language modelling as a training task (spec §4 language model, §6 data). */
 import { numpy as np } from "../engine/jax.js";
 import { gatherSequences, loadLmDataset, sequenceCount, type LmDataOptions, type LmDataset } from "../data/text/lmData.js";
+import { DataError } from "../data/types.js";
 import { countParams } from "../models/imageModel.js";
 import { initLmModel, lmParamCounts, type LmModelConfig, type LmModelParams } from "../models/lmModel.js";
 import type { TrainConfig } from "./config.js";
@@ -30,6 +31,11 @@ export async function lmTask(
   const s = config.context;
   const b = config.batchSize;
   const trainExamples = Math.min(sequenceCount(data.train, s), config.trainLimit ?? Infinity);
+  if (sequenceCount(data.validation, s) === 0) {
+    throw new DataError(
+      `the validation split of ${data.name} has ${data.validation.length} tokens, fewer than context + 1 = ${s + 1}: lower --context or raise validationFraction`,
+    );
+  }
   return {
     modelConfig: cfg,
     data,
