@@ -4,7 +4,7 @@
  * seed 0), as a Markdown table beside the paper's Tiny numbers (which are on Recycling-the-Web).
  *
  *   npm run lm-table -- [--corpus sotu] [--scale tiny] [--seed 0] [--jobs 2] [--out runs/lm-table]
- *                       [--max-steps N] [--eval-limit SEQUENCES]
+ *                       [--max-steps N] [--eval-limit SEQUENCES] [--attention no|yes|both]
  *
  * Runs are `dynamoe train --task lm` processes (`jobs.ts`): re-running the command skips finished
  * runs and resumes killed ones. `--max-steps` / `--eval-limit` make a cheaper, partial table; the
@@ -24,6 +24,8 @@ const { values } = parseArgs({
     out: { type: "string", default: "runs/lm-table" },
     "max-steps": { type: "string" },
     "eval-limit": { type: "string" },
+    /** Which half of the table to run and print: no, yes or both. */
+    attention: { type: "string", default: "both" },
   },
 });
 
@@ -47,7 +49,9 @@ const extra = [
 ];
 const rows: { model: string; attention: boolean; dir: string }[] = [];
 const jobs: TrainJob[] = [];
-for (const attention of [false, true]) {
+const halves = { no: [false], yes: [true], both: [false, true] }[values.attention!];
+if (!halves) throw new Error(`--attention must be no, yes or both, got ${values.attention}`);
+for (const attention of halves) {
   for (const m of MODELS) {
     const dir = join(values.out!, `${values.corpus}-${values.scale}-${m.name}${attention ? "-attn" : ""}-seed${values.seed}`);
     const flags = ["--task", "lm", "--corpus", values.corpus!, "--scale", values.scale!, ...m.flags, "--epochs", "1", "--seed", values.seed!, ...extra];
