@@ -57,11 +57,13 @@ export function makeLmEvaluator(cfg: LmModelConfig, opts: LmEvalOptions): (param
     const targetLoss = new Float64Array(nb);
     const targetCorrect = new Float64Array(nb);
     const targetCount = new Float64Array(nb);
+    const inputCount = new Float64Array(nb);
     let counts: RoutingCounts[] | null = null;
     for (let start = 0; start < total; start += opts.batchSize) {
       const b = Math.min(opts.batchSize, total - start);
       const { x, y } = gatherSequences(tokens, null, start, b, s);
       const inputBuckets = Int32Array.from(x, (t) => ofToken[t]);
+      for (const bucket of inputBuckets) inputCount[bucket] += 1;
       const [hidden, packed] = trunk(tree.ref(params), np.array(x, { dtype: np.int32 }).reshape([b, s]), np.array(inputBuckets, { dtype: np.int32 }));
       const head = await linearCrossEntropy(params.embed.tokens, hidden, np.array(y, { dtype: np.int32 }), { chunk: opts.headChunk });
       const losses = await head.losses.data();
@@ -83,7 +85,7 @@ export function makeLmEvaluator(cfg: LmModelConfig, opts: LmEvalOptions): (param
     const routing = (counts ?? []).map((c) => routingStatsFromCounts(c, { d: cfg.d, h: cfg.h }));
     const byFrequency: FrequencyRow[] = names.map((bucket, k) => ({
       bucket,
-      inputTokens: routing.length ? routing[0].classTokens[k] : 0,
+      inputTokens: inputCount[k],
       active: routing.map((r) => {
         const usage = r.classUsage.slice(k * r.experts, (k + 1) * r.experts).reduce((a, v) => a + v, 0);
         return r.classTokens[k] > 0 ? usage / r.classTokens[k] : 0;
