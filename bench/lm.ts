@@ -13,6 +13,7 @@
 import { spawnSync } from "node:child_process";
 import os from "node:os";
 import { parseArgs } from "node:util";
+import { reportMachineLoad } from "./machine.js";
 import type { numpy as NP } from "../src/engine/jax.js";
 
 const { values } = parseArgs({
@@ -112,9 +113,7 @@ async function child(spec: string): Promise<void> {
 }
 
 async function parent(): Promise<void> {
-  const load = os.loadavg()[0];
-  process.stderr.write(`machine: ${os.cpus()[0]?.model ?? "?"}, ${os.availableParallelism()} cores, load average ${load.toFixed(2)} before start\n`);
-  if (load > 0.5) process.stderr.write("warning: the machine is busy; timings will be noisy\n");
+  reportMachineLoad();
   const rows: Row[] = [];
   for (const scale of values.scales!.split(",")) {
     for (const model of values.models!.split(",")) {

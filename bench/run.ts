@@ -17,6 +17,7 @@
 import { spawnSync } from "node:child_process";
 import os from "node:os";
 import { parseArgs } from "node:util";
+import { reportMachineLoad } from "./machine.js";
 
 const { values } = parseArgs({
   options: {
@@ -107,9 +108,7 @@ async function child(model: string, dispatch: string): Promise<void> {
 }
 
 async function parent(): Promise<void> {
-  const load = os.loadavg()[0];
-  process.stderr.write(`machine: ${os.cpus()[0]?.model ?? "?"}, ${os.availableParallelism()} cores, load average ${load.toFixed(2)} before start\n`);
-  if (load > 0.5) process.stderr.write("warning: the machine is busy; timings will be noisy\n");
+  reportMachineLoad();
   const rows: Row[] = [];
   const models = values.models!.split(",");
   const threadList = values.threads!.split(",").map(Number);

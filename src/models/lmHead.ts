@@ -8,8 +8,8 @@
  * Why not `valueAndGrad` of `h Eᵀ` inside the jitted step: a batch of 32 × 128 tokens has
  * `[4096, 50257]` logits, 823 MB in f32, and autodiff keeps them and their softmax for the backward
  * pass, which overruns wasm's 4 GiB memory; and jax-js's `jit` fuses the softmax into the following
- * matmuls' operands and recomputes it per output element (10× slower, measured in
- * `bench/lmHead.ts`). Here the tokens go through in chunks of `chunk` rows, each op runs eagerly as
+ * matmuls' operands and recomputes it per output element (`npm run bench:lm -- --naive` times
+ * the plain head against this one). Here the tokens go through in chunks of `chunk` rows, each op runs eagerly as
  * its own kernel, and each chunk is waited for before the next is queued (eager ops allocate their
  * outputs when queued), so only one chunk's `[chunk, V]` arrays are ever alive.
  */
@@ -68,7 +68,7 @@ export async function linearCrossEntropy(table: np.Array, hidden: np.Array, targ
       // The softmax part of G; the one-hot part is added below for all chunks at once.
       const p = exp.mul(np.divide(scale, sum)); // [C, V]  s · softmax(z)
       dHidden.push(np.matmul(p.ref, table.ref)); // [C, d]
-      dTable = dTable.add(np.matmul(p.transpose(), h)); // [V, d]  (pᵀ h: ~60× faster in jax-js than hᵀ p)
+      dTable = dTable.add(np.matmul(p.transpose(), h)); // [V, d]  (pᵀ h: jax-js runs the equivalent hᵀ p far slower, its kernel order for a long output axis)
       await dTable.blockUntilReady();
     } else {
       exp.dispose();

@@ -4,21 +4,14 @@
  * Kept small: the 50,257-way output layer costs about 0.4 ms per token per step.
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { run } from "./runCli.js";
 import { resolveConfig } from "../../src/train/config.js";
 
-const ROOT = new URL("../../", import.meta.url).pathname;
-const CLI = ["--import", "tsx", join(ROOT, "src/cli/bin.ts")];
 const tmp = () => mkdtempSync(join(tmpdir(), "dynamoe-lm-cli-"));
-
-function run(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [...CLI, ...args], { cwd: ROOT, encoding: "utf8", env: { ...process.env, ...env }, timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 /** 12 paragraphs of three sentences, separated by blank lines: 12 documents of about 40 tokens each. */
 function corpus(): string {

@@ -1,18 +1,12 @@
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { CLI, ROOT, run } from "./runCli.js";
 
-const ROOT = new URL("../../", import.meta.url).pathname;
-const CLI = ["--import", "tsx", join(ROOT, "src/cli/bin.ts")];
 const tmp = () => mkdtempSync(join(tmpdir(), "dynamoe-cli-"));
-
-function run(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [...CLI, ...args], { cwd: ROOT, encoding: "utf8", env: { ...process.env, ...env }, timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 test("--help works for the program and each command", () => {
   for (const args of [["--help"], ["train", "--help"], ["eval", "--help"], ["data", "fetch", "--help"]]) {
