@@ -51,7 +51,7 @@ async function child(spec: string): Promise<void> {
   let params = initLmModel(random.key(0), cfg);
   const opt = adamw();
   let state = opt.init(params);
-  const step = makeLmTrainStep(cfg, opt, config.clip, config.headChunk);
+  const step = makeLmTrainStep(cfg, opt, config.clip, { headChunk: config.headChunk });
   const ids = (seed: number) => Int32Array.from({ length: t }, (_, i) => (i * 7919 + seed * 104729) % 50257);
   const stepTimes: number[] = [];
   const warmup = Number(values.warmup);

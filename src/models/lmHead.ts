@@ -10,8 +10,9 @@
  * pass, which overruns wasm's 4 GiB memory; and jax-js's `jit` fuses the softmax into the following
  * matmuls' operands and recomputes it per output element (`npm run bench:lm -- --naive` times
  * the plain head against this one). Here the tokens go through in chunks of `chunk` rows, each op runs eagerly as
- * its own kernel, and each chunk is waited for before the next is queued (eager ops allocate their
- * outputs when queued), so only one chunk's `[chunk, V]` arrays are ever alive.
+ * its own kernel, and all of each chunk's outputs are waited for before the next is queued (eager ops
+ * allocate their outputs when queued, and a pending op keeps its inputs), so only one chunk's
+ * `[chunk, V]` arrays are ever alive.
  */
 import { numpy as np, vjp } from "../engine/jax.js";
 
@@ -22,6 +23,8 @@ export type HeadOptions = {
   grad?: boolean;
   /** Loss scale s of the gradients (1/T for a mean over T tokens). @default 1 / T */
   scale?: number;
+  /** `[V, d]` a gradient to add `∂L/∂E` to (consumed), as when summing over micro-batches. @default zeros */
+  dTableInto?: np.Array;
 };
 
 export type HeadResult = {
@@ -50,7 +53,8 @@ export async function linearCrossEntropy(table: np.Array, hidden: np.Array, targ
   const losses: np.Array[] = [];
   const correct: np.Array[] = [];
   const dHidden: np.Array[] = [];
-  let dTable: np.Array | undefined = opts.grad ? np.zeros([v, d]) : undefined; // [V, d]
+  if (!opts.grad) opts.dTableInto?.dispose();
+  let dTable: np.Array | undefined = opts.grad ? (opts.dTableInto ?? np.zeros([v, d])) : undefined; // [V, d]
   for (let s = 0; s < t; s += chunk) {
     const e = Math.min(s + chunk, t);
     const c = e - s;
@@ -69,13 +73,14 @@ export async function linearCrossEntropy(table: np.Array, hidden: np.Array, targ
       const p = exp.mul(np.divide(scale, sum)); // [C, V]  s · softmax(z)
       dHidden.push(np.matmul(p.ref, table.ref)); // [C, d]
       dTable = dTable.add(np.matmul(p.transpose(), h)); // [V, d]  (pᵀ h: jax-js runs the equivalent hᵀ p far slower, its kernel order for a long output axis)
-      await dTable.blockUntilReady();
     } else {
       exp.dispose();
       sum.dispose();
       h.dispose();
-      await losses[losses.length - 1].blockUntilReady();
     }
+    // Every output of this chunk is computed before the next is queued: a pending op keeps its
+    // inputs (the [C, V] logits and softmax) alive, and the allocator cannot reuse them otherwise.
+    await Promise.all([losses.at(-1)!, correct.at(-1)!, dHidden.at(-1), dTable].map((a) => a?.blockUntilReady()));
   }
   tableT.dispose();
   const cat = (xs: np.Array[]) => (xs.length === 1 ? xs[0] : np.concatenate(xs));

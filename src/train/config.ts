@@ -60,6 +60,8 @@ export const configSchema = z
     validationFraction: z.number().gt(0).lt(1).default(0.1),
     /** Language modelling: tokens per chunk of the 50,257-way output layer (memory vs. speed). */
     headChunk: positiveInt.default(512),
+    /** Language modelling: sequences per pass of the trunk, gradients summed (must divide the batch). @default the largest that fits wasm's 4 GiB */
+    microBatch: positiveInt.optional(),
     /** Directory with the dataset's files, instead of the default source. */
     dataDir: z.string().optional(),
     model: z.enum(["dense", "moe"]).default("moe"),
@@ -127,6 +129,9 @@ export const configSchema = z
     }
     if (c.task === "lm" && c.attention && c.d % c.heads !== 0) {
       ctx.addIssue({ code: "custom", path: ["heads"], message: `${c.heads} heads do not divide d = ${c.d}` });
+    }
+    if (c.microBatch !== undefined && c.batchSize % c.microBatch !== 0) {
+      ctx.addIssue({ code: "custom", path: ["microBatch"], message: `must divide batchSize (${c.batchSize})` });
     }
     if (c.checkpointEvery % c.logEvery !== 0) {
       ctx.addIssue({ code: "custom", path: ["checkpointEvery"], message: `must be a multiple of logEvery (${c.logEvery})` });

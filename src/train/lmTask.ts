@@ -47,7 +47,7 @@ export async function lmTask(
     init: (key) => initLmModel(key, cfg),
     paramCounts: (params) => ({ params: countParams(params), paramsNonEmbedding: lmParamCounts(cfg).nonEmbedding }),
     makeStep(opt, clip) {
-      const step = makeLmTrainStep(cfg, opt, clip, config.headChunk);
+      const step = makeLmTrainStep(cfg, opt, clip, { headChunk: config.headChunk, microBatch: config.microBatch });
       return (params, state, order, start, key, lr) => {
         const { x, y } = gatherSequences(data.train, order, start, b, s);
         return step(params, state, np.array(x, { dtype: np.int32 }).reshape([b, s]), np.array(y, { dtype: np.int32 }), key, lr);

@@ -1,9 +1,10 @@
+import assert from "node:assert/strict";
 import { before, test } from "node:test";
 import { jit, numpy as np, random, tree, valueAndGrad } from "../../src/engine/jax.js";
 import { applyLmTrunk, initLmModel, lmLogits, type LmModelConfig, type LmModelParams } from "../../src/models/lmModel.js";
 import { routerDefaults } from "../../src/moe/routing.js";
 import { adamw, type AdamW, type AdamWState } from "../../src/train/adamw.js";
-import { makeLmTrainStep } from "../../src/train/lmStep.js";
+import { makeLmTrainStep, microBatchFor } from "../../src/train/lmStep.js";
 import { flattenWithPaths, mapWithPaths } from "../../src/train/paramTree.js";
 import { clipAndUpdate, crossEntropy, meanActive, sumAux } from "../../src/train/trainStep.js";
 import { assertAllClose, read, setup } from "../helpers.js";
@@ -70,7 +71,7 @@ for (const [kind, router, attention, clip] of [
     const mk = () => [np.array(x, { dtype: np.int32 }).reshape([B, S]), np.array(y, { dtype: np.int32 })] as const;
     const [rx, ry] = mk();
     const [refParams, refState, refLoss] = ref.step(tree.ref(params), ref.opt.init(params), rx, ry, random.key(9), np.array(lr));
-    const step = makeLmTrainStep(cfg, sgd, clip, 5); // chunks of 5 tokens: uneven
+    const step = makeLmTrainStep(cfg, sgd, clip, { headChunk: 5, microBatch: B }); // chunks of 5 tokens: uneven
     const [sx, sy] = mk();
     const [newParams, newState, stats] = await step(params, sgd.init(params), sx, sy, random.key(9), np.array(lr));
     assertAllClose((await read(stats)).slice(0, 1), await read(refLoss), { rtol: 1e-5 }, "loss");
@@ -82,3 +83,27 @@ for (const [kind, router, attention, clip] of [
     tree.dispose([refParams, refState, newParams, newState]);
   });
 }
+
+test("micro-batches of one sequence give the same step as the whole batch (dense with attention: no router noise or auxiliary loss)", async () => {
+  const cfg: LmModelConfig = { ...config("dense", "percentile", true) };
+  const params = initLmModel(random.key(4), cfg);
+  const x = Int32Array.from({ length: B * S }, (_, i) => (i * 11 + 3) % V);
+  const y = Int32Array.from({ length: B * S }, (_, i) => (i * 13 + 1) % V);
+  const run = (microBatch: number) =>
+    makeLmTrainStep(cfg, sgd, 1, { headChunk: 4, microBatch })(tree.ref(params), sgd.init(params), np.array(x, { dtype: np.int32 }).reshape([B, S]), np.array(y, { dtype: np.int32 }), random.key(1), np.array(0.5));
+  const [whole, wholeState, wholeStats] = await run(B);
+  const [micro, microState, microStats] = await run(1);
+  assertAllClose((await read(microStats)).slice(0, 3), (await read(wholeStats)).slice(0, 3), { rtol: 1e-5 }, "loss, grad norm, correct");
+  const actual = new Map(flattenWithPaths(micro));
+  for (const [path, leaf] of flattenWithPaths(whole)) assertAllClose(await read(actual.get(path)!.ref), await read(leaf.ref), { rtol: 1e-4, atol: 1e-6 }, path);
+  tree.dispose([params, whole, wholeState, micro, microState]);
+});
+
+test("microBatchFor keeps the trunk's backward within budget: the whole batch for Tiny, smaller for Small and Medium", async () => {
+  const { resolveConfig } = await import("../../src/train/config.js");
+  const { lmModelConfigFor } = await import("../../src/train/lmTask.js");
+  const micro = (scale: "tiny" | "small" | "medium") => microBatchFor(lmModelConfigFor(resolveConfig({ task: "lm", scale }), 50257), 32, 128);
+  assert.equal(micro("tiny"), 32);
+  assert.equal(micro("small"), 16);
+  assert.equal(micro("medium"), 4);
+});
