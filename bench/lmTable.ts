@@ -60,7 +60,8 @@ for (const attention of halves) {
     rows.push({ model: m.name, attention, dir });
   }
 }
-await runJobs(jobs, Number(values.jobs));
+// Run each model's two halves side by side, so the attention comparison arrives pair by pair.
+await runJobs(MODELS.flatMap((_, i) => halves.map((_, h) => jobs[h * MODELS.length + i])), Number(values.jobs));
 
 const paper = PAPER[values.scale!] ?? {};
 const out = [

@@ -87,6 +87,7 @@ export function buildProgram(): Command {
     .option("--resume <dir>", "continue the run in <dir> from its last checkpoint")
     .option("--data-dir <dir>", "read the dataset's files from <dir>")
     .option("--threads <n>", "wasm threads (default 1; see docs/performance.md)")
+    .addOption(new Option("--device <device>", "wasm (CPU, default) or webgpu (a GPU through the `webgpu` package; docs/performance.md)").choices(["wasm", "webgpu"]))
     .action(async (opts) => trainCommand(opts));
 
   program
@@ -99,6 +100,7 @@ export function buildProgram(): Command {
     .option("--top-k <k>", "sample among the k most likely tokens; 0 for all (default 40)", intArg("--top-k", 0))
     .option("--seed <n>", "random seed of the sampler (default 0)", intArg("--seed", 0))
     .option("--threads <n>", "wasm threads (default 1; see docs/performance.md)")
+    .addOption(new Option("--device <device>", "wasm (CPU, default) or webgpu (a GPU through the `webgpu` package; docs/performance.md)").choices(["wasm", "webgpu"]))
     .action(async (opts) => (await import("./generateCommand.js")).generateCommand(opts));
 
   program
@@ -107,6 +109,7 @@ export function buildProgram(): Command {
     .requiredOption("--run <dir>", "run folder")
     .option("--data-dir <dir>", "read the dataset's files from <dir>")
     .option("--threads <n>", "wasm threads (default 1; see docs/performance.md)")
+    .addOption(new Option("--device <device>", "wasm (CPU, default) or webgpu (a GPU through the `webgpu` package; docs/performance.md)").choices(["wasm", "webgpu"]))
     .action(async (opts) => evalCommand(opts));
 
   program

@@ -72,6 +72,9 @@ export type TrainSummary = {
   dispatch: string[];
   medianStepMs: number;
   wallSeconds: number;
+  /** The backend that ran the steps: wasm (CPU) or webgpu, with the adapter's name. */
+  device: "wasm" | "webgpu";
+  adapter?: string;
   threads: number;
   /** True when `maxSteps` stopped the run before it finished its epochs. */
   stoppedEarly: boolean;
@@ -270,6 +273,8 @@ export async function train(configInput: unknown, opts: TrainOptions = {}): Prom
     dispatch: task.dispatch,
     medianStepMs: sorted.length ? sorted[Math.floor(sorted.length / 2)] : 0,
     wallSeconds: (performance.now() - t0) / 1000,
+    device: engine.device,
+    ...(engine.adapter ? { adapter: engine.adapter } : {}),
     threads: engine.threads,
     stoppedEarly,
   };
