@@ -1,0 +1,135 @@
+/**
+ * Memory over a long run (issue 7: "no memory growth over 10,000 steps"): trains the spec's MNIST
+ * models on random batches for `--steps` steps and samples, every `--every` steps, jax-js's live
+ * buffers (src/engine/liveBuffers.ts) and the process's resident memory. Then the Tiny language
+ * model for `--lm-steps` steps (its steps are seconds long). A leak shows as live buffers that keep
+ * rising; the wasm heap never shrinks, so RSS should plateau after the first steps.
+ *
+ *   npm run bench:memory -- [--steps 10000] [--every 500] [--models dense,moe-uniform,moe-switch] [--lm-steps 40]
+ *
+ * Each model runs in its own child process, one after another.
+ */
+import { spawnSync } from "node:child_process";
+import { parseArgs } from "node:util";
+import { reportMachineLoad } from "./machine.js";
+
+const { values } = parseArgs({
+  options: {
+    steps: { type: "string", default: "10000" },
+    every: { type: "string", default: "500" },
+    models: { type: "string", default: "dense,moe-uniform,moe-switch" },
+    "lm-steps": { type: "string", default: "40" },
+    child: { type: "string" },
+  },
+});
+
+type Sample = { step: number; live: number; rssMb: number };
+type Result = { model: string; steps: number; samples: Sample[]; msPerStep: number };
+
+async function child(model: string): Promise<void> {
+  const { initEngine } = await import("../src/engine/engine.js");
+  const { numpy: np, random, tree } = await import("../src/engine/jax.js");
+  const { trackBuffers } = await import("../src/engine/liveBuffers.js");
+  const { resolveConfig } = await import("../src/train/config.js");
+  const { adamw } = await import("../src/train/adamw.js");
+  await initEngine();
+  const tracker = await trackBuffers();
+  const rss = () => process.memoryUsage().rss / 2 ** 20;
+  const samples: Sample[] = [];
+  const lm = model === "lm-tiny";
+  const steps = Number(lm ? values["lm-steps"] : values.steps);
+  const every = lm ? Math.max(1, Math.floor(steps / 8)) : Number(values.every);
+  let runStep: (i: number) => Promise<void>;
+  let dispose: () => void;
+  if (lm) {
+    const { lmModelConfigFor } = await import("../src/train/lmTask.js");
+    const { initLmModel } = await import("../src/models/lmModel.js");
+    const { makeLmTrainStep } = await import("../src/train/lmStep.js");
+    const config = resolveConfig({ task: "lm", scale: "tiny" });
+    const cfg = lmModelConfigFor(config, 50257);
+    const opt = adamw();
+    let params = initLmModel(random.key(0), cfg);
+    let state = opt.init(params);
+    const step = makeLmTrainStep(cfg, opt, config.clip, { headChunk: config.headChunk });
+    const [b, s] = [config.batchSize, config.context];
+    const ids = (seed: number) => Int32Array.from({ length: b * s }, (_, i) => (i * 7919 + seed * 104729) % 50257);
+    runStep = async (i) => {
+      const [p, st, stats] = await step(params, state, np.array(ids(i), { dtype: np.int32 }).reshape([b, s]), np.array(ids(i + 1), { dtype: np.int32 }), random.key(i), np.array(1e-3));
+      [params, state] = [p, st];
+      await stats.data();
+    };
+    dispose = () => tree.dispose([params, state]);
+  } else {
+    const { initImageModel } = await import("../src/models/imageModel.js");
+    const { makeTrainStep } = await import("../src/train/trainStep.js");
+    const { modelConfigFor } = await import("../src/train/train.js");
+    const name = model.replace(/^moe-/, "");
+    const config = resolveConfig(model === "dense" ? { model: "dense" } : name === "switch" ? { model: "moe", router: { kind: "switch" } } : { model: "moe", schedule: name });
+    const mc = modelConfigFor(config, 784, 10);
+    const opt = adamw();
+    let params = initImageModel(random.key(0), mc);
+    let state = opt.init(params);
+    const step = makeTrainStep(mc, opt, 1.0);
+    const B = 256;
+    let seed = 12345;
+    const rnd = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 4294967296) * 2 - 1;
+    const batches = Array.from({ length: 4 }, () => ({ x: Float32Array.from({ length: B * 784 }, rnd), y: Int32Array.from({ length: B }, (_, i) => (i * 7) % 10) }));
+    runStep = async (i) => {
+      const b = batches[i % batches.length];
+      const [p, st, stats] = step(params, state, np.array(b.x).reshape([B, 784]), np.array(b.y, { dtype: np.int32 }), random.key(i), np.array(1e-3));
+      [params, state] = [p, st];
+      await stats.data();
+    };
+    dispose = () => tree.dispose([params, state]);
+  }
+  const t0 = performance.now();
+  for (let i = 1; i <= steps; i++) {
+    await runStep(i);
+    if (i === 1 || i % every === 0 || i === steps) samples.push({ step: i, live: tracker.live(), rssMb: rss() });
+  }
+  const msPerStep = (performance.now() - t0) / steps;
+  dispose();
+  tracker.stop();
+  process.stdout.write(JSON.stringify({ model, steps, samples, msPerStep } satisfies Result) + "\n");
+}
+
+function leastSquaresSlope(x: number[], y: number[]): number {
+  const mx = x.reduce((a, b) => a + b, 0) / x.length;
+  const my = y.reduce((a, b) => a + b, 0) / y.length;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < x.length; i++) {
+    num += (x[i] - mx) * (y[i] - my);
+    den += (x[i] - mx) ** 2;
+  }
+  return den === 0 ? 0 : num / den;
+}
+
+async function parent(): Promise<void> {
+  reportMachineLoad();
+  const models = [...values.models!.split(",").filter((m) => m), ...(Number(values["lm-steps"]) > 0 ? ["lm-tiny"] : [])];
+  const out = [
+    `live jax-js buffers and resident memory over training (random batches; image models ${values.steps} steps, sampled every ${values.every}; Tiny LM ${values["lm-steps"]} steps)`,
+    "",
+    "| model | steps | ms/step | live buffers: after step 1 → 2nd sample → last | RSS MB: 2nd sample → last | RSS trend after the first tenth, MB per 1,000 steps | verdict |",
+    "|---|---|---|---|---|---|---|",
+  ];
+  for (const model of models) {
+    const r = spawnSync(process.execPath, ["--import", "tsx", "bench/memory.ts", "--child", model, "--steps", values.steps!, "--every", values.every!, "--lm-steps", values["lm-steps"]!], { encoding: "utf8", maxBuffer: 1 << 26 });
+    if (r.status !== 0) throw new Error(`memory bench child ${model} failed:\n${r.stderr}`);
+    const res = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as Result;
+    const [first, second, last] = [res.samples[0], res.samples[Math.min(1, res.samples.length - 1)], res.samples.at(-1)!];
+    // RSS trend: least-squares slope over the samples after the first tenth of the run (JS garbage
+    // collection makes single samples noisy), in MB per 1,000 steps.
+    const tail = res.samples.filter((x) => x.step >= res.steps / 10);
+    const slope = tail.length >= 5 ? leastSquaresSlope(tail.map((x) => x.step), tail.map((x) => x.rssMb)) * 1000 : undefined;
+    const leak = last.live > second.live;
+    process.stderr.write(`${model}: ${res.samples.map((x) => `${x.step}:${x.live}/${x.rssMb.toFixed(0)}MB`).join(" ")}\n`);
+    const verdict = leak ? "live buffers grow: leak" : slope === undefined ? "buffers flat; run too short to judge RSS" : slope > 1 ? "RSS grows" : "flat";
+    out.push(`| ${model} | ${res.steps} | ${res.msPerStep.toFixed(1)} | ${first.live} → ${second.live} → ${last.live} | ${second.rssMb.toFixed(0)} → ${last.rssMb.toFixed(0)} | ${slope === undefined ? "-" : slope.toFixed(2)} | ${verdict} |`);
+  }
+  process.stdout.write(out.join("\n") + "\n");
+}
+
+if (values.child) await child(values.child);
+else await parent();
