@@ -77,6 +77,7 @@ export function buildProgram(): Command {
     .addOption(new Option("--dispatch <mode>", "expert computation: auto picks dense-masked or sparse by cost").choices([...DISPATCH_MODES]))
     .option("--dispatch-capacity <f>", 'slots per expert: "exact" or a capacity factor f (C = ⌈f·T/N⌉, overflow dropped)', capacityArg)
     .option("--experts <list>", "explicit experts per layer, e.g. 8,4,4,2 (implies --schedule custom)", expertsArg)
+    .addOption(new Option("--budget <mode>", "matched: rescale the schedule to uniform's L·E_max experts in all, keeping its shape").choices(["free", "matched"]))
     .option("--epochs <n>", "training epochs", intArg("--epochs", 1))
     .option("--seed <n>", "random seed", intArg("--seed", 0))
     .option("--lr <x>", "peak learning rate", numArg("--lr"))
@@ -118,6 +119,29 @@ export function buildProgram(): Command {
     .argument("<run>", "run folder")
     .option("--no-plots", "print the summary only")
     .action(async (run: string, opts: { plots?: boolean }) => inspectCommand(run, opts));
+
+  program
+    .command("results")
+    .description("table of every run under <dir>, seeds pooled (mean ± std), also written as CSV")
+    .argument("<dir>", "folder of run folders (searched recursively)")
+    .option("--csv <file>", "CSV path (default <dir>/results.csv)")
+    .action(async (dir: string, opts: { csv?: string }) => (await import("./resultsCommand.js")).resultsCommand(dir, opts));
+
+  program
+    .command("report")
+    .description("self-contained HTML report (and report.md) of every run under <dir>: the paper's claims with verdicts, charts, commands")
+    .argument("<dir>", "folder of run folders (searched recursively)")
+    .option("--out <file>", "HTML path (default <dir>/report.html; the Markdown twin goes beside it)")
+    .action(async (dir: string, opts: { out?: string }) => (await import("./reportCommand.js")).reportCommand(dir, opts));
+
+  const analyze = program.command("analyze").description("analyses of a saved run");
+  analyze
+    .command("grad-variance")
+    .description("trace of the mini-batch gradient covariance per parameter group at the run's checkpoint (spec §7); writes <run>/grad-variance-final.json")
+    .argument("<run>", "run folder")
+    .option("--k <n>", "mini-batch gradients to take (default: the run's gradVariance.k, else 8)", intArg("--k", 2))
+    .option("--steps <list>", 'steps to measure: "all" kept checkpoints (a run keeps only its latest) or N,...', "all")
+    .action(async (run: string, opts: { k?: number; steps?: string }) => (await import("./analyzeCommand.js")).gradVarianceCommand(run, opts));
 
   const data = program.command("data").description("datasets");
   data

@@ -21,6 +21,7 @@ export type TrainFlags = {
   dispatchCapacity?: "exact" | number;
   schedule?: string;
   experts?: number[];
+  budget?: string;
   epochs?: number;
   seed?: number;
   lr?: number;
@@ -60,6 +61,7 @@ export function configFromFlags(flags: TrainFlags): TrainConfigInput {
   set("model", flags.model);
   set("schedule", flags.schedule);
   set("experts", flags.experts);
+  set("budget", flags.budget);
   set("epochs", flags.epochs);
   set("seed", flags.seed);
   set("lr", flags.lr);
@@ -95,7 +97,8 @@ export function printSummary(s: TrainSummary, outDir: string | undefined): void 
           `parameters         ${s.params.toLocaleString("en-US")}`,
         ];
   if (s.model === "moe") {
-    lines.push(`experts per layer  ${s.experts.join(", ")}  (${s.schedule}, router ${s.router})`);
+    const matched = s.budget === "matched" ? `, budget-matched to ${s.experts.reduce((a, b) => a + b, 0)} experts in all` : "";
+    lines.push(`experts per layer  ${s.experts.join(", ")}  (${s.schedule}${matched}, router ${s.router})`);
     lines.push(`active per layer   ${s.meanActive.map((a) => a.toFixed(2)).join(", ")}  (mean experts per token, ${s.task === "lm" ? "validation" : "test"} set)`);
     for (const row of s.test.byFrequency ?? []) {
       lines.push(`  ${row.bucket.padEnd(8)} tokens  active ${row.active.map((a) => a.toFixed(2)).join(", ")}  (${row.inputTokens} positions); as targets: loss ${row.loss.toFixed(3)}, accuracy ${(100 * row.accuracy).toFixed(1)}%`);

@@ -10,6 +10,7 @@ import { z } from "zod";
 import { UserError } from "../errors.js";
 import { KIND_DEFAULTS, ROUTER_KINDS } from "../moe/routing.js";
 import { SCHEDULE_KINDS } from "../moe/schedules.js";
+import { BUDGETS } from "../moe/budget.js";
 import { DISPATCH_MODES } from "../moe/dispatchPlan.js";
 
 const positiveInt = z.number().int().positive();
@@ -74,6 +75,12 @@ export const configSchema = z
     schedule: z.enum(SCHEDULE_KINDS).default("uniform"),
     eMax: positiveInt.default(8),
     eMin: positiveInt.default(2),
+    /**
+     * `matched` rescales the schedule (or the explicit list) to the uniform schedule's total expert
+     * count L·eMax, keeping its shape (`matchBudget` in `src/moe/budget.ts`); `free` uses it as is.
+     * Dense models ignore it.
+     */
+    budget: z.enum(BUDGETS).default("free"),
     /** Explicit experts per layer; implies `schedule: "custom"`. */
     experts: z.array(positiveInt).optional(),
     router: routerSchema.default(routerSchema.parse({})),
@@ -107,6 +114,18 @@ export const configSchema = z
     checkpointEvery: positiveInt.optional(),
     /** Stop after this many training steps in total (for smoke tests and benchmarks). */
     maxSteps: positiveInt.optional(),
+    /**
+     * Gradient variance during training (spec §7, `src/analysis/gradVariance.ts`): every `every`
+     * steps, K = `k` mini-batch gradients at the same parameters, written to `grad-variance.jsonl`
+     * with the variance of the last `lossWindow` logged training losses. Off when absent.
+     */
+    gradVariance: z
+      .strictObject({
+        every: positiveInt,
+        k: z.number().int().min(2).default(8),
+        lossWindow: z.number().int().min(2).default(20),
+      })
+      .optional(),
     /** Use only the first n training / test examples (sequences for language models), for quick runs. */
     trainLimit: positiveInt.optional(),
     testLimit: positiveInt.optional(),

@@ -3,16 +3,19 @@ import { numpy as np } from "../engine/jax.js";
 import { gatherBatch } from "../data/batches.js";
 import type { ImageDataset, ImageSplit } from "../data/types.js";
 import { countParams, initImageModel, type ImageModelConfig, type ImageModelParams, type MoeStackConfig } from "../models/imageModel.js";
+import { matchBudget } from "../moe/budget.js";
 import { expertSchedule } from "../moe/schedules.js";
 import type { TrainConfig } from "./config.js";
 import { makeEvaluator } from "./evaluate.js";
 import { dispatchLabels } from "./dispatchLabels.js";
 import type { TaskRun } from "./task.js";
-import { makeTrainStep } from "./trainStep.js";
+import { makeImageGradFn, makeTrainStep } from "./trainStep.js";
 
-/** Experts per layer of a run configuration (empty for dense). */
+/** Experts per layer of a run configuration (empty for dense), rescaled to L·eMax in all when `budget: "matched"`. */
 export function expertsFor(config: TrainConfig): number[] {
-  return config.model === "moe" ? config.experts ?? expertSchedule(config.layers, { kind: config.schedule, eMax: config.eMax, eMin: config.eMin }) : [];
+  if (config.model !== "moe") return [];
+  const experts = config.experts ?? expertSchedule(config.layers, { kind: config.schedule, eMax: config.eMax, eMin: config.eMin });
+  return config.budget === "matched" ? matchBudget(experts, config.eMax) : experts;
 }
 
 /** The fields every model (image or language) takes from a run configuration. */
@@ -60,6 +63,13 @@ export async function imageTask(config: TrainConfig, dataset?: ImageDataset): Pr
       return (params, state, order, start, key, lr) => {
         const { x, y } = gatherBatch(trainSplit, order, start, b, data.inputDim);
         return step(params, state, np.array(x).reshape([b, data.inputDim]), np.array(y, { dtype: np.int32 }), key, lr);
+      };
+    },
+    makeGradFn() {
+      const grad = makeImageGradFn(cfg);
+      return (params, order, start, key) => {
+        const { x, y } = gatherBatch(trainSplit, order, start, b, data.inputDim);
+        return grad(params, np.array(x).reshape([b, data.inputDim]), np.array(y, { dtype: np.int32 }), key);
       };
     },
     makeEvaluator() {

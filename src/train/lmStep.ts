@@ -58,12 +58,15 @@ export type LmStepOptions = {
   microBatch?: number;
 };
 
+/** What one batch's gradient pass gives: the trunk's gradients and the head's `∂L/∂E` (kept apart, as the update adds them), and the stats. */
+type LmGradients = { grads: LmModelParams; dTable: np.Array; loss: np.Array; correct: np.Array; aux: np.Array; active: np.Array };
+
 /**
- * Build the step. Its arguments are consumed; `x` is `[B, S]` int32 inputs, `y` `[B·S]` int32
- * targets. It returns the packed stats of `unpackStepStats` (`correct` counts tokens; `loss`
- * includes the auxiliary losses).
+ * The compiled pieces of a step up to its gradients (trunk forward, chunked head, surrogate backward,
+ * micro-batches summed), shared by `makeLmTrainStep` and `makeLmGradFn`. The returned function
+ * consumes `x`, `y` and `key`, not `params`.
  */
-export function makeLmTrainStep(cfg: LmModelConfig, opt: AdamW, clip: number, opts: LmStepOptions = {}): LmTrainStepFn {
+function makeLmGradients(cfg: LmModelConfig, opts: LmStepOptions): (params: LmModelParams, x: np.Array, y: np.Array, key: np.Array) => Promise<LmGradients> {
   const headChunk = opts.headChunk ?? 512;
   const forward = jit((params: LmModelParams, x: np.Array, key: np.Array) => {
     const { hidden, routings } = applyLmTrunk(params, x, cfg, { train: true, key });
@@ -84,15 +87,7 @@ export function makeLmTrainStep(cfg: LmModelConfig, opt: AdamW, clip: number, op
     return [grads, aux, active] as [LmModelParams, np.Array, np.Array];
   });
   const accumulate = jit((a: [LmModelParams, np.Array, np.Array], b: [LmModelParams, np.Array, np.Array]) => tree.map((u: np.Array, v: np.Array) => u.add(v), a, b) as [LmModelParams, np.Array, np.Array]);
-  const update = jit(
-    (grads: LmModelParams, dTable: np.Array, state: AdamWState<LmModelParams>, params: LmModelParams, lr: np.Array, loss: np.Array, correct: np.Array, aux: np.Array, active: np.Array) => {
-      const full: LmModelParams = { ...grads, embed: { ...grads.embed, tokens: grads.embed.tokens.add(dTable) } };
-      const next = clipAndUpdate(full, state, params, lr, opt, clip);
-      const stats = np.concatenate([loss.add(aux).reshape([1]), next.gradNorm.reshape([1]), correct.reshape([1]), active, next.routerGradNorm]);
-      return [next.params, next.state, stats] as [LmModelParams, AdamWState<LmModelParams>, np.Array];
-    },
-  );
-  return async (params, state, x, y, key, lr) => {
+  return async (params, x, y, key) => {
     const [b, s] = x.shape;
     const micro = opts.microBatch ?? microBatchFor(cfg, b, s);
     if (b % micro !== 0) throw new Error(`micro-batch ${micro} does not divide the batch ${b}`);
@@ -101,7 +96,7 @@ export function makeLmTrainStep(cfg: LmModelConfig, opt: AdamW, clip: number, op
       const hidden = forward(tree.ref(params), x.ref, key.ref);
       const head = await linearCrossEntropy(params.embed.tokens, hidden, y, { chunk: headChunk, grad: true });
       const [grads, aux, active] = backward(tree.ref(params), x, key, head.dHidden!, np.array(1));
-      return update(grads, head.dTable!, state, params, lr, head.losses.mean(), head.correct.sum(), aux, active);
+      return { grads, dTable: head.dTable!, loss: head.losses.mean(), correct: head.correct.sum(), aux, active };
     }
     // Micro-batches: each goes forward, through the head (scaled to the whole batch's mean) and
     // backward before the next, so only one micro-batch's activations are alive at a time.
@@ -126,7 +121,42 @@ export function makeLmTrainStep(cfg: LmModelConfig, opt: AdamW, clip: number, op
     }
     tree.dispose([x, y, keys]);
     const [grads, auxSum, activeSum] = acc!;
-    const loss = np.stack(losses).sum().div(b * s);
-    return update(grads, dTable!, state, params, lr, loss, np.stack(correct).sum(), auxSum.div(m), activeSum.div(m));
+    return { grads, dTable: dTable!, loss: np.stack(losses).sum().div(b * s), correct: np.stack(correct).sum(), aux: auxSum.div(m), active: activeSum.div(m) };
+  };
+}
+
+/**
+ * Build the step. Its arguments are consumed; `x` is `[B, S]` int32 inputs, `y` `[B·S]` int32
+ * targets. It returns the packed stats of `unpackStepStats` (`correct` counts tokens; `loss`
+ * includes the auxiliary losses).
+ */
+export function makeLmTrainStep(cfg: LmModelConfig, opt: AdamW, clip: number, opts: LmStepOptions = {}): LmTrainStepFn {
+  const gradients = makeLmGradients(cfg, opts);
+  const update = jit(
+    (grads: LmModelParams, dTable: np.Array, state: AdamWState<LmModelParams>, params: LmModelParams, lr: np.Array, loss: np.Array, correct: np.Array, aux: np.Array, active: np.Array) => {
+      const full: LmModelParams = { ...grads, embed: { ...grads.embed, tokens: grads.embed.tokens.add(dTable) } };
+      const next = clipAndUpdate(full, state, params, lr, opt, clip);
+      const stats = np.concatenate([loss.add(aux).reshape([1]), next.gradNorm.reshape([1]), correct.reshape([1]), active, next.routerGradNorm]);
+      return [next.params, next.state, stats] as [LmModelParams, AdamWState<LmModelParams>, np.Array];
+    },
+  );
+  return async (params, state, x, y, key, lr) => {
+    const g = await gradients(params, x, y, key);
+    return update(g.grads, g.dTable, state, params, lr, g.loss, g.correct, g.aux, g.active);
+  };
+}
+
+/**
+ * The gradient of the training loss (cross-entropy plus auxiliary losses, router noise from `key`)
+ * on one batch, exactly as a step computes it but without clipping or update: for gradient-variance
+ * measurements (`src/analysis/gradVariance.ts`). `x` `[B, S]`, `y` `[B·S]` and `key` are consumed,
+ * `params` is not; returns a fresh gradient tree shaped like the parameters.
+ */
+export function makeLmGradFn(cfg: LmModelConfig, opts: LmStepOptions = {}): (params: LmModelParams, x: np.Array, y: np.Array, key: np.Array) => Promise<LmModelParams> {
+  const gradients = makeLmGradients(cfg, opts);
+  return async (params, x, y, key) => {
+    const g = await gradients(params, x, y, key);
+    tree.dispose([g.loss, g.correct, g.aux, g.active]);
+    return { ...g.grads, embed: { ...g.grads.embed, tokens: g.grads.embed.tokens.add(g.dTable) } };
   };
 }

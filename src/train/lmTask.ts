@@ -8,7 +8,7 @@ import type { TrainConfig } from "./config.js";
 import { dispatchLabels } from "./dispatchLabels.js";
 import { stackConfigFor } from "./imageTask.js";
 import { makeLmEvaluator } from "./lmEvaluate.js";
-import { makeLmTrainStep } from "./lmStep.js";
+import { makeLmGradFn, makeLmTrainStep } from "./lmStep.js";
 import type { TaskRun } from "./task.js";
 
 /** The language model a run configuration describes. */
@@ -51,6 +51,13 @@ export async function lmTask(
       return (params, state, order, start, key, lr) => {
         const { x, y } = gatherSequences(data.train, order, start, b, s);
         return step(params, state, np.array(x, { dtype: np.int32 }).reshape([b, s]), np.array(y, { dtype: np.int32 }), key, lr);
+      };
+    },
+    makeGradFn() {
+      const grad = makeLmGradFn(cfg, { headChunk: config.headChunk, microBatch: config.microBatch });
+      return (params, order, start, key) => {
+        const { x, y } = gatherSequences(data.train, order, start, b, s);
+        return grad(params, np.array(x, { dtype: np.int32 }).reshape([b, s]), np.array(y, { dtype: np.int32 }), key);
       };
     },
     makeEvaluator() {

@@ -26,6 +26,12 @@ export type TaskRun<P> = {
    * start+batch)`; consumes params, opt, key and lr; returns the packed stats of `unpackStepStats`.
    */
   makeStep(opt: AdamW, clip: number): (params: P, state: AdamWState<P>, order: Int32Array, start: number, key: np.Array, lr: np.Array) => [P, AdamWState<P>, np.Array] | Promise<[P, AdamWState<P>, np.Array]>;
+  /**
+   * Build the gradient function: the gradient of the training loss at `params` (not consumed) on
+   * examples `order[start .. start+batch)`, as a step computes it but without clipping or update;
+   * consumes `key`. For gradient-variance measurements (`src/analysis/measureGradVariance.ts`).
+   */
+  makeGradFn(): (params: P, order: Int32Array, start: number, key: np.Array) => P | Promise<P>;
   /** Evaluate on the held-out split (does not consume `params`). */
   makeEvaluator(): (params: P) => Promise<EvalResult>;
   /** Per MoE layer, its training-step dispatch plan as a short label. */

@@ -1,7 +1,8 @@
 /**
  * The training loop, top to bottom: load data, build the model, then for each epoch shuffle, step,
  * log, checkpoint and evaluate. A run folder holds `config.json`, `metrics.jsonl`,
- * `checkpoint.safetensors` and, at the end, `summary.json`.
+ * `checkpoint.safetensors` and, at the end, `summary.json`; with the `gradVariance` option also
+ * `grad-variance.jsonl` (`src/analysis/measureGradVariance.ts`).
  *
  * Resuming (`resume: true`) continues from the checkpoint and ends with exactly the metrics an
  * uninterrupted run would have: the data order depends only on (seed, epoch), the PRNG key and the
@@ -16,6 +17,7 @@ import { batchesPerEpoch, epochPermutation } from "../data/batches.js";
 import type { LmDataset } from "../data/text/lmData.js";
 import type { ImageDataset } from "../data/types.js";
 import { UserError } from "../errors.js";
+import { GRAD_VARIANCE_FILE, gradVarianceRecord, loggedTrainLosses, measureGradVariance, type GradVarianceRecord } from "../analysis/measureGradVariance.js";
 import type { ImageModelConfig, ImageModelParams } from "../models/imageModel.js";
 import type { LmModelConfig, LmModelParams } from "../models/lmModel.js";
 import { adamw, type AdamWState } from "./adamw.js";
@@ -36,6 +38,7 @@ export type TrainEvent =
   | { type: "start"; totalSteps: number; stepsPerEpoch: number; params: number; resumedFrom: number; config: TrainConfig }
   | { type: "step"; step: number; epoch: number; loss: number; lr: number; stepMs: number }
   | { type: "eval"; step: number; epoch: number; result: EvalResult }
+  | { type: "gradVariance"; record: GradVarianceRecord }
   | { type: "checkpoint"; step: number };
 
 export type TrainOptions = {
@@ -59,6 +62,8 @@ export type TrainSummary = {
   model: "dense" | "moe";
   router: string | null;
   schedule: string | null;
+  /** `matched`: the schedule was rescaled to the uniform total L·eMax (`src/moe/budget.ts`); `experts` is the result. */
+  budget: "free" | "matched";
   experts: number[];
   params: number;
   /** Language models: parameters without the token and position embeddings. */
@@ -140,6 +145,10 @@ export async function train(configInput: unknown, opts: TrainOptions = {}): Prom
   let progress: Progress = { step: 0, epoch: 0, batch: 0 };
   let window = emptyWindow(layers);
   const metricsPath = outDir ? join(outDir, "metrics.jsonl") : "";
+  const gv = config.gradVariance;
+  const gvPath = outDir && gv ? join(outDir, GRAD_VARIANCE_FILE) : "";
+  /** Logged training losses, for the loss variance of gradient-variance records. */
+  let trainLosses: number[] = [];
 
   if (outDir) mkdirSync(outDir, { recursive: true });
   if (opts.resume && checkpointExists(ckptPath)) {
@@ -149,6 +158,8 @@ export async function train(configInput: unknown, opts: TrainOptions = {}): Prom
     ({ params, opt, key, progress } = state);
     window = JSON.parse(state.metadata.window) as Window;
     truncateMetrics(metricsPath, progress.step);
+    if (gvPath) truncateMetrics(gvPath, progress.step);
+    trainLosses = loggedTrainLosses(metricsPath);
   } else if (outDir) {
     if (!opts.resume && checkpointExists(ckptPath)) {
       throw new UserError(`${outDir} already holds a run: use --resume ${outDir} to continue it, or choose another --out`);
@@ -156,12 +167,21 @@ export async function train(configInput: unknown, opts: TrainOptions = {}): Prom
     writeFileAtomic(join(outDir, "config.json"), JSON.stringify(config, null, 2) + "\n");
     for (const [name, text] of Object.entries(task.runFiles ?? {})) writeFileAtomic(join(outDir, name), text);
     writeFileSync(metricsPath, "");
+    if (gvPath) writeFileSync(gvPath, "");
   }
   const resumedFrom = progress.step;
   opts.onEvent?.({ type: "start", totalSteps, stepsPerEpoch, params: counts.params, resumedFrom, config });
 
   const step = task.makeStep(optimizer, config.clip);
   const evaluator = task.makeEvaluator();
+  const gradFn = gv ? task.makeGradFn() : null;
+  /** A gradient-variance measurement at the current parameters; written before any checkpoint at the same step, so a resume never loses one. */
+  const measureVariance = async () => {
+    const r = await measureGradVariance(gradFn!, params, { seed: config.seed, step: progress.step, k: gv!.k, trainExamples: task.trainExamples, batchSize: config.batchSize });
+    const record = gradVarianceRecord(progress.step, r, trainLosses, gv!.lossWindow);
+    if (gvPath) writeFileSync(gvPath, JSON.stringify(record) + "\n", { flag: "a" });
+    opts.onEvent?.({ type: "gradVariance", record });
+  };
   const stepTimes: number[] = [];
   const log = (line: Record<string, unknown>) => {
     if (metricsPath) writeFileSync(metricsPath, JSON.stringify(line) + "\n", { flag: "a" });
@@ -174,6 +194,7 @@ export async function train(configInput: unknown, opts: TrainOptions = {}): Prom
   const flushWindow = () => {
     if (window.steps === 0) return;
     const n = window.steps;
+    trainLosses.push(window.loss / n);
     log({
       type: "train",
       step: progress.step,
@@ -239,6 +260,7 @@ export async function train(configInput: unknown, opts: TrainOptions = {}): Prom
       progress = { step: progress.step + 1, epoch: progress.epoch, batch: progress.batch + 1 };
       opts.onEvent?.({ type: "step", step: progress.step, epoch: progress.epoch, loss: s.loss, lr, stepMs: ms });
       if (progress.step % config.logEvery === 0) flushWindow();
+      if (gv && progress.step % gv.every === 0) await measureVariance();
       if (progress.step % config.checkpointEvery === 0 && progress.batch < stepsPerEpoch) await checkpoint();
     }
     flushWindow();
@@ -263,6 +285,7 @@ export async function train(configInput: unknown, opts: TrainOptions = {}): Prom
     model: task.kind,
     router: task.kind === "moe" ? routerLabel(config) : null,
     schedule: task.kind === "moe" ? config.schedule : null,
+    budget: task.kind === "moe" ? config.budget : "free",
     experts: task.experts,
     params: counts.params,
     ...(counts.paramsNonEmbedding !== undefined ? { paramsNonEmbedding: counts.paramsNonEmbedding } : {}),

@@ -108,9 +108,12 @@ export function clipAndUpdate<P extends BlockModel>(
   return { params: nextParams, state: nextState, gradNorm, routerGradNorm };
 }
 
-/** Build the jitted training step for a model configuration, optimizer and clip norm. */
-export function makeTrainStep(cfg: ImageModelConfig, opt: AdamW, clip: number): TrainStepFn {
-  const lossFn = (params: ImageModelParams, x: np.Array, y: np.Array, key: np.Array) => {
+/**
+ * The image model's training loss (cross-entropy plus auxiliary losses, router noise from `key`) and
+ * its stats, for `valueAndGrad(…, { hasAux: true })`. Consumes all its arguments.
+ */
+function imageLoss(cfg: ImageModelConfig) {
+  return (params: ImageModelParams, x: np.Array, y: np.Array, key: np.Array) => {
     const { logits, routings } = applyImageModel(params, x, cfg, { train: true, key });
     tree.dispose(params);
     const aux = sumAux(routings);
@@ -118,6 +121,11 @@ export function makeTrainStep(cfg: ImageModelConfig, opt: AdamW, clip: number): 
     const loss = crossEntropy(logits, y).add(aux);
     return [loss, { correct, active: meanActive(routings) }] as [np.Array, { correct: np.Array; active: np.Array }];
   };
+}
+
+/** Build the jitted training step for a model configuration, optimizer and clip norm. */
+export function makeTrainStep(cfg: ImageModelConfig, opt: AdamW, clip: number): TrainStepFn {
+  const lossFn = imageLoss(cfg);
   const step = (
     params: ImageModelParams,
     state: AdamWState<ImageModelParams>,
@@ -132,6 +140,22 @@ export function makeTrainStep(cfg: ImageModelConfig, opt: AdamW, clip: number): 
     return [nextParams, nextState, stats] as [ImageModelParams, AdamWState<ImageModelParams>, np.Array];
   };
   return jit(step) as unknown as TrainStepFn;
+}
+
+/**
+ * The jitted gradient of the training loss on one batch, exactly as a step computes it but without
+ * clipping or update: for gradient-variance measurements (`src/analysis/gradVariance.ts`). `x`
+ * `[B, inputDim]`, `y` `[B]` int32 and `key` are consumed, `params` is not; returns a fresh gradient
+ * tree shaped like the parameters.
+ */
+export function makeImageGradFn(cfg: ImageModelConfig): (params: ImageModelParams, x: np.Array, y: np.Array, key: np.Array) => ImageModelParams {
+  const lossFn = imageLoss(cfg);
+  const compiled = jit((params: ImageModelParams, x: np.Array, y: np.Array, key: np.Array) => {
+    const [[loss, { correct, active }], grads] = valueAndGrad(lossFn, { hasAux: true })(params, x, y, key);
+    tree.dispose([loss, correct, active]);
+    return grads;
+  });
+  return (params, x, y, key) => compiled(tree.ref(params), x, y, key);
 }
 
 /**

@@ -1,0 +1,17 @@
+/**
+ * `dynamoe results DIR [--csv FILE]`: every run folder under DIR, grouped by configuration (seeds
+ * pooled), as a table on stdout and as CSV (default `DIR/results.csv`).
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { collectRuns } from "../report/collect.js";
+import { formatResultsTable, resultsCsv } from "../report/resultsTable.js";
+
+export async function resultsCommand(dir: string, opts: { csv?: string } = {}): Promise<void> {
+  const collection = collectRuns(dir);
+  process.stdout.write(formatResultsTable(collection));
+  const csvPath = opts.csv ?? join(dir, "results.csv");
+  mkdirSync(dirname(csvPath), { recursive: true });
+  writeFileSync(csvPath, resultsCsv(collection));
+  process.stdout.write(`csv: ${csvPath} (${collection.groups.length} groups, ${collection.runs.length} runs)\n`);
+}

@@ -1,0 +1,140 @@
+/**
+ * The report's content, computed from a collection: the claims with verdicts, the results table,
+ * the charts (rendered to SVG with `renderChart.ts`) and every run's command and configuration.
+ * `reportHtml.ts` and `reportMarkdown.ts` lay the same content out.
+ */
+import type { TopLevelSpec } from "vega-lite";
+import { evaluateClaims, type Claim } from "./claims.js";
+import { quickReasons, type Collection, type RunGroup } from "./collect.js";
+import { groupLabel, labelKeys } from "./groupRuns.js";
+import { kHistogramsSpec } from "./kHistogramsChart.js";
+import { learningCurveSpec, type BandPoint } from "./learningCurveChart.js";
+import { seriesBand } from "./meanStd.js";
+import { metricVsCostSpec, type MetricPoint } from "./metricVsCostChart.js";
+import { renderSvg } from "./renderChart.js";
+
+export type Chart = { id: string; title: string; caption: string; svg: string };
+
+export type ReportSection = { id: string; title: string; intro: string; charts: Chart[] };
+
+export type RunEntry = { name: string; dir: string; status: string; group: string; command: string; config: string; problems: string[] };
+
+export type Report = {
+  title: string;
+  root: string;
+  generated: string;
+  /** Set when any run was quick or partial: the banner every section repeats. */
+  quickBanner: string | null;
+  claims: Claim[];
+  collection: Collection;
+  sections: ReportSection[];
+  runs: RunEntry[];
+};
+
+export const QUICK_BANNER = "quick run: fewer steps, not the paper's settings";
+
+/** The command that re-runs a run folder exactly: its saved config is the resolved configuration. */
+export function runCommand(dir: string, finished: boolean): string {
+  const q = (s: string) => (/^[\w./@:+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+  return finished ? `dynamoe train --config ${q(`${dir}/config.json`)} --out ${q(dir)}` : `dynamoe train --resume ${q(dir)}`;
+}
+
+const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
+
+/** Labels made from the keys that vary within `groups` only (shorter than the collection-wide labels). */
+function localLabels(groups: RunGroup[]): Map<RunGroup, string> {
+  const keys = labelKeys(groups.map((g) => g.config));
+  return new Map(groups.map((g) => [g, groupLabel(g.config, keys)]));
+}
+
+async function chart(id: string, title: string, caption: string, spec: TopLevelSpec): Promise<Chart> {
+  return { id, title, caption, svg: await renderSvg(spec) };
+}
+
+/** The charts of one task and dataset: metric vs FLOPs and vs parameters, and the training-loss curves. */
+async function familySection(task: "image" | "lm", data: string, groups: RunGroup[]): Promise<ReportSection> {
+  const lm = task === "lm";
+  const done = groups.filter((g) => g.runs.length > 0);
+  const label = localLabels(done);
+  const metric = (g: RunGroup) => (lm ? g.perplexity! : g.accuracy);
+  const metricTitle = lm ? "validation perplexity (mean ± std)" : "test accuracy % (mean ± std)";
+  const points = (cost: (g: RunGroup) => number | null): MetricPoint[] =>
+    done
+      .filter((g) => metric(g).mean !== null && cost(g) !== null)
+      .map((g) => ({ group: label.get(g)!, cost: cost(g)!, mean: metric(g).mean!, std: metric(g).std, n: metric(g).n }));
+  const base = `${task}-${slug(data)}`;
+  const paramsOf = (g: RunGroup) => (lm ? g.paramsNonEmbedding : g.params);
+  const paramsTitle = lm ? "parameters without embeddings" : "parameters";
+  const curve: BandPoint[] = done.flatMap((g) =>
+    seriesBand(g.curves.map((c) => c.points.map((p) => ({ x: p.step, y: p.loss })))).map((p) => ({ group: label.get(g)!, step: p.x, mean: p.mean, std: p.std, n: p.n })),
+  );
+  const charts = [
+    await chart(`${base}-vs-flops`, `${data}: ${lm ? "perplexity" : "accuracy"} vs active FLOPs per token`, "Each point a group; the vertical bar spans ± one sample std over seeds. FLOPs: the FFN/MoE layers' multiply-adds per token on the test set.",
+      metricVsCostSpec(`${data}: ${lm ? "perplexity" : "accuracy"} vs active FLOPs/token`, points((g) => g.activeFlops.mean), "active FLOPs per token (FFN/MoE layers)", metricTitle)),
+    await chart(`${base}-vs-params`, `${data}: ${lm ? "perplexity" : "accuracy"} vs ${paramsTitle}`, "Each point a group; the vertical bar spans ± one sample std over seeds.",
+      metricVsCostSpec(`${data}: ${lm ? "perplexity" : "accuracy"} vs ${paramsTitle}`, points(paramsOf), paramsTitle, metricTitle)),
+    await chart(`${base}-learning-curves`, `${data}: training loss`, "Training loss per logged window: the line is the mean over seeds, the band ± one sample std (no band for one seed).",
+      learningCurveSpec(`${data}: training loss (mean ± std over seeds)`, curve, "training loss")),
+  ];
+  return { id: base, title: `${lm ? "Language model" : "Images"}: ${data}`, intro: `${done.length} group(s) with finished runs.`, charts };
+}
+
+/** k-histograms of every MoE group with routing analytics. */
+async function routingSection(groups: RunGroup[]): Promise<ReportSection | null> {
+  const moe = groups.filter((g) => g.kHistograms.length > 0);
+  if (moe.length === 0) return null;
+  const charts: Chart[] = [];
+  for (const data of [...new Set(moe.map((g) => g.data))]) {
+    const here = moe.filter((g) => g.data === data);
+    const label = localLabels(here);
+    for (const g of here) {
+      const name = `${data}, ${label.get(g)}`;
+      charts.push(await chart(`khist-${charts.length}-${slug(name)}`, name, `Fraction of test tokens with k experts active, per layer; mean over ${g.runs.length} seed(s).`, kHistogramsSpec(`${name}: experts active per token`, g.kHistograms)));
+    }
+  }
+  return { id: "routing", title: "Experts active per token (k-histograms)", intro: "A single bar per layer means a fixed number of experts per token in that layer.", charts };
+}
+
+/** Gradient variance over training, per dataset, where runs have `grad-variance.jsonl`. */
+async function gradVarianceSection(groups: RunGroup[]): Promise<ReportSection | null> {
+  const withGv = groups.filter((g) => g.gradVariance.length > 0);
+  if (withGv.length === 0) return null;
+  const charts: Chart[] = [];
+  for (const data of [...new Set(withGv.map((g) => g.data))]) {
+    const here = withGv.filter((g) => g.data === data);
+    const label = localLabels(here);
+    const points: BandPoint[] = here.flatMap((g) => seriesBand(g.gradVariance.map((s) => s.lines.map((l) => ({ x: l.step, y: l.total })))).map((p) => ({ group: label.get(g)!, step: p.x, mean: p.mean, std: p.std, n: p.n })));
+    const positive = points.every((p) => p.mean - (p.std ?? 0) > 0);
+    charts.push(await chart(`grad-variance-${slug(data)}`, `${data}: gradient variance`, "Trace of the gradient covariance over K mini-batches at the same parameters (grad-variance.jsonl), mean ± std over seeds.",
+      learningCurveSpec(`${data}: gradient variance (total, mean ± std over seeds)`, points, "gradient variance (trace)", positive)));
+  }
+  return { id: "grad-variance", title: "Gradient variance over training", intro: "From each run's grad-variance.jsonl.", charts };
+}
+
+/** Build the whole report for a collection (renders every chart). */
+export async function buildReport(c: Collection, now = new Date()): Promise<Report> {
+  const families = new Map<string, RunGroup[]>();
+  for (const g of c.groups) families.set(`${g.task}\u0000${g.data}`, [...(families.get(`${g.task}\u0000${g.data}`) ?? []), g]);
+  const sections: ReportSection[] = [];
+  for (const [key, groups] of families) {
+    const [task, data] = key.split("\u0000") as ["image" | "lm", string];
+    if (groups.some((g) => g.runs.length > 0)) sections.push(await familySection(task, data, groups));
+  }
+  for (const s of [await routingSection(c.groups), await gradVarianceSection(c.groups)]) if (s) sections.push(s);
+  const groupOf = new Map(c.groups.flatMap((g) => [...g.runs, ...g.unfinished].map((r) => [r.dir, g.label] as const)));
+  const runs: RunEntry[] = c.runs.map((r) => {
+    const quick = quickReasons(r);
+    const status = r.summary ? `finished, ${r.summary.steps} steps${quick.length ? ` (quick: ${quick.join(", ")})` : ""}` : `unfinished (no summary.json; ${r.train.at(-1)?.step ?? 0} steps logged)`;
+    return { name: r.name, dir: r.dir, status, group: groupOf.get(r.dir) ?? "", command: runCommand(r.dir, r.summary !== null), config: JSON.stringify(r.config, null, 2), problems: r.problems };
+  });
+  return {
+    title: `DynaMoE results: ${c.root}`,
+    root: c.root,
+    generated: now.toISOString(),
+    quickBanner: c.quick.quick ? `${QUICK_BANNER} (${c.quick.reasons.join("; ")})` : null,
+    claims: evaluateClaims(c),
+    collection: c,
+    sections,
+    runs,
+  };
+}

@@ -1,0 +1,131 @@
+/**
+ * Read run folders from disk: every folder under a directory that holds a `config.json`, with its
+ * summary (absent while a run is unfinished), its metric lines and, where another command wrote it,
+ * `grad-variance.jsonl`. Reading only; nothing here writes.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+import type { LayerRoutingStats } from "../analysis/routingStats.js";
+
+/** The parts of `summary.json` (train.ts's `TrainSummary`) the report reads. */
+export type RunSummary = {
+  task?: "image" | "lm";
+  dataset: string;
+  model: "dense" | "moe";
+  router: string | null;
+  schedule: string | null;
+  experts: number[];
+  params: number;
+  paramsNonEmbedding?: number;
+  steps: number;
+  epochs: number;
+  test: { loss: number; accuracy: number; perplexity?: number; active: number[]; routing?: LayerRoutingStats[]; n: number };
+  meanActive: number[];
+  medianStepMs: number;
+  wallSeconds?: number;
+  stoppedEarly?: boolean;
+};
+
+/** A `type: "train"` line of `metrics.jsonl` (one logging window). */
+export type TrainLine = { type: "train"; step: number; epoch: number; loss: number; accuracy: number; stepMs: number };
+/** A `type: "eval"` line of `metrics.jsonl`. */
+export type EvalLine = { type: "eval"; step: number; epoch: number; loss: number; accuracy: number; perplexity?: number };
+/** One line of `grad-variance.jsonl`: the trace of the gradient covariance over K mini-batches at one step. */
+export type GradVarianceLine = { step: number; k: number; total: number; groups: Record<string, number>; /** null until two training losses are logged. */ lossVariance?: number | null };
+
+export type RunFolder = {
+  /** The folder as found (the search root joined with its relative path). */
+  dir: string;
+  /** Path relative to the search root (`.` when the root itself is a run). */
+  name: string;
+  /** `config.json` as saved: the resolved configuration that ran. */
+  config: Record<string, unknown>;
+  /** `summary.json`, or null while the run is unfinished (killed, or still training). */
+  summary: RunSummary | null;
+  train: TrainLine[];
+  evals: EvalLine[];
+  /** `grad-variance.jsonl`, or null when the run has none. */
+  gradVariance: GradVarianceLine[] | null;
+  /** Files of the folder that failed to parse, with why (the run is still listed). */
+  problems: string[];
+};
+
+/** Parse a JSON Lines file, skipping blank lines and a torn last line (a run still writing). */
+function readJsonl<T>(path: string, problems: string[]): T[] {
+  const lines = readFileSync(path, "utf8").split("\n").filter((l) => l.trim() !== "");
+  const out: T[] = [];
+  lines.forEach((line, i) => {
+    try {
+      out.push(JSON.parse(line) as T);
+    } catch {
+      problems.push(`${path}: line ${i + 1} is not JSON${i === lines.length - 1 ? " (being written?)" : ""}`);
+    }
+  });
+  return out;
+}
+
+function readJson<T>(path: string, problems: string[]): T | null {
+  try {
+    return JSON.parse(readFileSync(path, "utf8")) as T;
+  } catch (err) {
+    problems.push(`${path}: ${(err as Error).message}`);
+    return null;
+  }
+}
+
+/** Read one run folder (it must hold `config.json`); returns null when the config does not parse. */
+export function readRunFolder(dir: string, name: string): RunFolder | null {
+  const problems: string[] = [];
+  const config = readJson<Record<string, unknown>>(join(dir, "config.json"), problems);
+  if (!config || typeof config !== "object" || Array.isArray(config)) return null;
+  const summaryPath = join(dir, "summary.json");
+  const summary = existsSync(summaryPath) ? readJson<RunSummary>(summaryPath, problems) : null;
+  const metricsPath = join(dir, "metrics.jsonl");
+  const lines = existsSync(metricsPath) ? readJsonl<{ type?: string }>(metricsPath, problems) : [];
+  const gvPath = join(dir, "grad-variance.jsonl");
+  const gradVariance = existsSync(gvPath)
+    ? readJsonl<GradVarianceLine>(gvPath, problems).filter((l) => Number.isFinite(l.step) && Number.isFinite(l.total))
+    : null;
+  return {
+    dir,
+    name,
+    config,
+    summary,
+    train: lines.filter((l): l is TrainLine => l.type === "train"),
+    evals: lines.filter((l): l is EvalLine => l.type === "eval"),
+    gradVariance,
+    problems,
+  };
+}
+
+/**
+ * Every run folder under `root` (the root itself included), depth first, in name order. A folder
+ * with `config.json` is a run; its subfolders (`plots/`) are not searched further.
+ */
+export function findRunFolders(root: string): RunFolder[] {
+  const found: RunFolder[] = [];
+  const visit = (dir: string) => {
+    if (existsSync(join(dir, "config.json"))) {
+      const run = readRunFolder(dir, relative(root, dir) || ".");
+      if (run) found.push(run);
+      return;
+    }
+    let entries: string[];
+    try {
+      entries = readdirSync(dir).sort();
+    } catch {
+      return; // unreadable folder: skip it
+    }
+    for (const e of entries) {
+      if (e.startsWith(".") || e === "node_modules") continue;
+      const path = join(dir, e);
+      try {
+        if (statSync(path).isDirectory()) visit(path);
+      } catch {
+        // a broken link or a folder removed while we read
+      }
+    }
+  };
+  visit(root);
+  return found;
+}
