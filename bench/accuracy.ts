@@ -13,7 +13,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { runJobs } from "./jobs.js";
+import { runJobsWithProgress as runJobs } from "../src/sweep/sweepProgress.js";
 
 const { values } = parseArgs({
   options: {

@@ -13,7 +13,8 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { runJobs, type TrainJob } from "./jobs.js";
+import type { TrainJob } from "../src/sweep/runJobs.js";
+import { runJobsWithProgress as runJobs } from "../src/sweep/sweepProgress.js";
 import { reportMachineLoad } from "./machine.js";
 
 const { values } = parseArgs({

@@ -6,14 +6,15 @@
  *   npm run lm-table -- [--corpus sotu] [--scale tiny] [--seed 0] [--jobs 2] [--out runs/lm-table]
  *                       [--max-steps N] [--eval-limit SEQUENCES] [--attention no|yes|both]
  *
- * Runs are `dynamoe train --task lm` processes (`jobs.ts`): re-running the command skips finished
+ * Runs are `dynamoe train --task lm` processes (`src/sweep/runJobs.ts`): re-running the command skips finished
  * runs and resumes killed ones. `--max-steps` / `--eval-limit` make a cheaper, partial table; the
  * table says so in its steps column.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { runJobs, type TrainJob } from "./jobs.js";
+import type { TrainJob } from "../src/sweep/runJobs.js";
+import { runJobsWithProgress as runJobs } from "../src/sweep/sweepProgress.js";
 
 const { values } = parseArgs({
   options: {

@@ -10,6 +10,10 @@
  * Models: `dense`, `moe-<schedule>` (the percentile router), `moe-<router>` for every router kind
  * (uniform schedule), `moe-top1` (top-k with k = 1).
  *
+ * `npm run bench` alone then runs the language-model table (`bench/lm.ts`, defaults); with `--models` only
+ * the image table. `npm run bench -- --peer pytorch [...]` runs the comparison with PyTorch instead
+ * (`bench/peer.ts`, which reads the rest of the arguments).
+ *
  * Each (model, threads) pair runs in its own child process (the thread count is fixed when jax-js
  * loads), one after another, so the rows are measured side by side in one run. Inputs are random
  * batches of MNIST's shape; data loading is not timed.
@@ -19,17 +23,23 @@ import os from "node:os";
 import { parseArgs } from "node:util";
 import { reportMachineLoad } from "./machine.js";
 
+/** `--peer pytorch`: the comparison of `bench/peer.ts`, which parses the arguments itself. */
+const PEER = process.argv.slice(2).some((a) => a === "--peer" || a.startsWith("--peer="));
+
 const { values } = parseArgs({
+  args: PEER ? [] : process.argv.slice(2),
   options: {
     steps: { type: "string", default: "30" },
     warmup: { type: "string", default: "5" },
-    models: { type: "string", default: "dense,moe-uniform,moe-descending,moe-switch,moe-top1" },
+    models: { type: "string" },
     threads: { type: "string", default: "1,2" },
     dispatch: { type: "string", default: "dense,auto" },
     child: { type: "string" },
     "child-dispatch": { type: "string" },
   },
 });
+
+const DEFAULT_MODELS = "dense,moe-uniform,moe-descending,moe-switch,moe-top1";
 
 const ROUTER_MODELS = ["topk", "switch", "gshard", "expert-choice", "top-p", "threshold", "batch-percentile"];
 
@@ -110,7 +120,7 @@ async function child(model: string, dispatch: string): Promise<void> {
 async function parent(): Promise<void> {
   reportMachineLoad();
   const rows: Row[] = [];
-  const models = values.models!.split(",");
+  const models = (values.models ?? DEFAULT_MODELS).split(",");
   const threadList = values.threads!.split(",").map(Number);
   const dispatches = values.dispatch!.split(",");
   for (const model of models) {
@@ -156,5 +166,14 @@ async function parent(): Promise<void> {
   process.stdout.write(out.join("\n") + "\n");
 }
 
-if (values.child) await child(values.child, values["child-dispatch"] ?? "auto");
-else await parent();
+if (PEER) {
+  await (await import("./peer.js")).runPeer(process.argv.slice(2));
+} else if (values.child) {
+  await child(values.child, values["child-dispatch"] ?? "auto");
+} else {
+  await parent();
+  if (values.models === undefined) {
+    const lm = spawnSync(process.execPath, ["--import", "tsx", "bench/lm.ts"], { stdio: "inherit" });
+    if (lm.status !== 0) process.exitCode = lm.status ?? 1;
+  }
+}

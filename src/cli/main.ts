@@ -12,6 +12,7 @@ import { evalCommand } from "./evalCommand.js";
 import { inspectCommand } from "./inspectCommand.js";
 import { dataFetchCommand } from "./dataCommand.js";
 import { trainCommand } from "./trainCommand.js";
+import type { SweepFlags } from "./sweepCommand.js";
 
 const VERSION = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
@@ -119,6 +120,30 @@ export function buildProgram(): Command {
     .argument("<run>", "run folder")
     .option("--no-plots", "print the summary only")
     .action(async (run: string, opts: { plots?: boolean }) => inspectCommand(run, opts));
+
+  program
+    .command("sweep")
+    .description("run a grid of training runs from a YAML spec (docs/sweeps.md); re-running skips finished runs and resumes interrupted ones")
+    .argument("<spec>", "sweep spec (YAML): base, grid, include, seeds, out")
+    .option("--shard <i/n>", "run only shard i of n (0-based, 0 ≤ i < n): every n-th run by id, for job arrays")
+    .option("--jobs <n>", "runs at once, each a process with one wasm thread (default 1)", intArg("--jobs", 1))
+    .option("--threads <n>", "wasm threads per run (default 1)")
+    .option("--out <dir>", "folder of the run folders (default: the spec's out, else runs/sweeps/<spec name>)")
+    .option("--dry-run", "list the runs and which are finished, without running")
+    .action(async (spec: string, opts: SweepFlags) => (await import("./sweepCommand.js")).sweepCommand(spec, opts));
+
+  program
+    .command("reproduce")
+    .description("run the paper's experiments and our baselines (3 seeds) as sweeps, then write results and the report (docs/report.md)")
+    .argument("<what>", "experiment set: paper")
+    .option("--quick", "fewer steps, Tiny language models only, one LM seed: under 15 minutes on 2 cores; every report page says so")
+    .option("--jobs <n>", "runs at once, each a process with one wasm thread (default 1)", intArg("--jobs", 1))
+    .option("--corpus <name>", "language-model corpus (default sotu; the paper's is recycling-the-web-1k)")
+    .option("--shard <i/n>", "run only shard i of n of every sweep (0-based), for job arrays; build the report after merging")
+    .option("--out <dir>", "root folder (default runs/reproduce-paper, or runs/reproduce-paper-quick)")
+    .option("--dry-run", "write the specs and list the runs, without running")
+    .option("--threads <n>", "wasm threads per run (default 1)")
+    .action(async (what: string, opts: import("./reproduceCommand.js").ReproduceFlags) => (await import("./reproduceCommand.js")).reproduceCommand(what, opts));
 
   program
     .command("results")

@@ -221,6 +221,9 @@ export async function train(configInput: unknown, opts: TrainOptions = {}): Prom
   outer: while (progress.epoch < config.epochs) {
     const perm = epochPermutation(config.seed, progress.epoch, task.trainExamples);
     while (progress.batch < stepsPerEpoch) {
+      // Give the event loop a turn: a step's awaits resolve as microtasks only, so without this a
+      // SIGINT / SIGTERM handler (which aborts `signal`) would never run while training.
+      await new Promise((resolve) => setImmediate(resolve));
       if (opts.signal?.aborted) {
         // Keep the half-filled logging window in the checkpoint so the resumed run logs exactly the same lines.
         await checkpoint();
