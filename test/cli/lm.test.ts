@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { run } from "./runCli.js";
+import { run, assertOneLineErrors } from "./runCli.js";
 import { resolveConfig } from "../../src/train/config.js";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "dynamoe-lm-cli-"));
@@ -110,14 +110,7 @@ test("generate on an image run or a missing folder is a one-line error, without 
     [["generate", "--run", image, "--tokens", "0"], /--tokens must be an integer ≥ 1/],
     [["generate"], /required option '--run <dir>' not specified/],
   ];
-  for (const [args, pattern] of cases) {
-    const r = run(args);
-    assert.notEqual(r.code, 0, `${args.join(" ")} should fail`);
-    const err = r.stderr.trim().split("\n").filter((l) => !l.startsWith("(run with --help"));
-    assert.equal(err.length, 1, `${args.join(" ")}: expected one line, got:\n${r.stderr}`);
-    assert.match(err[0], pattern, args.join(" "));
-    assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
-  }
+  assertOneLineErrors(cases);
 });
 
 test(

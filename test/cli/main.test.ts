@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { CLI, ROOT, run } from "./runCli.js";
+import { CLI, ROOT, run, assertOneLineErrors } from "./runCli.js";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "dynamoe-cli-"));
 
@@ -41,14 +41,7 @@ test("a user's mistake prints one line and exits non-zero, without a stack trace
     [["data", "fetch", "imagenet"], /unknown dataset "imagenet"/],
     [["bogus-command"], /unknown command 'bogus-command'/],
   ];
-  for (const [args, pattern] of cases) {
-    const r = run(args);
-    assert.notEqual(r.code, 0, `${args.join(" ")} should fail`);
-    const err = r.stderr.trim().split("\n").filter((l) => !l.startsWith("(run with --help"));
-    assert.equal(err.length, 1, `${args.join(" ")}: expected one line, got:\n${r.stderr}`);
-    assert.match(err[0], pattern, args.join(" "));
-    assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
-  }
+  assertOneLineErrors(cases);
 });
 
 // A small MoE that takes a few seconds: 256 steps of batch 32 on 4,096 MNIST images.
