@@ -92,15 +92,10 @@ function makeLmGradients(cfg: LmModelConfig, opts: LmStepOptions): (params: LmMo
     const micro = opts.microBatch ?? microBatchFor(cfg, b, s);
     if (b % micro !== 0) throw new Error(`micro-batch ${micro} does not divide the batch ${b}`);
     const m = b / micro;
-    if (m === 1) {
-      const hidden = forward(tree.ref(params), x.ref, key.ref);
-      const head = await linearCrossEntropy(params.embed.tokens, hidden, y, { chunk: headChunk, grad: true });
-      const [grads, aux, active] = backward(tree.ref(params), x, key, head.dHidden!, np.array(1));
-      return { grads, dTable: head.dTable!, loss: head.losses.mean(), correct: head.correct.sum(), aux, active };
-    }
     // Micro-batches: each goes forward, through the head (scaled to the whole batch's mean) and
-    // backward before the next, so only one micro-batch's activations are alive at a time.
-    const keys = random.split(key, m);
+    // backward before the next, so only one micro-batch's activations are alive at a time. With one
+    // micro-batch the key is used as it is, so the step is exactly the plain one.
+    const keys = m === 1 ? key.reshape([1, ...key.shape]) : random.split(key, m);
     const tokens = micro * s;
     let acc: [LmModelParams, np.Array, np.Array] | undefined;
     let dTable: np.Array | undefined;
