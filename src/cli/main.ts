@@ -141,6 +141,7 @@ export function buildProgram(): Command {
     .option("--corpus <name>", "language-model corpus (default sotu; the paper's is recycling-the-web-1k)")
     .option("--shard <i/n>", "run only shard i of n of every sweep (0-based), for job arrays; build the report after merging")
     .option("--out <dir>", "root folder (default runs/reproduce-paper, or runs/reproduce-paper-quick)")
+    .option("--only <part>", "run only one part: images or lm (the report covers every run under the root folder)")
     .option("--dry-run", "write the specs and list the runs, without running")
     .option("--threads <n>", "wasm threads per run (default 1)")
     .action(async (what: string, opts: import("./reproduceCommand.js").ReproduceFlags) => (await import("./reproduceCommand.js")).reproduceCommand(what, opts));

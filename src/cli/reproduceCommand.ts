@@ -15,11 +15,19 @@ import { reportCommand } from "./reportCommand.js";
 import { resultsCommand } from "./resultsCommand.js";
 import { sweepCommand } from "./sweepCommand.js";
 
-export type ReproduceFlags = { quick?: boolean; jobs?: number; out?: string; corpus?: string; shard?: string; dryRun?: boolean; threads?: string };
+export type ReproduceFlags = { quick?: boolean; jobs?: number; out?: string; corpus?: string; shard?: string; dryRun?: boolean; threads?: string; only?: string };
+
+/** `--only` parts: which specs of `paperSpecs` each selects, by name. */
+const PARTS: Record<string, (name: string) => boolean> = {
+  images: (name) => name.startsWith("images-"),
+  lm: (name) => name === "language-models",
+};
 
 export async function reproduceCommand(what: string, flags: ReproduceFlags): Promise<void> {
   if (what !== "paper") throw new UserError(`reproduce: unknown experiment set "${what}" (try: paper)`);
   const quick = Boolean(flags.quick);
+  const part = flags.only === undefined ? () => true : PARTS[flags.only];
+  if (!part) throw new UserError(`reproduce: --only must be one of ${Object.keys(PARTS).join(", ")} (got "${flags.only}")`);
   const root = flags.out ?? join("runs", quick ? "reproduce-paper-quick" : "reproduce-paper");
   const specDir = join(root, "specs");
   mkdirSync(specDir, { recursive: true });
@@ -32,7 +40,7 @@ export async function reproduceCommand(what: string, flags: ReproduceFlags): Pro
   }
   const t0 = performance.now();
   const failures: string[] = [];
-  for (const { name, spec } of paperSpecs({ quick, corpus: flags.corpus ?? "sotu" })) {
+  for (const { name, spec } of paperSpecs({ quick, corpus: flags.corpus ?? "sotu" }).filter((s) => part(s.name))) {
     const path = join(specDir, `${name}.yaml`);
     writeFileSync(path, `# written by dynamoe reproduce paper${quick ? " --quick" : ""}\n` + stringify({ name, out: join(root, name), ...spec }));
     try {
@@ -52,8 +60,10 @@ export async function reproduceCommand(what: string, flags: ReproduceFlags): Pro
     await resultsCommand(root);
     await reportCommand(root);
   }
-  const record = { command: `dynamoe reproduce paper${quick ? " --quick" : ""}`, quick, jobs: flags.jobs ?? 1, shard: flags.shard ?? null, wallSeconds, finished: new Date().toISOString(), failures };
-  writeFileSync(join(root, "reproduce.json"), JSON.stringify(record, null, 2) + "\n");
-  process.stdout.write(`reproduce paper${quick ? " --quick" : ""}: ${(wallSeconds / 60).toFixed(1)} min wall time (${root}/reproduce.json)\n`);
+  const command = `dynamoe reproduce paper${quick ? " --quick" : ""}${flags.only ? ` --only ${flags.only}` : ""}`;
+  const record = { command, quick, jobs: flags.jobs ?? 1, shard: flags.shard ?? null, wallSeconds, finished: new Date().toISOString(), failures };
+  const recordFile = `reproduce${flags.only ? `-${flags.only}` : ""}.json`;
+  writeFileSync(join(root, recordFile), JSON.stringify(record, null, 2) + "\n");
+  process.stdout.write(`${command}: ${(wallSeconds / 60).toFixed(1)} min wall time (${root}/${recordFile})\n`);
   if (failures.length) throw new UserError(`${failures.length} sweep(s) had failed runs: ${failures.join("; ")}`);
 }

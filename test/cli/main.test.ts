@@ -17,6 +17,15 @@ test("--help works for the program and each command", () => {
   assert.match(run(["train", "--help"]).stdout, /--schedule <kind>.*\n?.*uniform/);
 });
 
+test("reproduce paper --only images --dry-run writes and lists the image sweeps only", () => {
+  const out = join(tmp(), "r");
+  const r = run(["reproduce", "paper", "--only", "images", "--dry-run", "--out", out]);
+  assert.equal(r.code, 0, r.stderr);
+  for (const name of ["images-mnist", "images-fashion-mnist", "images-cifar10"]) assert.ok(existsSync(join(out, "specs", `${name}.yaml`)), name);
+  assert.ok(!existsSync(join(out, "specs", "language-models.yaml")));
+  assert.doesNotMatch(r.stdout, /scale=/);
+});
+
 test("a user's mistake prints one line and exits non-zero, without a stack trace", () => {
   const dir = tmp();
   writeFileSync(join(dir, "bad-key.json"), JSON.stringify({ d: 64, bogus: 1 }));
@@ -40,6 +49,7 @@ test("a user's mistake prints one line and exits non-zero, without a stack trace
     [["eval", "--run", join(dir, "nowhere")], /not a dynamoe run folder/],
     [["data", "fetch", "imagenet"], /unknown dataset "imagenet"/],
     [["bogus-command"], /unknown command 'bogus-command'/],
+    [["reproduce", "paper", "--only", "bogus", "--out", join(dir, "r")], /--only must be one of images, lm \(got "bogus"\)/],
   ];
   assertOneLineErrors(cases);
 });
