@@ -7,7 +7,7 @@
  * Shapes: B sequences of S positions, width d, H heads of size d/H.
  */
 import { nn, numpy as np } from "../engine/jax.js";
-import { applyLinear, initLinear, splitKey, type LinearParams } from "./linear.js";
+import { applyLinear, initLinearNormal, splitKey, type LinearParams } from "./linear.js";
 
 export type AttentionParams = {
   /** `[d, 3d]`: queries, keys and values side by side. */
@@ -16,10 +16,17 @@ export type AttentionParams = {
   out: LinearParams;
 };
 
-/** PyTorch-style linears; `key` is consumed. */
-export function initAttention(key: np.Array, d: number): AttentionParams {
+/**
+ * GPT-2's initialisation: weights N(0, 0.02²), zero biases, and the output projection, which writes
+ * into the residual stream, scaled down by √(2·layers). With PyTorch's uniform init instead, the
+ * attention output at step 0 is about 8× the size of the embeddings it is added to (rms 0.17 against
+ * std 0.02 at d = 64, unit-scale input, S = 16): the average of other positions' values drowns the
+ * current token, and the model spends its first epoch digging it out (docs/language-models.md). `key` is consumed.
+ * @param layers the model's depth L (two residual writes per block).
+ */
+export function initAttention(key: np.Array, d: number, layers: number): AttentionParams {
   const [k1, k2] = splitKey(key, 2);
-  return { qkv: initLinear(k1, d, 3 * d), out: initLinear(k2, d, d) };
+  return { qkv: initLinearNormal(k1, d, 3 * d, 0.02), out: initLinearNormal(k2, d, d, 0.02 / Math.sqrt(2 * layers)) };
 }
 
 /** `[S, S]` additive mask: 0 on and below the diagonal, −1e9 above (a position never sees the future). */

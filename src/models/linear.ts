@@ -21,6 +21,11 @@ export function initLinear(key: np.Array, inDim: number, outDim: number): Linear
   };
 }
 
+/** Normal(0, std²) weights and zero bias, as GPT-2 initialises its linears. `key` is consumed. */
+export function initLinearNormal(key: np.Array, inDim: number, outDim: number, std: number): LinearParams {
+  return { w: random.normal(key, [inDim, outDim]).mul(std), b: np.zeros([outDim]) };
+}
+
 /** `[..., in] → [..., out]`. Consumes `x`, not the parameters. */
 export function applyLinear(p: LinearParams, x: np.Array): np.Array {
   return np.matmul(x, p.w.ref).add(p.b.ref);

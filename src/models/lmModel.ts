@@ -53,7 +53,7 @@ export type LmTrunkOutput = {
   routings: Routing[];
 };
 
-/** Initialise all parameters (embeddings N(0, 0.02²) as GPT-2, linears as PyTorch); `key` is consumed. */
+/** Initialise all parameters (embeddings and attention as GPT-2, MoE and FFN linears as PyTorch, as in the image model); `key` is consumed. */
 export function initLmModel(key: np.Array, cfg: LmModelConfig): LmModelParams {
   if (cfg.attention && cfg.d % cfg.heads !== 0) throw new Error(`heads (${cfg.heads}) must divide d (${cfg.d})`);
   const keys = splitKey(key, 2 + 2 * cfg.layers);
@@ -63,7 +63,7 @@ export function initLmModel(key: np.Array, cfg: LmModelConfig): LmModelParams {
     const block: LmBlockParams = { norm: initLayerNorm(cfg.d) };
     if (cfg.attention) {
       block.attnNorm = initLayerNorm(cfg.d);
-      block.attn = initAttention(ka, cfg.d);
+      block.attn = initAttention(ka, cfg.d, cfg.layers);
     } else {
       ka.dispose();
     }

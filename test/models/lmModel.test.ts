@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { before, test } from "node:test";
 import { numpy as np, random, tree } from "../../src/engine/jax.js";
 import { countParams } from "../../src/models/imageModel.js";
+import { applyAttention, initAttention } from "../../src/models/attention.js";
 import { applyLmTrunk, initLmModel, lmLogits, lmParamCounts, type LmModelConfig, type LmModelParams } from "../../src/models/lmModel.js";
 import { disposeRouting } from "../../src/moe/moeLayer.js";
 import { routerDefaults } from "../../src/moe/routing.js";
@@ -171,4 +172,29 @@ test("initLmModel rejects heads that do not divide d when attention is on", () =
   assert.throws(() => initLmModel(random.key(0), { ...small("dense", true), heads: 3 }), /heads \(3\) must divide d \(16\)/);
   const p = initLmModel(random.key(0), { ...small("dense", false), heads: 3 }); // no attention: heads unused
   tree.dispose(p);
+});
+
+test("attention is initialised as GPT-2: N(0, 0.02²) weights, zero biases, output projection scaled by 1/√(2L)", async () => {
+  const d = 64;
+  const layers = 4;
+  const { qkv, out } = initAttention(random.key(3), d, layers);
+  const std = (xs: number[]) => Math.sqrt(xs.reduce((s, x) => s + x * x, 0) / xs.length);
+  const qkvW = (await qkv.w.ref.data()) as Float32Array;
+  const outW = (await out.w.ref.data()) as Float32Array;
+  assert.ok(Math.abs(std([...qkvW]) / 0.02 - 1) < 0.05, `qkv std ${std([...qkvW])}`);
+  assert.ok(Math.abs(std([...outW]) / (0.02 / Math.sqrt(2 * layers)) - 1) < 0.05, `out std ${std([...outW])}`);
+  for (const b of [qkv.b, out.b]) assert.ok(((await b.ref.data()) as Float32Array).every((v) => v === 0));
+  tree.dispose({ qkv, out });
+});
+
+test("at initialisation the attention branch writes less into the residual stream than the embedding holds", async () => {
+  // With PyTorch's uniform init the branch had rms 0.17 here, 8× the embedding (attention.ts).
+  const d = 64;
+  const { qkv, out } = initAttention(random.key(4), d, 2);
+  const x = random.normal(random.key(5), [2, 16, d]); // a LayerNorm'd input: unit scale
+  const y = applyAttention({ qkv, out }, x, 2);
+  const rms = (a: Float32Array) => Math.sqrt(a.reduce((s, v) => s + v * v, 0) / a.length);
+  const branch = rms((await y.data()) as Float32Array);
+  assert.ok(branch < 0.02, `attention branch rms ${branch} vs embedding std 0.02`);
+  tree.dispose({ qkv, out });
 });
