@@ -40,13 +40,16 @@ for (const [m, k, n] of SHAPES) {
   const a = random.normal(random.key(0), [m, k]);
   const b = random.normal(random.key(1), [k, n]);
   const f = jit((a: np.Array, b: np.Array) => np.matmul(a, b));
-  await f(a.ref, b.ref).data(); // compile
+  (await f(a.ref, b.ref).blockUntilReady()).dispose(); // compile
   const reps = Math.max(3, Math.round(2e8 / (2 * m * k * n)));
   const ours: number[] = [];
   const theirs: number[] = [];
   for (let r = 0; r < rounds; r++) {
     const t0 = performance.now();
-    for (let i = 0; i < reps; i++) await f(a.ref, b.ref).data();
+    for (let i = 0; i < reps; i++) {
+      const out = await f(a.ref, b.ref).blockUntilReady(); // computed, not copied out
+      out.dispose();
+    }
     ours.push((performance.now() - t0) / reps);
     const t = torchMs(m, k, n, reps);
     if (t !== null) theirs.push(t);
