@@ -4,6 +4,7 @@
  */
 import type { TopLevelSpec } from "vega-lite";
 import { SCHEMA } from "./chartTheme.js";
+import { K_HISTOGRAM_BAR } from "./routingPlots.js";
 
 /** @param layers per layer the mean over seeds of the k-histogram fractions (`RunGroup.kHistograms`). */
 export function kHistogramsSpec(title: string, layers: { layer: number; experts: number; fractions: number[] }[]): TopLevelSpec {
@@ -15,12 +16,12 @@ export function kHistogramsSpec(title: string, layers: { layer: number; experts:
       return {
         title: { text: `layer ${layer} (N=${experts}, mean k ${mean.toFixed(2)})`, fontSize: 11 },
         data: { values: fractions.map((fraction, k) => ({ k, fraction })) },
-        mark: "bar",
+        mark: K_HISTOGRAM_BAR.mark,
         width: Math.max(80, 18 * fractions.length),
         height: 120,
         encoding: {
-          x: { field: "k", type: "ordinal", title: "experts active (k)", axis: { labelAngle: 0 } },
-          y: { field: "fraction", type: "quantitative", title: "fraction of tokens", scale: { domain: [0, 1] } },
+          x: K_HISTOGRAM_BAR.x,
+          y: K_HISTOGRAM_BAR.y,
           tooltip: [{ field: "k" }, { field: "fraction", format: ".3f" }],
         },
       };

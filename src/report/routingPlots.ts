@@ -4,8 +4,14 @@
  */
 import type { TopLevelSpec } from "vega-lite";
 import type { LayerRoutingStats } from "../analysis/routingStats.js";
+import { SCHEMA } from "./chartTheme.js";
 
-const SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json";
+/** Mark and axes of a k-histogram over `{k, fraction}` rows (here and in the report's panels). */
+export const K_HISTOGRAM_BAR = {
+  mark: "bar" as const,
+  x: { field: "k", type: "ordinal" as const, title: "experts active (k)", axis: { labelAngle: 0 } },
+  y: { field: "fraction", type: "quantitative" as const, title: "fraction of tokens", scale: { domain: [0, 1] } },
+};
 
 /** Bar chart of the fraction of tokens with k = 0..N experts active. */
 export function kHistogramSpec(s: LayerRoutingStats, layer: number): TopLevelSpec {
@@ -14,13 +20,10 @@ export function kHistogramSpec(s: LayerRoutingStats, layer: number): TopLevelSpe
     $schema: SCHEMA,
     title: `Layer ${layer}: experts active per token (mean ${s.meanActive.toFixed(2)})`,
     data: { values },
-    mark: "bar",
+    mark: K_HISTOGRAM_BAR.mark,
     width: Math.max(120, 28 * values.length),
     height: 160,
-    encoding: {
-      x: { field: "k", type: "ordinal", title: "experts active (k)", axis: { labelAngle: 0 } },
-      y: { field: "fraction", type: "quantitative", title: "fraction of tokens", scale: { domain: [0, 1] } },
-    },
+    encoding: { x: K_HISTOGRAM_BAR.x, y: K_HISTOGRAM_BAR.y },
   };
 }
 
