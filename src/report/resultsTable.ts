@@ -69,7 +69,13 @@ export function markdownResultsTable(c: Collection): string {
   return [line(rows[0]), `|${rows[0].map(() => "---").join("|")}|`, ...rows.slice(1).map(line)].join("\n") + "\n";
 }
 
-const csvNum = (v: number | null | undefined): number | string => (v === null || v === undefined || !Number.isFinite(v) ? "" : v);
+/**
+ * A CSV number without floating-point noise (97.78999999999999 → 97.79): `digits` significant digits,
+ * 10 by default, 7 for values that come from float32 sums (active experts), where more are noise.
+ */
+export const csvNum = (v: number | null | undefined, digits = 10): number | string =>
+  v === null || v === undefined || !Number.isFinite(v) ? "" : Number(v.toPrecision(digits));
+const csvList = (vs: number[], digits = 10): string => vs.map((v) => csvNum(v, digits)).join(" ");
 
 /** One CSV record per group, raw numbers (empty cells where a value does not apply). */
 export function csvRecords(c: Collection): Record<string, string | number>[] {
@@ -84,14 +90,14 @@ export function csvRecords(c: Collection): Record<string, string | number>[] {
     seeds: g.seeds.join(" "),
     accuracy_mean: csvNum(g.accuracy.mean),
     accuracy_std: csvNum(g.accuracy.std),
-    accuracy_per_seed: g.accuracy.values.join(" "),
+    accuracy_per_seed: csvList(g.accuracy.values),
     perplexity_mean: csvNum(g.perplexity?.mean),
     perplexity_std: csvNum(g.perplexity?.std),
-    perplexity_per_seed: g.perplexity ? g.perplexity.values.join(" ") : "",
+    perplexity_per_seed: g.perplexity ? csvList(g.perplexity.values) : "",
     params: csvNum(g.params),
     params_non_embedding: csvNum(g.paramsNonEmbedding),
     experts: g.experts.join(" "),
-    active_experts: g.activeExperts.join(" "),
+    active_experts: csvList(g.activeExperts, 7),
     active_flops_per_token: csvNum(g.activeFlops.mean),
     steps: csvNum(g.steps.mean),
     ms_per_step: csvNum(g.msPerStep.mean),

@@ -72,3 +72,14 @@ test("dynamoe results --csv FILE; a folder without runs is one line and exit 1",
   assert.match(bad.stderr, /^dynamoe: .*no run folders found/);
   assert.equal(bad.stderr.trim().split("\n").length, 1);
 });
+
+test("CSV numbers: floating-point noise trimmed, float32 sums to 7 significant digits, empty for missing", async () => {
+  const { csvNum } = await import("../../src/report/resultsTable.js");
+  assert.equal(csvNum(97.78999999999999), 97.79);
+  assert.equal(csvNum(3.0000002441406246, 7), 3);
+  assert.equal(csvNum(1.256), 1.256);
+  assert.equal(csvNum(0.075055534994647), 0.07505553499);
+  assert.equal(csvNum(262144), 262144);
+  assert.equal(csvNum(null), "");
+  assert.equal(csvNum(Number.NaN), "");
+});
