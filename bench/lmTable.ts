@@ -5,6 +5,7 @@
  *
  *   npm run lm-table -- [--corpus sotu] [--scale tiny] [--seed 0] [--jobs 2] [--out runs/lm-table]
  *                       [--max-steps N] [--eval-limit SEQUENCES] [--attention no|yes|both]
+ *                       [--models dense,moe-uniform,moe-descending,moe-ascending]
  *
  * Runs are `dynamoe train --task lm` processes (`src/sweep/runJobs.ts`): re-running the command skips finished
  * runs and resumes killed ones. `--max-steps` / `--eval-limit` make a cheaper, partial table; the
@@ -27,6 +28,8 @@ const { values } = parseArgs({
     "eval-limit": { type: "string" },
     /** Which half of the table to run and print: no, yes or both. */
     attention: { type: "string", default: "both" },
+    /** Which rows to run and print (default: all four). */
+    models: { type: "string" },
   },
 });
 
@@ -37,12 +40,17 @@ const PAPER: Record<string, Record<string, string>> = {
   medium: { "moe-uniform": "best (no number)" },
 };
 
-const MODELS = [
+const ALL_MODELS = [
   { name: "dense", flags: ["--model", "dense"] },
   { name: "moe-uniform", flags: ["--model", "moe", "--schedule", "uniform"] },
   { name: "moe-descending", flags: ["--model", "moe", "--schedule", "descending"] },
   { name: "moe-ascending", flags: ["--model", "moe", "--schedule", "ascending"] },
 ];
+const MODELS = values.models ? values.models.split(",").map((name) => ALL_MODELS.find((m) => m.name === name) ?? fail(name)) : ALL_MODELS;
+function fail(name: string): never {
+  console.error(`lm-table: unknown model ${name}; one of ${ALL_MODELS.map((m) => m.name).join(", ")}`);
+  process.exit(1);
+}
 
 const extra = [
   ...(values["max-steps"] ? ["--max-steps", values["max-steps"]] : []),
