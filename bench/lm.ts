@@ -4,6 +4,7 @@
  * 50,257-way output layer (`lmHead.ts`: logits, softmax cross-entropy and its gradients).
  *
  *   npm run bench:lm -- [--scales tiny,small] [--models moe-uniform,dense] [--threads 1] [--steps 4] [--warmup 1] [--attention]
+ *                       [--head-kernels fused,jax]   the output layer's implementations to run side by side (lmHead.ts)
  *                       [--naive]   also time jit(valueAndGrad) of the plain head against ours, at 512 tokens (or fewer if it does not fit)
  *
  * Each (scale, model, threads) row runs in its own child process, one after another. The head is
@@ -25,11 +26,13 @@ const { values } = parseArgs({
     warmup: { type: "string", default: "1" },
     attention: { type: "boolean", default: false },
     naive: { type: "boolean", default: false },
+    "head-kernels": { type: "string", default: "fused,jax" },
+    "head-kernel": { type: "string", default: "auto" },
     child: { type: "string" },
   },
 });
 
-type Row = { scale: string; model: string; threads: number; stepMs: number; headMs: number; tokensPerS: number; peakRssMb: number; naiveMs?: number; oursAtNMs?: number; naiveTokens?: number };
+type Row = { scale: string; model: string; headKernel: string; threads: number; stepMs: number; headMs: number; tokensPerS: number; peakRssMb: number; naiveMs?: number; oursAtNMs?: number; naiveTokens?: number };
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -44,14 +47,14 @@ async function child(spec: string): Promise<void> {
   const { makeLmTrainStep } = await import("../src/train/lmStep.js");
   const { adamw } = await import("../src/train/adamw.js");
   const engine = await initEngine();
-  const config = resolveConfig({ task: "lm", scale, model: model === "dense" ? "dense" : "moe", schedule: model.replace(/^moe-/, "") === "dense" ? "uniform" : model.replace(/^moe-/, ""), attention: values.attention });
+  const config = resolveConfig({ task: "lm", scale, model: model === "dense" ? "dense" : "moe", schedule: model.replace(/^moe-/, "") === "dense" ? "uniform" : model.replace(/^moe-/, ""), attention: values.attention, headKernel: values["head-kernel"] as "auto" });
   const cfg = lmModelConfigFor(config, 50257);
   const [b, s] = [config.batchSize, config.context];
   const t = b * s;
   let params = initLmModel(random.key(0), cfg);
   const opt = adamw();
   let state = opt.init(params);
-  const step = makeLmTrainStep(cfg, opt, config.clip, { headChunk: config.headChunk });
+  const step = makeLmTrainStep(cfg, opt, config.clip, { headChunk: config.headChunk, headKernel: config.headKernel });
   const ids = (seed: number) => Int32Array.from({ length: t }, (_, i) => (i * 7919 + seed * 104729) % 50257);
   const stepTimes: number[] = [];
   const warmup = Number(values.warmup);
@@ -67,13 +70,13 @@ async function child(spec: string): Promise<void> {
   const headTimes: number[] = [];
   for (let i = 0; i < 3; i++) {
     const t0 = performance.now();
-    const r = await linearCrossEntropy(params.embed.tokens, hidden.ref, np.array(ids(i), { dtype: np.int32 }), { chunk: config.headChunk, grad: true });
+    const r = await linearCrossEntropy(params.embed.tokens, hidden.ref, np.array(ids(i), { dtype: np.int32 }), { chunk: config.headChunk, kernel: config.headKernel, grad: true });
     await r.dTable!.data();
     await r.dHidden!.data();
     tree.dispose([r.losses, r.correct]);
     if (i > 0) headTimes.push(performance.now() - t0);
   }
-  const row: Row = { scale, model, threads: engine.threads, stepMs: median(stepTimes), headMs: median(headTimes), tokensPerS: (t / median(stepTimes)) * 1000, peakRssMb: process.resourceUsage().maxRSS / 1024 };
+  const row: Row = { scale, model, headKernel: config.headKernel, threads: engine.threads, stepMs: median(stepTimes), headMs: median(headTimes), tokensPerS: (t / median(stepTimes)) * 1000, peakRssMb: process.resourceUsage().maxRSS / 1024 };
   if (values.naive) {
     // The plain formulation (logits, log-softmax and one-hot under jit(valueAndGrad)) against the
     // chunked head, at the largest of 512 / 256 / 128 tokens that fits in wasm's 4 GiB here.
@@ -99,7 +102,7 @@ async function child(spec: string): Promise<void> {
         continue;
       }
       const t0 = performance.now();
-      const r = await linearCrossEntropy(params.embed.tokens, h, y, { chunk: config.headChunk, grad: true });
+      const r = await linearCrossEntropy(params.embed.tokens, h, y, { chunk: config.headChunk, kernel: config.headKernel, grad: true });
       await r.dTable!.data();
       await r.dHidden!.data();
       row.oursAtNMs = performance.now() - t0;
@@ -117,24 +120,24 @@ async function parent(): Promise<void> {
   const rows: Row[] = [];
   for (const scale of values.scales!.split(",")) {
     for (const model of values.models!.split(",")) {
-      for (const threads of values.threads!.split(",").map(Number)) {
-        const args = ["--import", "tsx", "bench/lm.ts", "--child", `${scale}:${model}`, "--steps", values.steps!, "--warmup", values.warmup!];
+      for (const threads of values.threads!.split(",").map(Number)) for (const kernel of values["head-kernels"]!.split(",")) {
+        const args = ["--import", "tsx", "bench/lm.ts", "--child", `${scale}:${model}`, "--steps", values.steps!, "--warmup", values.warmup!, "--head-kernel", kernel];
         if (values.attention) args.push("--attention");
         if (values.naive) args.push("--naive");
         const r = spawnSync(process.execPath, args, { encoding: "utf8", env: { ...process.env, DYNAMOE_THREADS: String(threads) } });
         if (r.status !== 0) throw new Error(`bench child ${scale}/${model}/${threads} failed:\n${r.stderr}`);
         const row = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as Row;
         rows.push(row);
-        process.stderr.write(`${scale} ${model} threads=${threads}: ${row.stepMs.toFixed(0)} ms/step\n`);
+        process.stderr.write(`${scale} ${model} threads=${threads} head=${kernel}: ${row.stepMs.toFixed(0)} ms/step\n`);
       }
     }
   }
   const out = [
     `language-model training step, batch 32 × context 128 = 4,096 tokens, GPT-2 vocabulary (50,257), attention ${values.attention ? "on" : "off"}; median of ${values.steps} steps after ${values.warmup} warm-up`,
     "",
-    "| scale | model | threads | ms/step | training tokens/s | output layer ms (alone) | output layer share of step | peak RSS MB |",
-    "|---|---|---|---|---|---|---|---|",
-    ...rows.map((r) => `| ${r.scale} | ${r.model} | ${r.threads} | ${r.stepMs.toFixed(0)} | ${r.tokensPerS.toFixed(0)} | ${r.headMs.toFixed(0)} | ${(100 * r.headMs / r.stepMs).toFixed(0)}% | ${r.peakRssMb.toFixed(0)} |`),
+    "| scale | model | threads | head kernel | ms/step | training tokens/s | output layer ms (alone) | output layer share of step | peak RSS MB |",
+    "|---|---|---|---|---|---|---|---|---|",
+    ...rows.map((r) => `| ${r.scale} | ${r.model} | ${r.threads} | ${r.headKernel} | ${r.stepMs.toFixed(0)} | ${r.tokensPerS.toFixed(0)} | ${r.headMs.toFixed(0)} | ${(100 * r.headMs / r.stepMs).toFixed(0)}% | ${r.peakRssMb.toFixed(0)} |`),
   ];
   const naive = rows.filter((r) => r.naiveMs !== undefined);
   if (naive.length) {

@@ -115,7 +115,7 @@ const lrs = Array.from({ length: steps }, (_, i) => Math.fround(lrAt(i)));
 // Our loss at the initial parameters on the first batch (what `train()` reports for step 0).
 const first = gatherSequences(data.train, batches, 0, b, s);
 const { hidden } = applyLmTrunk(params, np.array(first.x, { dtype: np.int32 }).reshape([b, s]), cfg, { train: false });
-const head = await linearCrossEntropy(params.embed.tokens, hidden, np.array(first.y, { dtype: np.int32 }), { chunk: config.headChunk });
+const head = await linearCrossEntropy(params.embed.tokens, hidden, np.array(first.y, { dtype: np.int32 }), { chunk: config.headChunk, kernel: config.headKernel });
 head.correct.dispose();
 const oursInitLoss = ((await head.losses.data()) as Float32Array).reduce((a, v) => a + v, 0) / (b * s);
 

@@ -50,7 +50,7 @@ async function child(model: string): Promise<void> {
     const opt = adamw();
     let params = initLmModel(random.key(0), cfg);
     let state = opt.init(params);
-    const step = makeLmTrainStep(cfg, opt, config.clip, { headChunk: config.headChunk });
+    const step = makeLmTrainStep(cfg, opt, config.clip, { headChunk: config.headChunk, headKernel: config.headKernel });
     const [b, s] = [config.batchSize, config.context];
     const ids = (seed: number) => Int32Array.from({ length: b * s }, (_, i) => (i * 7919 + seed * 104729) % 50257);
     runStep = async (i) => {

@@ -71,7 +71,7 @@ if (model.task === "image") {
   let p = initLmModel(random.key(0), cfg);
   params = p;
   let state = opt.init(p);
-  const train = makeLmTrainStep(cfg, opt, config.clip, { headChunk: config.headChunk });
+  const train = makeLmTrainStep(cfg, opt, config.clip, { headChunk: config.headChunk, headKernel: config.headKernel });
   const ids = (seed: number) => Int32Array.from({ length: b * s }, (_, j) => (j * 7919 + seed * 104729) % 50257);
   let i = 0;
   step = async () => {

@@ -26,7 +26,7 @@ async function evaluateLmRun(config: TrainConfig, ckpt: string) {
   const data = await loadRunCorpus(config);
   const modelCfg = lmModelConfigFor(config, data.vocab);
   const state = loadCheckpoint(ckpt, initLmModel(random.key(0), modelCfg));
-  const evaluator = makeLmEvaluator(modelCfg, { batchSize: config.evalBatchSize, headChunk: config.headChunk, buckets: data.buckets, limit: config.testLimit });
+  const evaluator = makeLmEvaluator(modelCfg, { batchSize: config.evalBatchSize, headChunk: config.headChunk, headKernel: config.headKernel, buckets: data.buckets, limit: config.testLimit });
   const r = await evaluator(state.params, data.validation);
   tree.dispose([state.params, state.opt, state.key]);
   return { r, progress: state.progress };

@@ -13,11 +13,25 @@
  * its own kernel, and all of each chunk's outputs are waited for before the next is queued (eager ops
  * allocate their outputs when queued, and a pending op keeps its inputs), so only one chunk's
  * `[chunk, V]` arrays are ever alive.
+ *
+ * On the CPU (`kernel: "auto"`, the default) the same computation runs instead on our WebAssembly
+ * SIMD kernel, `src/kernels/linearCrossEntropy.c`, which fuses it per chunk and is several times
+ * faster than these jax-js ops (`npm run bench:lm` times both); this code stays as the reference
+ * it is tested against and as the WebGPU path.
  */
 import { numpy as np, vjp } from "../engine/jax.js";
+import { fusedHeadSupports, fusedLinearCrossEntropy } from "../kernels/fusedLinearCrossEntropy.js";
+
+import type { HeadKernel } from "./headKernel.js";
 
 export type HeadOptions = {
-  /** Tokens per chunk. @default 512 */
+  /**
+   * `fused`: our WebAssembly SIMD kernel (`src/kernels/`), CPU only, d a multiple of 8; `jax`: the
+   * jax-js ops below (any device; the reference); `auto`: fused where it applies.
+   * @default "auto"
+   */
+  kernel?: HeadKernel;
+  /** Tokens per chunk of the jax path (the fused kernel works in chunks of 64). @default 512 */
   chunk?: number;
   /** Also compute the gradients. */
   grad?: boolean;
@@ -47,6 +61,12 @@ export type HeadResult = {
 export async function linearCrossEntropy(table: np.Array, hidden: np.Array, targets: np.Array, opts: HeadOptions = {}): Promise<HeadResult> {
   const [t, d] = hidden.shape;
   const v = table.shape[0];
+  const kernel = opts.kernel ?? "auto";
+  const fusedApplies = table.device === "wasm" && fusedHeadSupports(d);
+  if (kernel === "fused" && !fusedApplies) throw new Error(`head kernel "fused" needs the wasm device and d a multiple of 8 (got ${table.device}, d = ${d})`);
+  if (kernel === "fused" || (kernel === "auto" && fusedApplies)) {
+    return fusedLinearCrossEntropy(table, hidden, targets, { grad: opts.grad, scale: opts.scale, dTableInto: opts.dTableInto });
+  }
   const chunk = Math.min(opts.chunk ?? 512, t);
   const scale = opts.scale ?? 1 / t;
   const losses: np.Array[] = [];

@@ -12,6 +12,7 @@ import { KIND_DEFAULTS, ROUTER_KINDS } from "../moe/routing.js";
 import { SCHEDULE_KINDS } from "../moe/schedules.js";
 import { BUDGETS } from "../moe/budget.js";
 import { DISPATCH_MODES } from "../moe/dispatchPlan.js";
+import { HEAD_KERNELS } from "../models/headKernel.js";
 
 const positiveInt = z.number().int().positive();
 
@@ -61,6 +62,8 @@ export const configSchema = z
     validationFraction: z.number().gt(0).lt(1).default(0.1),
     /** Language modelling: tokens per chunk of the 50,257-way output layer (memory vs. speed). */
     headChunk: positiveInt.default(512),
+    /** Language modelling: the output layer's implementation (`src/models/lmHead.ts`): `auto` is our fused SIMD kernel on the CPU, jax-js ops on WebGPU. */
+    headKernel: z.enum(HEAD_KERNELS).default("auto"),
     /** Language modelling: sequences per pass of the trunk, gradients summed (must divide the batch). @default the largest that fits wasm's 4 GiB */
     microBatch: positiveInt.optional(),
     /** Directory with the dataset's files, instead of the default source. */

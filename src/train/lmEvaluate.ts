@@ -14,6 +14,7 @@ import {
   type RoutingCounts,
 } from "../analysis/routingStats.js";
 import { gatherSequences, sequenceCount, type FrequencyBuckets } from "../data/text/lmData.js";
+import type { HeadKernel } from "../models/headKernel.js";
 import { linearCrossEntropy } from "../models/lmHead.js";
 import { applyLmTrunk, type LmModelConfig, type LmModelParams } from "../models/lmModel.js";
 import { disposeRouting } from "../moe/moeLayer.js";
@@ -24,6 +25,8 @@ export type LmEvalOptions = {
   batchSize: number;
   /** Tokens per chunk of the output layer. */
   headChunk: number;
+  /** The output layer's implementation. @default "auto" */
+  headKernel?: HeadKernel;
   buckets: FrequencyBuckets;
   /** Evaluate only the first n sequences. */
   limit?: number;
@@ -65,7 +68,7 @@ export function makeLmEvaluator(cfg: LmModelConfig, opts: LmEvalOptions): (param
       const inputBuckets = Int32Array.from(x, (t) => ofToken[t]);
       for (const bucket of inputBuckets) inputCount[bucket] += 1;
       const [hidden, packed] = trunk(tree.ref(params), np.array(x, { dtype: np.int32 }).reshape([b, s]), np.array(inputBuckets, { dtype: np.int32 }));
-      const head = await linearCrossEntropy(params.embed.tokens, hidden, np.array(y, { dtype: np.int32 }), { chunk: opts.headChunk });
+      const head = await linearCrossEntropy(params.embed.tokens, hidden, np.array(y, { dtype: np.int32 }), { chunk: opts.headChunk, kernel: opts.headKernel });
       const losses = await head.losses.data();
       const correct = await head.correct.data();
       for (let i = 0; i < y.length; i++) {

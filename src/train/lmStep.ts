@@ -20,6 +20,7 @@
  * that fits; with one micro-batch the step is exactly the plain one.
  */
 import { jit, numpy as np, random, tree, valueAndGrad } from "../engine/jax.js";
+import type { HeadKernel } from "../models/headKernel.js";
 import { linearCrossEntropy } from "../models/lmHead.js";
 import { applyLmTrunk, type LmModelConfig, type LmModelParams } from "../models/lmModel.js";
 import { disposeRouting } from "../moe/moeLayer.js";
@@ -54,6 +55,8 @@ export function microBatchFor(cfg: LmModelConfig, batch: number, context: number
 export type LmStepOptions = {
   /** Tokens per chunk of the output layer. @default 512 */
   headChunk?: number;
+  /** The output layer's implementation. @default "auto" */
+  headKernel?: HeadKernel;
   /** Sequences per trunk pass; must divide the batch. @default microBatchFor(...) */
   microBatch?: number;
 };
@@ -105,7 +108,7 @@ function makeLmGradients(cfg: LmModelConfig, opts: LmStepOptions): (params: LmMo
       const xi = x.ref.slice([i * micro, (i + 1) * micro]); // [micro, S]
       const ki = keys.ref.slice(i); // [2]
       const hidden = forward(tree.ref(params), xi.ref, ki.ref);
-      const head = await linearCrossEntropy(params.embed.tokens, hidden, y.ref.slice([i * tokens, (i + 1) * tokens]), { chunk: headChunk, grad: true, scale: 1 / (b * s), dTableInto: dTable });
+      const head = await linearCrossEntropy(params.embed.tokens, hidden, y.ref.slice([i * tokens, (i + 1) * tokens]), { chunk: headChunk, kernel: opts.headKernel, grad: true, scale: 1 / (b * s), dTableInto: dTable });
       losses.push(head.losses.sum());
       correct.push(head.correct.sum());
       dTable = head.dTable!;

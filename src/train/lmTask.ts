@@ -47,21 +47,21 @@ export async function lmTask(
     init: (key) => initLmModel(key, cfg),
     paramCounts: (params) => ({ params: countParams(params), paramsNonEmbedding: lmParamCounts(cfg).nonEmbedding }),
     makeStep(opt, clip) {
-      const step = makeLmTrainStep(cfg, opt, clip, { headChunk: config.headChunk, microBatch: config.microBatch });
+      const step = makeLmTrainStep(cfg, opt, clip, { headChunk: config.headChunk, headKernel: config.headKernel, microBatch: config.microBatch });
       return (params, state, order, start, key, lr) => {
         const { x, y } = gatherSequences(data.train, order, start, b, s);
         return step(params, state, np.array(x, { dtype: np.int32 }).reshape([b, s]), np.array(y, { dtype: np.int32 }), key, lr);
       };
     },
     makeGradFn() {
-      const grad = makeLmGradFn(cfg, { headChunk: config.headChunk, microBatch: config.microBatch });
+      const grad = makeLmGradFn(cfg, { headChunk: config.headChunk, headKernel: config.headKernel, microBatch: config.microBatch });
       return (params, order, start, key) => {
         const { x, y } = gatherSequences(data.train, order, start, b, s);
         return grad(params, np.array(x, { dtype: np.int32 }).reshape([b, s]), np.array(y, { dtype: np.int32 }), key);
       };
     },
     makeEvaluator() {
-      const evaluator = makeLmEvaluator(cfg, { batchSize: config.evalBatchSize, headChunk: config.headChunk, buckets: data.buckets, limit: config.testLimit });
+      const evaluator = makeLmEvaluator(cfg, { batchSize: config.evalBatchSize, headChunk: config.headChunk, headKernel: config.headKernel, buckets: data.buckets, limit: config.testLimit });
       return (params) => evaluator(params, data.validation);
     },
     dispatch: dispatchLabels(cfg, b * s),

@@ -18,11 +18,12 @@ function inputs() {
   return { table, hidden, y };
 }
 
-test("the chunked head's loss and hand-written gradients equal autodiff of the plain head (uneven chunks)", async () => {
+for (const kernel of ["jax", "fused"] as const)
+test(`the ${kernel} head's loss and hand-written gradients equal autodiff of the plain head (uneven chunks)`, async () => {
   const { table, hidden, y } = inputs();
   const lossOf = (tab: np.Array, h: np.Array) => crossEntropy(np.matmul(h, tab.transpose()), np.array(y, { dtype: np.int32 }));
   const [refLoss, [refDTable, refDHidden]] = valueAndGrad(lossOf, { argnums: [0, 1] })(table.ref, hidden.ref);
-  const out = await linearCrossEntropy(table, hidden.ref, np.array(y, { dtype: np.int32 }), { chunk: 7, grad: true });
+  const out = await linearCrossEntropy(table, hidden.ref, np.array(y, { dtype: np.int32 }), { chunk: 7, grad: true, kernel });
   assertAllClose(await read(out.losses.mean()), await read(refLoss), { rtol: 1e-5 }, "loss");
   assertAllClose(await read(out.dHidden!), await read(refDHidden), { rtol: 1e-4, atol: 1e-6 }, "∂L/∂hidden");
   assertAllClose(await read(out.dTable!), await read(refDTable), { rtol: 1e-4, atol: 1e-6 }, "∂L/∂table");
@@ -46,5 +47,18 @@ test("without grad the head returns the same per-token losses and no gradients",
   b.dHidden!.dispose();
   b.dTable!.dispose();
   a.correct.dispose();
+  table.dispose();
+});
+
+test("auto picks the fused kernel on the CPU, and both kernels accumulate ∂L/∂E into dTableInto alike", async () => {
+  const { table, hidden, y } = inputs();
+  const run = async (kernel: "auto" | "fused" | "jax") =>
+    linearCrossEntropy(table.ref, hidden.ref, np.array(y, { dtype: np.int32 }), { kernel, grad: true, dTableInto: np.ones([V, D]) });
+  const [auto, fused, jaxHead] = [await run("auto"), await run("fused"), await run("jax")];
+  const dAuto = await read(auto.dTable!);
+  assert.deepEqual(dAuto, await read(fused.dTable!), "auto is the fused kernel here");
+  assertAllClose(dAuto, await read(jaxHead.dTable!), { rtol: 1e-5, atol: 1e-6 }, "∂L/∂E + 1");
+  for (const r of [auto, fused, jaxHead]) for (const a of [r.losses, r.correct, r.dHidden!]) a.dispose();
+  hidden.dispose();
   table.dispose();
 });
