@@ -3,6 +3,7 @@
  * against a fixed random cotangent, on T random tokens, with gradients for the parameters and input.
  */
 import { jit, numpy as np, random, tree, valueAndGrad } from "../src/engine/jax.js";
+import { seedKey } from "../src/engine/seedKey.js";
 import { applyMoeLayer, disposeRouting, initMoeLayer, type MoeLayerConfig, type MoeLayerParams } from "../src/moe/moeLayer.js";
 
 export type LayerStep = {
@@ -24,7 +25,7 @@ export function makeLayerStep(cfg: MoeLayerConfig, tokens: number): LayerStep {
   const step = jit(valueAndGrad(f, { argnums: [0, 1] }));
   return {
     async run(i) {
-      const [loss, grads] = step(tree.ref(params), x.ref, random.key(10 + i));
+      const [loss, grads] = step(tree.ref(params), x.ref, seedKey(10 + i));
       await loss.data();
       for (const g of tree.leaves(grads) as np.Array[]) await g.data(); // wait for the whole backward
     },

@@ -40,6 +40,7 @@ async function child(spec: string): Promise<void> {
   const [scale, model] = spec.split(":");
   const { initEngine } = await import("../src/engine/engine.js");
   const { jit, nn, numpy: np, random, tree, valueAndGrad } = await import("../src/engine/jax.js");
+  const { seedKey } = await import("../src/engine/seedKey.js");
   const { resolveConfig } = await import("../src/train/config.js");
   const { lmModelConfigFor } = await import("../src/train/lmTask.js");
   const { initLmModel } = await import("../src/models/lmModel.js");
@@ -60,7 +61,7 @@ async function child(spec: string): Promise<void> {
   const warmup = Number(values.warmup);
   for (let i = 0; i < warmup + Number(values.steps); i++) {
     const t0 = performance.now();
-    const [p, st, packed] = await step(params, state, np.array(ids(i), { dtype: np.int32 }).reshape([b, s]), np.array(ids(i + 1), { dtype: np.int32 }), random.key(i), np.array(1e-3));
+    const [p, st, packed] = await step(params, state, np.array(ids(i), { dtype: np.int32 }).reshape([b, s]), np.array(ids(i + 1), { dtype: np.int32 }), seedKey(i), np.array(1e-3));
     params = p;
     state = st;
     await packed.data();

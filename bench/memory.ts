@@ -29,6 +29,7 @@ type Result = { model: string; steps: number; samples: Sample[]; msPerStep: numb
 async function child(model: string): Promise<void> {
   const { initEngine } = await import("../src/engine/engine.js");
   const { numpy: np, random, tree } = await import("../src/engine/jax.js");
+  const { seedKey } = await import("../src/engine/seedKey.js");
   const { trackBuffers } = await import("../src/engine/liveBuffers.js");
   const { resolveConfig } = await import("../src/train/config.js");
   const { adamw } = await import("../src/train/adamw.js");
@@ -54,7 +55,7 @@ async function child(model: string): Promise<void> {
     const [b, s] = [config.batchSize, config.context];
     const ids = (seed: number) => Int32Array.from({ length: b * s }, (_, i) => (i * 7919 + seed * 104729) % 50257);
     runStep = async (i) => {
-      const [p, st, stats] = await step(params, state, np.array(ids(i), { dtype: np.int32 }).reshape([b, s]), np.array(ids(i + 1), { dtype: np.int32 }), random.key(i), np.array(1e-3));
+      const [p, st, stats] = await step(params, state, np.array(ids(i), { dtype: np.int32 }).reshape([b, s]), np.array(ids(i + 1), { dtype: np.int32 }), seedKey(i), np.array(1e-3));
       [params, state] = [p, st];
       await stats.data();
     };
@@ -76,7 +77,7 @@ async function child(model: string): Promise<void> {
     const batches = Array.from({ length: 4 }, () => ({ x: Float32Array.from({ length: B * 784 }, rnd), y: Int32Array.from({ length: B }, (_, i) => (i * 7) % 10) }));
     runStep = async (i) => {
       const b = batches[i % batches.length];
-      const [p, st, stats] = step(params, state, np.array(b.x).reshape([B, 784]), np.array(b.y, { dtype: np.int32 }), random.key(i), np.array(1e-3));
+      const [p, st, stats] = step(params, state, np.array(b.x).reshape([B, 784]), np.array(b.y, { dtype: np.int32 }), seedKey(i), np.array(1e-3));
       [params, state] = [p, st];
       await stats.data();
     };

@@ -17,6 +17,7 @@ const { values } = parseArgs({ options: { model: { type: "string" }, warmup: { t
 
 const { initEngine } = await import("../src/engine/engine.js");
 const { numpy: np, random } = await import("../src/engine/jax.js");
+const { seedKey } = await import("../src/engine/seedKey.js");
 const { countParams, initImageModel } = await import("../src/models/imageModel.js");
 const { initLmModel } = await import("../src/models/lmModel.js");
 const { adamw } = await import("../src/train/adamw.js");
@@ -77,7 +78,7 @@ if (model.task === "image") {
   step = async () => {
     const k = i++ % 4;
     const t0 = performance.now();
-    const [np2, st, packed] = await train(p, state, np.array(ids(k), { dtype: np.int32 }).reshape([b, s]), np.array(ids(k + 1), { dtype: np.int32 }), random.key(k), np.array(config.lr));
+    const [np2, st, packed] = await train(p, state, np.array(ids(k), { dtype: np.int32 }).reshape([b, s]), np.array(ids(k + 1), { dtype: np.int32 }), seedKey(k), np.array(config.lr));
     p = np2;
     state = st;
     await packed.data();

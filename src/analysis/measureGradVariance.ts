@@ -8,6 +8,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { random, type numpy as np } from "../engine/jax.js";
+import { seedKey } from "../engine/seedKey.js";
 import { epochPermutation } from "../data/batches.js";
 import { gradVariance, windowVariance, type GradVarianceResult } from "./gradVariance.js";
 
@@ -55,7 +56,7 @@ export type MeasureOptions = {
  */
 export async function measureGradVariance<P>(gradFn: TaskGradFn<P>, params: P, o: MeasureOptions): Promise<GradVarianceResult> {
   const seed = mix32(SALT, o.seed, o.step);
-  const keys = random.split(random.key(mix32(SALT, o.seed, o.step, 1)), o.k); // [K, 2]
+  const keys = random.split(seedKey(mix32(SALT, o.seed, o.step, 1)), o.k); // [K, 2]
   const batches = Array.from({ length: o.k }, (_, i) => i);
   try {
     return await gradVariance(
