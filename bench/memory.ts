@@ -94,17 +94,27 @@ async function child(model: string): Promise<void> {
   process.stdout.write(JSON.stringify({ model, steps, samples, msPerStep } satisfies Result) + "\n");
 }
 
-function leastSquaresSlope(x: number[], y: number[]): number {
-  const mx = x.reduce((a, b) => a + b, 0) / x.length;
-  const my = y.reduce((a, b) => a + b, 0) / y.length;
+/** Least-squares slope of y on x and its standard error (0 with fewer than 3 points). */
+function leastSquaresSlope(x: number[], y: number[]): { slope: number; se: number } {
+  const n = x.length;
+  const mx = x.reduce((a, b) => a + b, 0) / n;
+  const my = y.reduce((a, b) => a + b, 0) / n;
   let num = 0;
   let den = 0;
-  for (let i = 0; i < x.length; i++) {
+  for (let i = 0; i < n; i++) {
     num += (x[i] - mx) * (y[i] - my);
     den += (x[i] - mx) ** 2;
   }
-  return den === 0 ? 0 : num / den;
+  const slope = den === 0 ? 0 : num / den;
+  let residual = 0;
+  for (let i = 0; i < n; i++) residual += (y[i] - my - slope * (x[i] - mx)) ** 2;
+  return { slope, se: den === 0 || n < 3 ? 0 : Math.sqrt(residual / (n - 2) / den) };
 }
+
+/** Runs shorter than this many steps are too short to judge an RSS trend (the LM's 20 steps). */
+const MIN_TREND_STEPS = 1000;
+/** "RSS grows" when the trend is at least this many MB per 1,000 steps even at its lower 2-standard-error bound. */
+const GROWTH_MB_PER_1K = 1;
 
 async function parent(): Promise<void> {
   reportMachineLoad();
@@ -112,7 +122,7 @@ async function parent(): Promise<void> {
   const out = [
     `live jax-js buffers and resident memory over training (random batches; image models ${values.steps} steps, sampled every ${values.every}; Tiny LM ${values["lm-steps"]} steps)`,
     "",
-    "| model | steps | ms/step | live buffers: after step 1 → 2nd sample → last | RSS MB: 2nd sample → last | RSS trend after the first tenth, MB per 1,000 steps | verdict |",
+    "| model | steps | ms/step | live buffers: after step 1 → 2nd sample → last | RSS MB: 2nd sample → last | RSS trend after the first tenth, MB per 1,000 steps (± 2 standard errors) | verdict: grows if the trend exceeds 1 even at its lower bound |",
     "|---|---|---|---|---|---|---|",
   ];
   for (const model of models) {
@@ -123,11 +133,12 @@ async function parent(): Promise<void> {
     // RSS trend: least-squares slope over the samples after the first tenth of the run (JS garbage
     // collection makes single samples noisy), in MB per 1,000 steps.
     const tail = res.samples.filter((x) => x.step >= res.steps / 10);
-    const slope = tail.length >= 5 ? leastSquaresSlope(tail.map((x) => x.step), tail.map((x) => x.rssMb)) * 1000 : undefined;
+    const fit = tail.length >= 5 && res.steps >= MIN_TREND_STEPS ? leastSquaresSlope(tail.map((x) => x.step), tail.map((x) => x.rssMb)) : undefined;
+    const [slope, se] = fit ? [fit.slope * 1000, fit.se * 1000] : [undefined, 0];
     const leak = last.live > second.live;
     process.stderr.write(`${model}: ${res.samples.map((x) => `${x.step}:${x.live}/${x.rssMb.toFixed(0)}MB`).join(" ")}\n`);
-    const verdict = leak ? "live buffers grow: leak" : slope === undefined ? "buffers flat; run too short to judge RSS" : slope > 1 ? "RSS grows" : "flat";
-    out.push(`| ${model} | ${res.steps} | ${res.msPerStep.toFixed(1)} | ${first.live} → ${second.live} → ${last.live} | ${second.rssMb.toFixed(0)} → ${last.rssMb.toFixed(0)} | ${slope === undefined ? "-" : slope.toFixed(2)} | ${verdict} |`);
+    const verdict = leak ? "live buffers grow: leak" : slope === undefined ? "buffers flat; run too short to judge RSS" : slope - 2 * se > GROWTH_MB_PER_1K ? "RSS grows" : "flat";
+    out.push(`| ${model} | ${res.steps} | ${res.msPerStep.toFixed(1)} | ${first.live} → ${second.live} → ${last.live} | ${second.rssMb.toFixed(0)} → ${last.rssMb.toFixed(0)} | ${slope === undefined ? "-" : `${slope.toFixed(2)} ± ${(2 * se).toFixed(2)}`} | ${verdict} |`);
   }
   process.stdout.write(out.join("\n") + "\n");
 }
