@@ -11,6 +11,7 @@
 export * as jax from "./engine/jax.js";
 export { initEngine, type EngineInfo } from "./engine/engine.js";
 export { trackBuffers, type BufferTracker } from "./engine/liveBuffers.js";
+export { seedKey } from "./engine/seedKey.js";
 export { UserError } from "./errors.js";
 
 // MoE core
@@ -38,6 +39,8 @@ export * from "./models/imageModel.js";
 export { applyAttention, causalMask, initAttention, type AttentionParams } from "./models/attention.js";
 export * from "./models/lmModel.js";
 export { linearCrossEntropy, type HeadOptions, type HeadResult } from "./models/lmHead.js";
+export { HEAD_KERNELS, type HeadKernel } from "./models/headKernel.js";
+export { fusedHeadOnHost, fusedHeadSupports, type FusedHeadResult } from "./kernels/fusedLinearCrossEntropy.js";
 export { generateTokens, sampleToken, type SampleOptions } from "./models/generate.js";
 
 // Data
