@@ -3,7 +3,7 @@
  * CPU, run in the same process tree and the same minutes, as ratios ours / PyTorch (issue 7).
  *
  *   npm run bench -- --peer pytorch [--threads N] [--rounds 3] [--steps 10] [--lm-steps 2] [--warmup 3]
- *                    [--models dense,moe-uniform,moe-descending,moe-switch,lm-tiny] [--json FILE] [--no-install]
+ *                    [--models dense,moe-uniform,moe-descending,moe-switch,lm-tiny] [--json FILE] [--no-install] [--step-kernel auto|native|jit]
  *
  * For each model (`peerSpec.ts`):
  *   1. our timing server starts (`peerOurs.ts`: compile and warm-up) and describes its model;
@@ -80,10 +80,10 @@ async function timeModel(
   name: string,
   target: number,
   torch: { python: string; info: TorchInfo } | null,
-  o: { threads: number; rounds: number; steps: number; warmup: number },
+  o: { threads: number; rounds: number; steps: number; warmup: number; stepKernel: string },
 ): Promise<PeerRow> {
   const isLm = name.startsWith("lm-");
-  const ours = new LineProcess(`ours ${name}`, process.execPath, ["--import", "tsx", "bench/peerOurs.ts", "--model", name, "--warmup", String(o.warmup)], {
+  const ours = new LineProcess(`ours ${name}`, process.execPath, ["--import", "tsx", "bench/peerOurs.ts", "--model", name, "--warmup", String(o.warmup), "--step-kernel", o.stepKernel], {
     ...process.env,
     DYNAMOE_THREADS: String(o.threads),
   });
@@ -162,6 +162,7 @@ export async function runPeer(argv: string[]): Promise<void> {
       models: { type: "string", default: PEER_MODELS.map((m) => m.name).join(",") },
       json: { type: "string" },
       "no-install": { type: "boolean", default: false },
+      "step-kernel": { type: "string", default: "auto" },
     },
   });
   if (values.peer !== "pytorch") throw new Error(`--peer: only "pytorch" is supported, got "${values.peer}"`);
@@ -186,7 +187,7 @@ export async function runPeer(argv: string[]): Promise<void> {
     const model = PEER_MODELS.find((m) => m.name === name)!;
     const steps = Number(model.task === "lm" ? values["lm-steps"] : values.steps);
     const warmup = model.task === "lm" ? Math.min(Number(values.warmup), 1) : Number(values.warmup);
-    rows.push(await timeModel(name, model.target, torch, { threads, rounds: Number(values.rounds), steps, warmup }));
+    rows.push(await timeModel(name, model.target, torch, { threads, rounds: Number(values.rounds), steps, warmup, stepKernel: values["step-kernel"]! }));
   }
   const loadAfter = os.loadavg()[0];
   const probe = rows.find((r) => r.gradCheck)?.gradCheck?.geluProbe;

@@ -5,23 +5,26 @@
  *
  * Prints `{"ready": true, "params", "spec", "threads", "firstStepMs", "plan"}` after the warm-up steps,
  * then answers each stdin line `{"run": K}` with `{"times": [K step times, ms]}` and `{"quit": true}`
- * with `{"peakRssMb"}`. The steps are those of `npm run bench` (image: one jitted program, forward,
- * loss, gradients, clipping and AdamW) and `npm run bench:lm` (LM: `makeLmTrainStep`), on the same
- * random inputs.
+ * with `{"peakRssMb"}`. The steps are those `dynamoe train` runs (image: forward, loss, gradients,
+ * clipping and AdamW, as the native step of `src/native/` where `--step-kernel auto|native` allows,
+ * else as one jitted program; LM: `makeLmTrainStep`), on the same random inputs.
  */
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { PEER_MODELS, imagePeerSpec, lmPeerSpec, type PeerSpec } from "./peerSpec.js";
 
-const { values } = parseArgs({ options: { model: { type: "string" }, warmup: { type: "string", default: "3" } } });
+const { values } = parseArgs({
+  options: { model: { type: "string" }, warmup: { type: "string", default: "3" }, "step-kernel": { type: "string", default: "auto" } },
+});
 
 const { initEngine } = await import("../src/engine/engine.js");
-const { numpy: np, random } = await import("../src/engine/jax.js");
+const { numpy: np, random, tree } = await import("../src/engine/jax.js");
 const { seedKey } = await import("../src/engine/seedKey.js");
 const { countParams, initImageModel } = await import("../src/models/imageModel.js");
 const { initLmModel } = await import("../src/models/lmModel.js");
 const { adamw } = await import("../src/train/adamw.js");
 const { makeTrainStep } = await import("../src/train/trainStep.js");
+const { NativeImageStep, nativeImageUnsupported } = await import("../src/native/imageStep.js");
 const { makeLmTrainStep } = await import("../src/train/lmStep.js");
 const { resolveConfig } = await import("../src/train/config.js");
 const { modelConfigFor, dispatchLabels } = await import("../src/train/train.js");
@@ -30,7 +33,7 @@ const { lmModelConfigFor } = await import("../src/train/lmTask.js");
 const model = PEER_MODELS.find((m) => m.name === values.model);
 if (!model) throw new Error(`unknown model ${values.model}; one of ${PEER_MODELS.map((m) => m.name).join(", ")}`);
 const engine = await initEngine();
-const config = resolveConfig(model.config);
+const config = resolveConfig({ ...model.config, stepKernel: values["step-kernel"] });
 const opt = adamw({ beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay });
 
 /** One timed step (ms), including the host-to-engine copy of its batch and the read of its stats. */
@@ -53,7 +56,24 @@ if (model.task === "image") {
   const batches = Array.from({ length: 4 }, () => ({ x: Float32Array.from({ length: b * 784 }, rnd), y: Int32Array.from({ length: b }, (_, i) => (i * 7) % 10) }));
   let key = random.key(1);
   let i = 0;
-  step = async () => {
+  const unsupported = nativeImageUnsupported(mc);
+  if (config.stepKernel === "native" && unsupported) throw new Error(`--step-kernel native: no native step for ${unsupported}`);
+  const native = config.stepKernel !== "jit" && !unsupported
+    ? await NativeImageStep.create(mc, b, { beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay }, config.clip, p, state)
+    : null;
+  if (native) {
+    plan = `native step (${mc.kind === "moe" ? "sparse experts" : "dense"})`;
+    params = countParams(p); // the jax-js copies are not kept: peak memory is the native step's own
+    tree.dispose([p, state]);
+  }
+  step = native ? async () => {
+    const batch = batches[i++ % batches.length];
+    const t0 = performance.now();
+    const ks = random.split(key, 2);
+    key = ks.ref.slice(0);
+    await native.step(batch.x, batch.y, ks.slice(1), config.lr);
+    return performance.now() - t0;
+  } : async () => {
     const batch = batches[i++ % batches.length];
     const t0 = performance.now();
     const ks = random.split(key, 2);
@@ -86,7 +106,7 @@ if (model.task === "image") {
   };
 }
 
-const paramCount = countParams(params);
+const paramCount = typeof params === "number" ? params : countParams(params);
 const emit = (obj: unknown) => process.stdout.write(JSON.stringify(obj) + "\n");
 let firstStepMs: number | null = null;
 for (let w = 0; w < Number(values.warmup); w++) {

@@ -8,6 +8,7 @@ import { UserError } from "../errors.js";
 import { ROUTER_KINDS } from "../moe/routing.js";
 import { SCHEDULE_KINDS } from "../moe/schedules.js";
 import { DISPATCH_MODES } from "../moe/dispatchPlan.js";
+import { STEP_KERNELS } from "../train/trainer.js";
 import { evalCommand } from "./evalCommand.js";
 import { inspectCommand } from "./inspectCommand.js";
 import { dataFetchCommand } from "./dataCommand.js";
@@ -88,6 +89,7 @@ export function buildProgram(): Command {
     .option("--out <dir>", "run folder (default: runs/<dataset or corpus>-<model>-<schedule>-seed<seed>)")
     .option("--resume <dir>", "continue the run in <dir> from its last checkpoint")
     .option("--data-dir <dir>", "read the dataset's files from <dir>")
+    .addOption(new Option("--step-kernel <kind>", "training step: native (our SIMD kernels; image models, percentile/topk/threshold routers, CPU), jit (jax-js), auto: native where it can").choices([...STEP_KERNELS]))
     .option("--threads <n>", "wasm threads (default 1; see docs/performance.md)")
     .addOption(new Option("--device <device>", "wasm (CPU, default) or webgpu (a GPU through the `webgpu` package; docs/performance.md)").choices(["wasm", "webgpu"]))
     .action(async (opts) => trainCommand(opts));

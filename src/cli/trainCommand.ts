@@ -31,6 +31,7 @@ export type TrainFlags = {
   out?: string;
   resume?: string;
   dataDir?: string;
+  stepKernel?: string;
 };
 
 function readConfigFile(path: string): Record<string, unknown> {
@@ -68,6 +69,7 @@ export function configFromFlags(flags: TrainFlags): TrainConfigInput {
   set("batchSize", flags.batchSize);
   set("maxSteps", flags.maxSteps);
   set("dataDir", flags.dataDir);
+  set("stepKernel", flags.stepKernel);
   set("dispatch", flags.dispatch);
   set("dispatchCapacity", flags.dispatchCapacity);
   if (flags.layerRouters !== undefined) cfg.layerRouters = flags.layerRouters.map((kind) => ({ kind }));

@@ -11,86 +11,14 @@
  * `npm run bench:lm` times this kernel against the jax-js head side by side.
  *
  * Built by `scripts/build-kernels.sh` (clang --target=wasm32 -msimd128) into
- * `linearCrossEntropyWasm.ts`; the caller (`wasmHead.ts`) owns the memory layout.
+ * `linearCrossEntropyWasm.ts`; the caller (`fusedLinearCrossEntropy.ts`) owns the memory layout.
  * Requirements: C % 8 == 0, d % 8 == 0; rows c >= cValid are padding (their G is 0).
  */
 #include <stdint.h>
-#include <wasm_simd128.h>
-
-#define EXPORT(name) __attribute__((export_name(name)))
+#include "simd.h"
 
 /* Rows of the vocabulary per cache block in the gradient pass (E and G blocks stay in L2). */
 #define VB 256
-
-/* exp(x) for x <= 0 (a logit minus its column's max), to ~2 ulp: Cody–Waite range reduction
- * x = n ln2 + r and the Cephes expf polynomial, scaled by 2^n built in the exponent bits. */
-static inline v128_t exp_nonpositive(v128_t x) {
-  x = wasm_f32x4_max(x, wasm_f32x4_splat(-87.0f)); /* exp(-87) ≈ 1.6e-38, still normal */
-  v128_t n = wasm_f32x4_nearest(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504088896341f)));
-  v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(n, wasm_f32x4_splat(0.693359375f)));
-  r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, wasm_f32x4_splat(-2.12194440e-4f)));
-  v128_t p = wasm_f32x4_splat(1.9875691500e-4f);
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.3981999507e-3f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(8.3334519073e-3f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(4.1665795894e-2f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.6666665459e-1f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(5.0000001201e-1f));
-  p = wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_mul(p, r), r), wasm_f32x4_add(r, wasm_f32x4_splat(1.0f)));
-  v128_t scale = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), wasm_i32x4_splat(127)), 23);
-  return wasm_f32x4_mul(p, scale);
-}
-
-/* Rows of the register tile: TILE_ROWS × 8 outputs live in 2·TILE_ROWS SIMD registers. */
-#ifndef TILE_ROWS
-#define TILE_ROWS 4
-#endif
-
-/* One tile of `nrows` (≤ TILE_ROWS) rows × 8 columns; the loops over rows unroll at compile time. */
-static inline void tile(int nrows, int depth, const float *a, int ai, int ap, const float *b, int ldb, float *out, int ldo, int accumulate) {
-  v128_t c0[TILE_ROWS], c1[TILE_ROWS];
-#pragma clang loop unroll(full)
-  for (int r = 0; r < TILE_ROWS; r++) {
-    if (r < nrows && accumulate) {
-      c0[r] = wasm_v128_load(out + r * ldo);
-      c1[r] = wasm_v128_load(out + r * ldo + 4);
-    } else {
-      c0[r] = c1[r] = wasm_f32x4_splat(0.0f);
-    }
-  }
-  for (int p = 0; p < depth; p++) {
-    v128_t b0 = wasm_v128_load(b + p * ldb), b1 = wasm_v128_load(b + p * ldb + 4);
-#pragma clang loop unroll(full)
-    for (int r = 0; r < TILE_ROWS; r++) {
-      if (r < nrows) {
-        v128_t s = wasm_v128_load32_splat(a + r * ai + p * ap);
-        c0[r] = wasm_f32x4_add(c0[r], wasm_f32x4_mul(s, b0));
-        c1[r] = wasm_f32x4_add(c1[r], wasm_f32x4_mul(s, b1));
-      }
-    }
-  }
-#pragma clang loop unroll(full)
-  for (int r = 0; r < TILE_ROWS; r++) {
-    if (r < nrows) {
-      wasm_v128_store(out + r * ldo, c0[r]);
-      wasm_v128_store(out + r * ldo + 4, c1[r]);
-    }
-  }
-}
-
-/*
- * out[i, j] (+)= Σ_p a[i·ai + p·ap] · b[p·ldb + j] for i < rows, j < cols, p < depth:
- * a scalar-strided left operand (so both A and Aᵀ can be read without a copy), a row-major right
- * operand, a row-major output. TILE_ROWS×8 register tiles, then 1×8 tiles for the last rows;
- * cols % 8 == 0. `accumulate` = 0 overwrites out.
- */
-static void gemm(int rows, int cols, int depth, const float *a, int ai, int ap, const float *b, int ldb,
-                 float *out, int ldo, int accumulate) {
-  int i = 0;
-  for (; i + TILE_ROWS <= rows; i += TILE_ROWS)
-    for (int j = 0; j < cols; j += 8) tile(TILE_ROWS, depth, a + i * ai, ai, ap, b + j, ldb, out + i * ldo + j, ldo, accumulate);
-  for (; i < rows; i++)
-    for (int j = 0; j < cols; j += 8) tile(1, depth, a + i * ai, ai, ap, b + j, ldb, out + i * ldo + j, ldo, accumulate);
-}
 
 /*
  * Forward: z [V, C] = E [V, d] · hT [d, C]; per column c the max m[c], the sum S[c] of

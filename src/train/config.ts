@@ -13,6 +13,7 @@ import { SCHEDULE_KINDS } from "../moe/schedules.js";
 import { BUDGETS } from "../moe/budget.js";
 import { DISPATCH_MODES } from "../moe/dispatchPlan.js";
 import { HEAD_KERNELS } from "../models/headKernel.js";
+import { STEP_KERNELS } from "./trainer.js";
 
 const positiveInt = z.number().int().positive();
 
@@ -64,6 +65,8 @@ export const configSchema = z
     headChunk: positiveInt.default(512),
     /** Language modelling: the output layer's implementation (`src/models/lmHead.ts`): `auto` is our fused SIMD kernel on the CPU, jax-js ops on WebGPU. */
     headKernel: z.enum(HEAD_KERNELS).default("auto"),
+    /** How a training step runs (`src/train/trainer.ts`): `native` is our SIMD kernels (image models with percentile, top-k or threshold routers, on the CPU), `jit` jax-js's compiled step; `auto` takes native where it can. */
+    stepKernel: z.enum(STEP_KERNELS).default("auto"),
     /** Language modelling: sequences per pass of the trunk, gradients summed (must divide the batch). @default the largest that fits wasm's 4 GiB */
     microBatch: positiveInt.optional(),
     /** Directory with the dataset's files, instead of the default source. */

@@ -10,6 +10,9 @@ import { makeEvaluator } from "./evaluate.js";
 import { dispatchLabels } from "./dispatchLabels.js";
 import type { TaskRun } from "./task.js";
 import { makeImageGradFn, makeTrainStep } from "./trainStep.js";
+import { hostTrainer } from "./trainer.js";
+import { tree } from "../engine/jax.js";
+import { NativeImageStep, nativeImageUnsupported } from "../native/imageStep.js";
 
 /** Experts per layer of a run configuration (empty for dense), rescaled to L·eMax in all when `budget: "matched"`. */
 export function expertsFor(config: TrainConfig): number[] {
@@ -64,6 +67,19 @@ export async function imageTask(config: TrainConfig, dataset?: ImageDataset): Pr
         const { x, y } = gatherBatch(trainSplit, order, start, b, data.inputDim);
         return step(params, state, np.array(x).reshape([b, data.inputDim]), np.array(y, { dtype: np.int32 }), key, lr);
       };
+    },
+    nativeUnsupported: (device) => (device !== "wasm" ? `the ${device} device (native steps run on the CPU)` : nativeImageUnsupported(cfg)),
+    async makeNativeTrainer(hyper, clip, params, state) {
+      const native = await NativeImageStep.create(cfg, b, hyper, clip, params, state);
+      tree.dispose([params, state]);
+      return hostTrainer({
+        step(order, start, key, lr) {
+          const { x, y } = gatherBatch(trainSplit, order, start, b, data.inputDim);
+          return native.step(x, y, key, lr);
+        },
+        readParams: () => native.params(),
+        readOpt: () => native.opt(),
+      });
     },
     makeGradFn() {
       const grad = makeImageGradFn(cfg);

@@ -4,7 +4,8 @@
  * `imageTask.ts` (classification) and `lmTask.ts` (language modelling) implement it.
  */
 import type { numpy as np } from "../engine/jax.js";
-import type { AdamW, AdamWState } from "./adamw.js";
+import type { AdamW, AdamWOptions, AdamWState } from "./adamw.js";
+import type { Trainer } from "./trainer.js";
 import type { EvalResult } from "./evaluate.js";
 
 export type TaskRun<P> = {
@@ -34,6 +35,13 @@ export type TaskRun<P> = {
   makeGradFn(): (params: P, order: Int32Array, start: number, key: np.Array) => P | Promise<P>;
   /** Evaluate on the held-out split (does not consume `params`). */
   makeEvaluator(): (params: P) => Promise<EvalResult>;
+  /**
+   * Why this run cannot take the native step (`trainer.ts`) on `device`, or null when it can;
+   * absent when the task has no native step.
+   */
+  nativeUnsupported?(device: string): string | null;
+  /** The native trainer, holding copies of `params` and `state` (consumed). */
+  makeNativeTrainer?(hyper: AdamWOptions, clip: number, params: P, state: AdamWState<P>): Promise<Trainer<P>>;
   /** Per MoE layer, its training-step dispatch plan as a short label. */
   dispatch: string[];
   /** Files to add to a new run folder (e.g. the document split), name → contents. */

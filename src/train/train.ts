@@ -27,6 +27,7 @@ import { makeEvaluator, type EvalResult } from "./evaluate.js";
 import { cosineWithWarmup } from "./lrSchedule.js";
 import { imageTask } from "./imageTask.js";
 import type { TaskRun } from "./task.js";
+import { jitTrainer, type Trainer } from "./trainer.js";
 import { unpackStepStats } from "./trainStep.js";
 
 export { modelConfigFor } from "./imageTask.js";
@@ -73,8 +74,10 @@ export type TrainSummary = {
   test: EvalResult;
   /** Mean experts active per token in each MoE layer, on the test set. */
   meanActive: number[];
-  /** How each MoE layer computed its experts in a training step (`dispatchPlan.ts`), e.g. `gather C=40`. */
+  /** How each MoE layer computed its experts in a training step (`dispatchPlan.ts`), e.g. `gather C=40`; `native sparse` for the native step. */
   dispatch: string[];
+  /** Which step ran (`trainer.ts`): jax-js's compiled step or our native kernels. */
+  stepKernel: "jit" | "native";
   medianStepMs: number;
   wallSeconds: number;
   /** The backend that ran the steps: wasm (CPU) or webgpu, with the adapter's name. */
@@ -172,12 +175,12 @@ export async function train(configInput: unknown, opts: TrainOptions = {}): Prom
   const resumedFrom = progress.step;
   opts.onEvent?.({ type: "start", totalSteps, stepsPerEpoch, params: counts.params, resumedFrom, config });
 
-  const step = task.makeStep(optimizer, config.clip);
+  const trainer = await makeTrainer(task, config, engine.device, optimizer, params, opt);
   const evaluator = task.makeEvaluator();
   const gradFn = gv ? task.makeGradFn() : null;
   /** A gradient-variance measurement at the current parameters; written before any checkpoint at the same step, so a resume never loses one. */
   const measureVariance = async () => {
-    const r = await measureGradVariance(gradFn!, params, { seed: config.seed, step: progress.step, k: gv!.k, trainExamples: task.trainExamples, batchSize: config.batchSize });
+    const r = await measureGradVariance(gradFn!, trainer.params(), { seed: config.seed, step: progress.step, k: gv!.k, trainExamples: task.trainExamples, batchSize: config.batchSize });
     const record = gradVarianceRecord(progress.step, r, trainLosses, gv!.lossWindow);
     if (gvPath) writeFileSync(gvPath, JSON.stringify(record) + "\n", { flag: "a" });
     opts.onEvent?.({ type: "gradVariance", record });
@@ -188,7 +191,7 @@ export async function train(configInput: unknown, opts: TrainOptions = {}): Prom
   };
   const checkpoint = async () => {
     if (!outDir) return;
-    await saveCheckpoint(ckptPath, { params, opt, key, progress }, { window: JSON.stringify(window) });
+    await saveCheckpoint(ckptPath, { params: trainer.params(), opt: trainer.opt(), key, progress }, { window: JSON.stringify(window) });
     opts.onEvent?.({ type: "checkpoint", step: progress.step });
   };
   const flushWindow = () => {
@@ -239,10 +242,7 @@ export async function train(configInput: unknown, opts: TrainOptions = {}): Prom
       const lr = lrAt(progress.step);
       const [k, sub] = splitTwoKey(key);
       key = k;
-      const [nextParams, nextOpt, packed] = await step(params, opt, perm, progress.batch * config.batchSize, sub, np.array(lr));
-      params = nextParams;
-      opt = nextOpt;
-      const s = unpackStepStats(await packed.data(), layers);
+      const s = unpackStepStats(await trainer.step(perm, progress.batch * config.batchSize, sub, lr), layers);
       const ms = performance.now() - ts;
       if (!Number.isFinite(s.loss)) {
         const where = outDir && checkpointExists(ckptPath) ? `; the last good checkpoint is kept in ${outDir}` : "";
@@ -267,19 +267,19 @@ export async function train(configInput: unknown, opts: TrainOptions = {}): Prom
       if (progress.step % config.checkpointEvery === 0 && progress.batch < stepsPerEpoch) await checkpoint();
     }
     flushWindow();
-    lastEval = await evaluator(params);
+    lastEval = await evaluator(trainer.params());
     reportEval(lastEval, progress.epoch + 1);
     progress = { step: progress.step, epoch: progress.epoch + 1, batch: 0 };
     await checkpoint();
   }
   if (stoppedEarly) {
     flushWindow();
-    lastEval = await evaluator(params);
+    lastEval = await evaluator(trainer.params());
     reportEval(lastEval, progress.epoch + progress.batch / stepsPerEpoch);
     await checkpoint();
   }
   key.dispose();
-  tree.dispose(opt);
+  const finalParams = trainer.finish();
 
   const sorted = [...stepTimes].sort((a, b) => a - b);
   const summary: TrainSummary = {
@@ -296,7 +296,8 @@ export async function train(configInput: unknown, opts: TrainOptions = {}): Prom
     epochs: progress.epoch,
     test: lastEval!,
     meanActive: lastEval!.active,
-    dispatch: task.dispatch,
+    dispatch: trainer.kind === "native" ? task.experts.map(() => "native sparse") : task.dispatch,
+    stepKernel: trainer.kind,
     medianStepMs: sorted.length ? sorted[Math.floor(sorted.length / 2)] : 0,
     wallSeconds: (performance.now() - t0) / 1000,
     device: engine.device,
@@ -305,13 +306,31 @@ export async function train(configInput: unknown, opts: TrainOptions = {}): Prom
     stoppedEarly,
   };
   if (outDir) writeFileAtomic(join(outDir, "summary.json"), JSON.stringify(summary, null, 2) + "\n");
-  return { summary, params, modelConfig: task.modelConfig } as TrainResult;
+  return { summary, params: finalParams, modelConfig: task.modelConfig } as TrainResult;
 }
 
 /** The router kind, or the per-layer kinds joined with commas when layers differ. */
 function routerLabel(config: TrainConfig): string {
   const kinds = config.layerRouters?.map((r) => r.kind) ?? [config.router.kind];
   return new Set(kinds).size === 1 ? kinds[0] : kinds.join(",");
+}
+
+/**
+ * The run's trainer: native where `config.stepKernel` allows and the task supports it, else jax-js's
+ * compiled step. Takes ownership of `params` and `opt`.
+ */
+async function makeTrainer(
+  task: TaskRun<unknown>, config: TrainConfig, device: string, optimizer: ReturnType<typeof adamw>, params: unknown, opt: AdamWState<unknown>,
+): Promise<Trainer<unknown>> {
+  if (config.stepKernel !== "jit") {
+    const reason = task.nativeUnsupported ? task.nativeUnsupported(device) : `the ${config.task} task`;
+    if (!reason && task.makeNativeTrainer) {
+      const hyper = { beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay };
+      return task.makeNativeTrainer(hyper, config.clip, params, opt);
+    }
+    if (config.stepKernel === "native") throw new UserError(`stepKernel "native" does not support ${reason}; use "auto" or "jit"`);
+  }
+  return jitTrainer(task.makeStep(optimizer, config.clip), params, opt, (lr) => np.array(lr));
 }
 
 /** Split a key into two; consumes it. */

@@ -37,8 +37,9 @@ function floats(n: number, seed: number, a: number): Float32Array {
 }
 
 test("the embedded wasm was built from the committed C source (rebuild: sh scripts/build-kernels.sh)", () => {
-  const source = readFileSync(new URL("../../src/kernels/linearCrossEntropy.c", import.meta.url));
-  assert.equal(createHash("sha256").update(source).digest("hex"), kernelSourceSha256);
+  const read = (name: string) => readFileSync(new URL(`../../src/kernels/${name}`, import.meta.url));
+  const hash = createHash("sha256").update(read("linearCrossEntropy.c")).update(read("simd.h"));
+  assert.equal(hash.digest("hex"), kernelSourceSha256);
 });
 
 // V = 203 leaves 3 rows for the 1×8 tiles; T = 70 is a full chunk of 64 plus 6 padded to 8.

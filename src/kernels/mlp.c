@@ -1,0 +1,262 @@
+/*
+ * The operations of an MLP or MoE training step on the CPU, in WebAssembly SIMD: matrix products,
+ * bias and column sums, tanh-GELU, LayerNorm, row gathers and weighted scatters for expert
+ * dispatch, the global squared norm and AdamW. `src/native/` composes them into a whole training
+ * step (forward, backward, clipping, update) over one block of kernel memory.
+ *
+ * Why this exists: jax-js 0.1.25 runs an image step as some 350–650 generated kernels whose
+ * 128-wide matmuls reach about 22 GFLOP/s, and it has no way to call our code inside `jit`; the
+ * 4×8 register tiles of simd.h reach 25–38 GFLOP/s on the same shapes. docs/performance.md has
+ * the measurements.
+ *
+ * Conventions: row-major float32 arrays, sizes in elements, pointers are byte offsets into this
+ * module's memory (the caller, `src/native/kernel.ts`, lays them out). `accumulate` = 0 overwrites.
+ * Element-wise operations take any n; the SIMD body handles n & ~3 and a scalar loop the rest.
+ */
+#include "simd.h"
+
+static inline v128_t splat(float x) { return wasm_f32x4_splat(x); }
+
+/*
+ * out[i, j] (+)= Σ_p a[i·ai + p·ap] · b[p·ldb + j]: simd.h's gemm on the first cols & ~7 columns
+ * and a scalar loop on the rest (the 10 classes of an image head).
+ */
+EXPORT("matmul")
+void matmul(int rows, int cols, int depth, const float *a, int ai, int ap, const float *b, int ldb, float *out, int ldo,
+            int accumulate) {
+  int c8 = cols & ~7;
+  if (c8 > 0) gemm(rows, c8, depth, a, ai, ap, b, ldb, out, ldo, accumulate);
+  if (c8 == cols) return;
+  for (int i = 0; i < rows; i++)
+    for (int j = c8; j < cols; j++) {
+      float s = accumulate ? out[i * ldo + j] : 0.0f;
+      for (int p = 0; p < depth; p++) s += a[i * ai + p * ap] * b[p * ldb + j];
+      out[i * ldo + j] = s;
+    }
+}
+
+/* dst [cols, rows] = srcᵀ, src [rows, cols]. */
+EXPORT("transpose")
+void transpose(const float *src, int rows, int cols, float *dst) {
+  for (int i = 0; i < rows; i++)
+    for (int j = 0; j < cols; j++) dst[j * rows + i] = src[i * cols + j];
+}
+
+/* y[i, j] += b[j]. */
+EXPORT("add_bias")
+void add_bias(float *y, const float *b, int rows, int cols) {
+  for (int i = 0; i < rows; i++) {
+    float *row = y + i * cols;
+    for (int j = 0; j < cols; j++) row[j] += b[j];
+  }
+}
+
+/* out[j] += Σ_i x[i, j] (a bias's gradient). */
+EXPORT("sum_rows")
+void sum_rows(const float *x, int rows, int cols, float *out) {
+  for (int i = 0; i < rows; i++) {
+    const float *row = x + i * cols;
+    for (int j = 0; j < cols; j++) out[j] += row[j];
+  }
+}
+
+/* x[i] (+)= y[i] (the residual stream). */
+EXPORT("add")
+void add(float *x, const float *y, int n) {
+  int i = 0;
+  for (; i + 4 <= n; i += 4) wasm_v128_store(x + i, wasm_f32x4_add(wasm_v128_load(x + i), wasm_v128_load(y + i)));
+  for (; i < n; i++) x[i] += y[i];
+}
+
+#define GELU_C 0.7978845608028654f /* √(2/π) */
+#define GELU_K 0.044715f
+
+/* tanh(u) = sign(u) · (1 − e) / (1 + e) with e = exp(−2|u|) ≤ 1. */
+static inline v128_t tanh_v(v128_t u) {
+  v128_t e = exp_nonpositive(wasm_f32x4_mul(wasm_f32x4_abs(u), splat(-2.0f)));
+  v128_t t = wasm_f32x4_div(wasm_f32x4_sub(splat(1.0f), e), wasm_f32x4_add(splat(1.0f), e));
+  return wasm_v128_or(t, wasm_v128_and(u, wasm_i32x4_splat((int32_t)0x80000000)));
+}
+
+static inline v128_t gelu_inner(v128_t x) {
+  v128_t x3 = wasm_f32x4_mul(wasm_f32x4_mul(x, x), x);
+  return wasm_f32x4_mul(splat(GELU_C), wasm_f32x4_add(x, wasm_f32x4_mul(splat(GELU_K), x3)));
+}
+
+/* One element through the vector code (lane 0), so the tail matches the body bit for bit. */
+#define SCALAR_VIA_VECTOR(expr_of_v) wasm_f32x4_extract_lane((expr_of_v), 0)
+
+static inline v128_t gelu_v(v128_t x) {
+  v128_t t = tanh_v(gelu_inner(x));
+  return wasm_f32x4_mul(wasm_f32x4_mul(splat(0.5f), x), wasm_f32x4_add(splat(1.0f), t));
+}
+
+/* d gelu / dx = ½(1 + t) + ½ x (1 − t²) √(2/π) (1 + 3k x²), t = tanh(√(2/π)(x + k x³)). */
+static inline v128_t gelu_grad_v(v128_t x) {
+  v128_t t = tanh_v(gelu_inner(x));
+  v128_t one = splat(1.0f), half = splat(0.5f);
+  v128_t du = wasm_f32x4_mul(splat(GELU_C), wasm_f32x4_add(one, wasm_f32x4_mul(splat(3.0f * GELU_K), wasm_f32x4_mul(x, x))));
+  v128_t sech2 = wasm_f32x4_sub(one, wasm_f32x4_mul(t, t));
+  return wasm_f32x4_add(wasm_f32x4_mul(half, wasm_f32x4_add(one, t)), wasm_f32x4_mul(wasm_f32x4_mul(half, x), wasm_f32x4_mul(sech2, du)));
+}
+
+/* y = gelu_tanh(x) (PyTorch's approximate="tanh"). */
+EXPORT("gelu_forward")
+void gelu_forward(const float *x, float *y, int n) {
+  int i = 0;
+  for (; i + 4 <= n; i += 4) wasm_v128_store(y + i, gelu_v(wasm_v128_load(x + i)));
+  for (; i < n; i++) y[i] = SCALAR_VIA_VECTOR(gelu_v(splat(x[i])));
+}
+
+/* dx = dy · gelu'(x), in place when dx == dy. */
+EXPORT("gelu_backward")
+void gelu_backward(const float *x, const float *dy, float *dx, int n) {
+  int i = 0;
+  for (; i + 4 <= n; i += 4) wasm_v128_store(dx + i, wasm_f32x4_mul(wasm_v128_load(dy + i), gelu_grad_v(wasm_v128_load(x + i))));
+  for (; i < n; i++) dx[i] = dy[i] * SCALAR_VIA_VECTOR(gelu_grad_v(splat(x[i])));
+}
+
+/*
+ * LayerNorm over rows of d: xhat = (x − mean) · rstd, rstd = 1/√(var + eps), y = xhat · scale + bias.
+ * Keeps xhat [rows, d] and rstd [rows] for the backward pass.
+ */
+EXPORT("layernorm_forward")
+void layernorm_forward(const float *x, const float *scale, const float *bias, int rows, int d, float eps, float *y,
+                       float *xhat, float *rstd) {
+  for (int i = 0; i < rows; i++) {
+    const float *xr = x + i * d;
+    float mean = 0.0f, var = 0.0f;
+    for (int j = 0; j < d; j++) mean += xr[j];
+    mean /= (float)d;
+    for (int j = 0; j < d; j++) var += (xr[j] - mean) * (xr[j] - mean);
+    var /= (float)d;
+    float r = 1.0f / __builtin_sqrtf(var + eps);
+    rstd[i] = r;
+    for (int j = 0; j < d; j++) {
+      float h = (xr[j] - mean) * r;
+      xhat[i * d + j] = h;
+      y[i * d + j] = h * scale[j] + bias[j];
+    }
+  }
+}
+
+/*
+ * The backward pass: dx (+)= rstd · (ĝ − mean(ĝ) − xhat · mean(ĝ · xhat)) with ĝ = dy · scale, and
+ * dscale += Σ_rows dy · xhat, dbias += Σ_rows dy.
+ */
+EXPORT("layernorm_backward")
+void layernorm_backward(const float *dy, const float *xhat, const float *rstd, const float *scale, int rows, int d,
+                        float *dx, int accumulate, float *dscale, float *dbias) {
+  for (int i = 0; i < rows; i++) {
+    const float *g = dy + i * d, *h = xhat + i * d;
+    float m1 = 0.0f, m2 = 0.0f;
+    for (int j = 0; j < d; j++) {
+      float gh = g[j] * scale[j];
+      m1 += gh;
+      m2 += gh * h[j];
+      dscale[j] += g[j] * h[j];
+      dbias[j] += g[j];
+    }
+    m1 /= (float)d;
+    m2 /= (float)d;
+    float *o = dx + i * d;
+    for (int j = 0; j < d; j++) {
+      float v = rstd[i] * (g[j] * scale[j] - m1 - h[j] * m2);
+      o[j] = accumulate ? o[j] + v : v;
+    }
+  }
+}
+
+/* dst[i, :] = src[idx[i], :] (· w[i] when w is not null), i < n. */
+EXPORT("gather_rows")
+void gather_rows(const float *src, int d, const int32_t *idx, const float *w, int n, float *dst) {
+  for (int i = 0; i < n; i++) {
+    const float *s = src + idx[i] * d;
+    float *o = dst + i * d;
+    float c = w ? w[i] : 1.0f;
+    for (int j = 0; j < d; j++) o[j] = c * s[j];
+  }
+}
+
+/* dst[idx[i], :] += src[i, :] (· w[i] when w is not null), i < n. */
+EXPORT("scatter_add_rows")
+void scatter_add_rows(float *dst, int d, const int32_t *idx, const float *w, int n, const float *src) {
+  for (int i = 0; i < n; i++) {
+    float *o = dst + idx[i] * d;
+    const float *s = src + i * d;
+    float c = w ? w[i] : 1.0f;
+    for (int j = 0; j < d; j++) o[j] += c * s[j];
+  }
+}
+
+/* out[i] = Σ_j a[idx[i], j] · b[i, j] (a combine weight's gradient), i < n. */
+EXPORT("gathered_dots")
+void gathered_dots(const float *a, int d, const int32_t *idx, const float *b, int n, float *out) {
+  for (int i = 0; i < n; i++) {
+    const float *x = a + idx[i] * d, *y = b + i * d;
+    float s = 0.0f;
+    for (int j = 0; j < d; j++) s += x[j] * y[j];
+    out[i] = s;
+  }
+}
+
+/* Σ x[i]², in blocks of f32 partial sums added in f64. */
+EXPORT("sum_squares")
+double sum_squares(const float *x, int n) {
+  double total = 0.0;
+  int i = 0;
+  while (i + 4 <= n) {
+    v128_t acc = splat(0.0f);
+    int end = i + 4096 < n ? i + 4096 : n;
+    for (; i + 4 <= end; i += 4) {
+      v128_t v = wasm_v128_load(x + i);
+      acc = wasm_f32x4_add(acc, wasm_f32x4_mul(v, v));
+    }
+    total += (double)wasm_f32x4_extract_lane(acc, 0) + wasm_f32x4_extract_lane(acc, 1) + wasm_f32x4_extract_lane(acc, 2) +
+             wasm_f32x4_extract_lane(acc, 3);
+  }
+  for (; i < n; i++) total += (double)x[i] * x[i];
+  return total;
+}
+
+/*
+ * AdamW on n parameters, with the gradient first scaled by gscale (clipping):
+ * m ← β1 m + (1 − β1) g,  v ← β2 v + (1 − β2) g²,  p ← p − lr (m/c1 / (√(v/c2) + ε) + wd p),
+ * c1 = 1 − β1ᵗ, c2 = 1 − β2ᵗ (the same operations, in the same order, as `src/train/adamw.ts`).
+ */
+static inline void adamw_v(float *p, const float *g, float *m, float *v, int i, v128_t gs, v128_t b1, v128_t b2, v128_t nb1,
+                           v128_t nb2, v128_t c1, v128_t c2, v128_t eps, v128_t wd, v128_t lr) {
+  v128_t gv = wasm_f32x4_mul(wasm_v128_load(g + i), gs);
+  v128_t mv = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(m + i), b1), wasm_f32x4_mul(gv, nb1));
+  v128_t vv = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(v + i), b2), wasm_f32x4_mul(wasm_f32x4_mul(gv, gv), nb2));
+  v128_t pv = wasm_v128_load(p + i);
+  v128_t step = wasm_f32x4_div(wasm_f32x4_div(mv, c1), wasm_f32x4_add(wasm_f32x4_sqrt(wasm_f32x4_div(vv, c2)), eps));
+  step = wasm_f32x4_add(step, wasm_f32x4_mul(pv, wd));
+  wasm_v128_store(p + i, wasm_f32x4_sub(pv, wasm_f32x4_mul(step, lr)));
+  wasm_v128_store(m + i, mv);
+  wasm_v128_store(v + i, vv);
+}
+
+EXPORT("adamw")
+void adamw(float *p, const float *g, float *m, float *v, int n, float lr, float beta1, float beta2, float eps, float wd,
+           float c1, float c2, float gscale) {
+  v128_t gs = splat(gscale), b1 = splat(beta1), b2 = splat(beta2), nb1 = splat(1.0f - beta1), nb2 = splat(1.0f - beta2);
+  v128_t vc1 = splat(c1), vc2 = splat(c2), ve = splat(eps), vwd = splat(wd), vlr = splat(lr);
+  int i = 0;
+  for (; i + 4 <= n; i += 4) adamw_v(p, g, m, v, i, gs, b1, b2, nb1, nb2, vc1, vc2, ve, vwd, vlr);
+  for (; i < n; i++) {
+    float gv = g[i] * gscale;
+    m[i] = m[i] * beta1 + gv * (1.0f - beta1);
+    v[i] = v[i] * beta2 + gv * gv * (1.0f - beta2);
+    float step = (m[i] / c1) / (__builtin_sqrtf(v[i] / c2) + eps) + p[i] * wd;
+    p[i] = p[i] - step * lr;
+  }
+}
+
+/* x[i] = 0, i < n. */
+EXPORT("zero")
+void zero(float *x, int n) {
+  int i = 0;
+  for (; i + 4 <= n; i += 4) wasm_v128_store(x + i, splat(0.0f));
+  for (; i < n; i++) x[i] = 0.0f;
+}
