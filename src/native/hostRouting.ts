@@ -1,19 +1,22 @@
 /**
- * The renormalised-gate routing rules (percentile, top-k, threshold) on host arrays, forward and
- * backward, for the native step: the same function as `moe/router.ts` with `combineWeights`, for
- * one layer of T tokens and N experts.
+ * Routing rules on host arrays, forward and backward, for the native step: the same functions as
+ * `moe/router.ts`, for one layer of T tokens and N experts.
  *
+ * The renormalised-gate rules (percentile, top-k, threshold):
  *   g = softmax(z), z = x W_r / T;  g̃ = g + σ ε;  S = rule(g̃);  w_i = b_i / Σ_{j∈S} b_j (i ∈ S),
- *   b = g (`renormalize: "gates"`) or exp(g) (`"softmax"`);  w = 1 exactly when |S| = 1.
+ *   b = g (`renormalize: "gates"`) or exp(g) (`"softmax-of-gates"`);  w = 1 exactly when |S| = 1.
+ * Switch (`switchRouter.ts`): the top-1 expert, the first C tokens of each expert in token order,
+ * w = g_i, and the auxiliary loss `balanceCoef · N · Σ_i f_i P_i + zLossCoef · mean_t logsumexp(z_t)²`.
  *
- * Selection carries no gradient; the gradient reaches z through the weights alone. Float32
+ * Selection carries no gradient; the gradient reaches z through the weights (and Switch's auxiliary
+ * loss) alone. Float32
  * rounding follows the jax-js code where selection depends on it (the percentile's interpolation,
  * the comparisons), so both pick the same experts except on exact near-ties.
  */
 import type { RouterConfig } from "../moe/routing.js";
 
 /** The rules this file implements (the others run on jax-js). */
-export const HOST_RULES: ReadonlySet<RouterConfig["kind"]> = new Set(["percentile", "topk", "threshold"]);
+export const HOST_RULES: ReadonlySet<RouterConfig["kind"]> = new Set(["percentile", "topk", "threshold", "switch"]);
 
 const f = Math.fround;
 
@@ -31,6 +34,9 @@ export type HostRouting = {
   tokens: Int32Array;
   /** `[≥ T·N]` combine weight of each pair. */
   pairWeights: Float32Array;
+  /** Switch: `[N]` fraction of tokens whose top-1 is expert i (before dropping), and `[T]` logsumexp(z_t). */
+  fraction: Float64Array;
+  lse: Float64Array;
 };
 
 export function allocHostRouting(t: number, n: number, tokens: Int32Array, pairWeights: Float32Array): HostRouting {
@@ -41,6 +47,8 @@ export function allocHostRouting(t: number, n: number, tokens: Int32Array, pairW
     offsets: new Int32Array(n + 1),
     tokens,
     pairWeights,
+    fraction: new Float64Array(n),
+    lse: new Float64Array(t),
   };
 }
 
@@ -86,8 +94,11 @@ function selectRow(cfg: RouterConfig, s: Float32Array, at: number, n: number, ma
  * Route T tokens.
  * @param z `[T, N]` router logits `x W_r / T` (already divided by the temperature).
  * @param noise `[T, N]` σ·ε to add to the gates for selection, or null (evaluation, σ = 0).
+ * @param capacity Switch: slots per expert (`routerCapacity`).
+ * @returns the auxiliary loss (0 for the renormalised rules).
  */
-export function hostRoute(cfg: RouterConfig, z: Float32Array, t: number, n: number, noise: Float32Array | null, out: HostRouting): void {
+export function hostRoute(cfg: RouterConfig, z: Float32Array, t: number, n: number, noise: Float32Array | null, out: HostRouting, capacity = t): number {
+  if (cfg.kind === "switch") return switchRoute(cfg, z, t, n, out, capacity);
   const { probs, mask, weights, offsets, tokens, pairWeights } = out;
   const scores = noise ? new Float32Array(t * n) : probs;
   const sorted = new Float32Array(n);
@@ -122,6 +133,55 @@ export function hostRoute(cfg: RouterConfig, z: Float32Array, t: number, n: numb
     }
     offsets[e + 1] = p;
   }
+  return 0;
+}
+
+/** Softmax of row `at` of z into probs (f64 arithmetic); returns logsumexp. */
+function softmaxRow(z: Float32Array, at: number, n: number, probs: Float32Array): number {
+  let m = -Infinity;
+  for (let i = 0; i < n; i++) m = Math.max(m, z[at + i]);
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += Math.exp(z[at + i] - m);
+  for (let i = 0; i < n; i++) probs[at + i] = Math.exp(z[at + i] - m) / sum;
+  return m + Math.log(sum);
+}
+
+function switchRoute(cfg: RouterConfig, z: Float32Array, t: number, n: number, out: HostRouting, capacity: number): number {
+  const { probs, mask, weights, offsets, tokens, pairWeights, fraction, lse } = out;
+  mask.fill(0);
+  weights.fill(0);
+  fraction.fill(0);
+  const taken = new Int32Array(n);
+  const meanProb = new Float64Array(n);
+  let zSq = 0;
+  for (let r = 0; r < t; r++) {
+    const at = r * n;
+    lse[r] = softmaxRow(z, at, n, probs);
+    zSq += lse[r] * lse[r];
+    const top = argmax(probs, at, n);
+    fraction[top] += 1 / t;
+    for (let i = 0; i < n; i++) meanProb[i] += probs[at + i] / t;
+    if (taken[top] < capacity) {
+      taken[top]++;
+      mask[at + top] = 1;
+      weights[at + top] = probs[at + top];
+    }
+  }
+  offsets[0] = 0;
+  let p = 0;
+  for (let e = 0; e < n; e++) {
+    for (let r = 0; r < t; r++) {
+      if (mask[r * n + e]) {
+        tokens[p] = r;
+        pairWeights[p] = weights[r * n + e];
+        p++;
+      }
+    }
+    offsets[e + 1] = p;
+  }
+  let balance = 0;
+  for (let i = 0; i < n; i++) balance += fraction[i] * meanProb[i];
+  return cfg.balanceCoef * n * balance + cfg.zLossCoef * (zSq / t);
 }
 
 /**
@@ -133,6 +193,23 @@ export function hostRouteBackward(cfg: RouterConfig, routing: HostRouting, t: nu
   const { probs, mask, weights, offsets } = routing;
   const dw = new Float32Array(t * n);
   for (let e = 0; e < n; e++) for (let p = offsets[e]; p < offsets[e + 1]; p++) dw[routing.tokens[p] * n + e] = dPair[p];
+  if (cfg.kind === "switch") {
+    // ∂/∂g_i: the kept pair's weight is g_i itself, plus the balancing term's balanceCoef·N·f_i / T;
+    // then softmax's backward, plus the z-loss's zLossCoef · 2 lse_t · g_i / T directly on z.
+    const { fraction, lse } = routing;
+    const dp = new Float64Array(n);
+    for (let r = 0; r < t; r++) {
+      const at = r * n;
+      let q = 0;
+      for (let i = 0; i < n; i++) {
+        dp[i] = dw[at + i] + (cfg.balanceCoef * n * fraction[i]) / t;
+        q += probs[at + i] * dp[i];
+      }
+      const zs = (cfg.zLossCoef * 2 * lse[r]) / t;
+      for (let i = 0; i < n; i++) dz[at + i] = probs[at + i] * (dp[i] - q) + zs * probs[at + i];
+    }
+    return;
+  }
   for (let r = 0; r < t; r++) {
     const at = r * n;
     let count = 0;

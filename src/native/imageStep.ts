@@ -17,6 +17,8 @@ import { moeConfig, type ImageModelConfig, type ImageModelParams } from "../mode
 import { splitKey } from "../models/linear.js";
 import type { AdamWOptions, AdamWState } from "../train/adamw.js";
 import { flattenWithPaths, isDecayed, mapWithPaths } from "../train/paramTree.js";
+import { routerCapacity } from "../moe/routerCapacity.js";
+import type { RouterConfig } from "../moe/routing.js";
 import { allocHostRouting, hostRoute, hostRouteBackward, HOST_RULES, type HostRouting } from "./hostRouting.js";
 import { Arena, mlpInstance, type Buf, type MlpExports } from "./kernel.js";
 
@@ -29,7 +31,6 @@ export function nativeImageUnsupported(cfg: ImageModelConfig): string | null {
   for (let l = 0; l < cfg.layers; l++) {
     const r = moeConfig(cfg, l).router;
     if (!HOST_RULES.has(r.kind)) return `the ${r.kind} router`;
-    if (r.jitter > 0) return "router input jitter";
   }
   return null;
 }
@@ -43,6 +44,8 @@ type Block = {
   pre?: Buf; act?: Buf;
   moe?: {
     n: number; routing: HostRouting; z: Buf; dz: Buf; tokens: Buf; pairW: Buf;
+    /** Router input jitter: the factors `[B, d]` and the jittered router input `[B, d]`. */
+    jitter?: Buf; xr?: Buf;
     /** Per pair (grouped by expert): input `[P, d]`, pre-activation and activation `[P, h]`, output `[P, d]`. */
     xe: Buf; pre: Buf; act: Buf; out: Buf; dPair: Buf;
   };
@@ -61,7 +64,7 @@ export class NativeImageStep {
   private readonly xhatF: Buf; private readonly rstdF: Buf; private readonly Z: Buf; private readonly dZ: Buf;
   private readonly logits: Buf; private readonly dLogits: Buf;
   private readonly tmpD: Buf; private readonly tmpH: Buf; private readonly wT: Buf;
-  private readonly noiseFn: ((key: np.Array) => np.Array) | null;
+  private readonly drawFn: ((key: np.Array) => np.Array) | null;
   private count: number;
 
   private constructor(
@@ -97,8 +100,10 @@ export class NativeImageStep {
         const n = cfg.experts[l];
         const pairs = b * n;
         const tokens = mem.take(pairs), pairW = mem.take(pairs);
+        const jittered = moeConfig(cfg, l).router.jitter > 0;
         block.moe = {
           n, z: mem.take(b * n), dz: mem.take(b * n), tokens, pairW,
+          ...(jittered ? { jitter: mem.take(b * d), xr: mem.take(b * d) } : {}),
           xe: mem.take(pairs * d), pre: mem.take(pairs * h), act: mem.take(pairs * h), out: mem.take(pairs * d), dPair: mem.take(pairs),
           routing: undefined as unknown as HostRouting,
         };
@@ -115,7 +120,7 @@ export class NativeImageStep {
     for (const block of this.blocks) {
       if (block.moe) block.moe.routing = allocHostRouting(b, block.moe.n, mem.i32(block.moe.tokens), mem.f32(block.moe.pairW));
     }
-    this.noiseFn = makeNoiseFn(cfg, b);
+    this.drawFn = makeDrawFn(cfg, b);
     this.count = count;
   }
 
@@ -175,7 +180,7 @@ export class NativeImageStep {
    * (consumed), learning rate `lr`. Returns the packed stats of `unpackStepStats`.
    */
   async step(x: Float32Array, y: Int32Array, key: np.Array, lr: number): Promise<Float32Array> {
-    const noise = this.noiseFn ? ((await this.noiseFn(key).data()) as Float32Array) : (key.dispose(), null);
+    const draws = this.drawFn ? ((await this.drawFn(key).data()) as Float32Array) : (key.dispose(), null);
     const { cfg, batch: b, k } = this;
     const { d, h, inputDim, numClasses: c } = cfg;
     const f32 = (buf: Buf) => this.mem.f32(buf);
@@ -189,7 +194,13 @@ export class NativeImageStep {
     k.matmul(b, d, inputDim, this.X.at, inputDim, 1, P("embed.w"), d, this.H.at, d, 0);
     k.add_bias(this.H.at, P("embed.b"), b, d);
     const active: number[] = [];
-    let noiseAt = 0;
+    let drawAt = 0;
+    const take = (n: number) => {
+      const part = draws!.subarray(drawAt, drawAt + n);
+      drawAt += n;
+      return part;
+    };
+    let aux = 0;
     this.blocks.forEach((bl, l) => {
       const pre = `blocks.${l}`;
       k.layernorm_forward(this.H.at, P(`${pre}.norm.scale`), P(`${pre}.norm.bias`), b, d, LN_EPS, bl.normed.at, bl.xhat.at, bl.rstd.at);
@@ -205,12 +216,19 @@ export class NativeImageStep {
       const m = bl.moe;
       const rcfg = moeConfig(cfg, l).router;
       const n = m.n;
-      k.matmul(b, n, d, bl.normed.at, d, 1, P(`${pre}.moe.router.w`), n, m.z.at, n, 0);
+      const draw = drawsOf(rcfg);
+      let routerIn = bl.normed.at;
+      if (draw.jitter) {
+        const u = f32(m.jitter!), xr = f32(m.xr!), xn = f32(bl.normed);
+        u.set(take(b * d));
+        for (let i = 0; i < xr.length; i++) xr[i] = Math.fround(xn[i] * u[i]);
+        routerIn = m.xr!.at;
+      }
+      const layerNoise = draw.noise ? take(b * n) : null;
+      k.matmul(b, n, d, routerIn, d, 1, P(`${pre}.moe.router.w`), n, m.z.at, n, 0);
       const z = f32(m.z);
       for (let i = 0; i < z.length; i++) z[i] = Math.fround(z[i] / rcfg.temperature);
-      const layerNoise = noise && rcfg.noise > 0 ? noise.subarray(noiseAt, noiseAt + b * n) : null;
-      if (layerNoise) noiseAt += b * n;
-      hostRoute(rcfg, z, b, n, layerNoise, m.routing);
+      aux += hostRoute(rcfg, z, b, n, layerNoise, m.routing, routerCapacity(b, n, rcfg, true) ?? b);
       active.push(m.routing.offsets[n] / b);
       for (let e = 0; e < n; e++) {
         const p0 = m.routing.offsets[e], rows = m.routing.offsets[e + 1] - p0;
@@ -245,7 +263,7 @@ export class NativeImageStep {
       if (arg === label) correct++;
       for (let j = 0; j < c; j++) dl[at + j] = (Math.exp(lg[at + j] - mx) / sum - (j === label ? 1 : 0)) / b;
     }
-    loss /= b;
+    loss = loss / b + aux;
 
     // Backward through the head and the final LayerNorm.
     k.matmul(d, c, b, this.Z.at, 1, d, this.dLogits.at, c, G("head.w"), c, 0);
@@ -298,9 +316,16 @@ export class NativeImageStep {
         const dz = f32(m.dz);
         hostRouteBackward(rcfg, m.routing, b, n, f32(m.dPair), dz);
         for (let i = 0; i < dz.length; i++) dz[i] = Math.fround(dz[i] / rcfg.temperature);
-        k.matmul(d, n, b, bl.normed.at, 1, d, m.dz.at, n, G(`${pre}.moe.router.w`), n, 0);
+        const routerIn = m.xr ? m.xr.at : bl.normed.at;
+        k.matmul(d, n, b, routerIn, 1, d, m.dz.at, n, G(`${pre}.moe.router.w`), n, 0);
         k.transpose(P(`${pre}.moe.router.w`), d, n, this.wT.at);
-        k.matmul(b, d, n, m.dz.at, n, 1, this.wT.at, d, bl.dNormed.at, d, 1);
+        if (!m.jitter) k.matmul(b, d, n, m.dz.at, n, 1, this.wT.at, d, bl.dNormed.at, d, 1);
+        else {
+          // Through the jitter: ∂L/∂n += (∂L/∂x_r) ⊙ u.
+          k.matmul(b, d, n, m.dz.at, n, 1, this.wT.at, d, this.tmpD.at, d, 0);
+          const g = this.mem.f32({ at: this.tmpD.at, n: b * d }), u = f32(m.jitter), dn = f32(bl.dNormed);
+          for (let i = 0; i < g.length; i++) dn[i] += g[i] * u[i];
+        }
       }
       k.layernorm_backward(bl.dNormed.at, bl.xhat.at, bl.rstd.at, P(`${pre}.norm.scale`), b, d, this.dH.at, 1, G(`${pre}.norm.scale`), G(`${pre}.norm.bias`));
     }
@@ -331,21 +356,31 @@ export class NativeImageStep {
   }
 }
 
+/** The random draws of a router in training, in the order `moe/router.ts` splits its key for them. */
+function drawsOf(r: RouterConfig): { jitter: boolean; noise: boolean } {
+  return { jitter: r.jitter > 0, noise: r.noise > 0 && r.kind !== "switch" };
+}
+
 /**
- * The router noise σ·ε of every noisy MoE layer, concatenated, drawn as the jitted step draws it:
- * the step key split into one key per layer, and each layer's noise `normal(key_l, [B, N_l]) · σ_l`.
- * Null when no layer draws noise.
+ * Every MoE layer's random draws, concatenated, drawn as the jitted step draws them: the step key
+ * split into one key per layer; a layer with one draw uses its key, with two it splits it, jitter
+ * first (`moe/router.ts`, `drawKeys`). Jitter is `uniform(1 − j, 1 + j)` of shape `[B, d]`, noise
+ * `σ · normal` of shape `[B, N]`. Null when no layer draws anything.
  */
-function makeNoiseFn(cfg: ImageModelConfig, b: number): ((key: np.Array) => np.Array) | null {
+function makeDrawFn(cfg: ImageModelConfig, b: number): ((key: np.Array) => np.Array) | null {
   if (cfg.kind !== "moe") return null;
-  const layers = Array.from({ length: cfg.layers }, (_, l) => ({ n: cfg.experts[l], sigma: moeConfig(cfg, l).router.noise }));
-  if (!layers.some((x) => x.sigma > 0)) return null;
+  const layers = Array.from({ length: cfg.layers }, (_, l) => ({ n: cfg.experts[l], r: moeConfig(cfg, l).router }));
+  if (!layers.some(({ r }) => drawsOf(r).jitter || drawsOf(r).noise)) return null;
   return jit((key: np.Array) => {
     const keys = splitKey(key, cfg.layers);
     const parts: np.Array[] = [];
-    layers.forEach(({ n, sigma }, l) => {
-      if (sigma > 0) parts.push(random.normal(keys[l], [b, n]).mul(sigma).reshape([b * n]));
-      else keys[l].dispose();
+    layers.forEach(({ n, r }, l) => {
+      const want = drawsOf(r);
+      const count = Number(want.jitter) + Number(want.noise);
+      if (count === 0) return keys[l].dispose();
+      const [kj, kn] = count === 1 ? [keys[l], keys[l]] : splitKey(keys[l], 2);
+      if (want.jitter) parts.push(random.uniform(kj, [b, cfg.d], { minval: 1 - r.jitter, maxval: 1 + r.jitter }).reshape([b * cfg.d]));
+      if (want.noise) parts.push(random.normal(kn, [b, n]).mul(r.noise).reshape([b * n]));
     });
     return np.concatenate(parts);
   });
