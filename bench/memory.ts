@@ -6,6 +6,11 @@
  * rising; the wasm heap never shrinks, so RSS should plateau after the first steps.
  *
  *   npm run bench:memory -- [--steps 10000] [--every 500] [--models dense,moe-uniform,moe-switch] [--lm-steps 40]
+ *                           [--step-kernel auto|native|jit]
+ *
+ * The image models take the step `dynamoe train` takes (`--step-kernel`, as in the configuration):
+ * by default the native step where it supports the model (its state lives in kernel memory, so its
+ * jax-js live buffers stay near zero and RSS is the measure), else the jitted one.
  *
  * Each model runs in its own child process, one after another.
  */
@@ -19,12 +24,13 @@ const { values } = parseArgs({
     every: { type: "string", default: "500" },
     models: { type: "string", default: "dense,moe-uniform,moe-switch" },
     "lm-steps": { type: "string", default: "40" },
+    "step-kernel": { type: "string", default: "auto" },
     child: { type: "string" },
   },
 });
 
 type Sample = { step: number; live: number; rssMb: number };
-type Result = { model: string; steps: number; samples: Sample[]; msPerStep: number };
+type Result = { model: string; steps: number; samples: Sample[]; msPerStep: number; stepKind: string };
 
 async function child(model: string): Promise<void> {
   const { initEngine } = await import("../src/engine/engine.js");
@@ -42,6 +48,7 @@ async function child(model: string): Promise<void> {
   const every = lm ? Math.max(1, Math.floor(steps / 8)) : Number(values.every);
   let runStep: (i: number) => Promise<void>;
   let dispose: () => void;
+  let stepKind = "jit";
   if (lm) {
     const { lmModelConfigFor } = await import("../src/train/lmTask.js");
     const { initLmModel } = await import("../src/models/lmModel.js");
@@ -70,18 +77,31 @@ async function child(model: string): Promise<void> {
     const opt = adamw();
     let params = initImageModel(random.key(0), mc);
     let state = opt.init(params);
+    const { NativeImageStep, nativeImageUnsupported } = await import("../src/native/imageStep.js");
+    const kernel = values["step-kernel"];
+    if (kernel === "native" && nativeImageUnsupported(mc)) throw new Error(`--step-kernel native: ${nativeImageUnsupported(mc)}`);
+    const native = kernel !== "jit" && !nativeImageUnsupported(mc)
+      ? await NativeImageStep.create(mc, 256, { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 }, 1.0, params, state)
+      : null;
+    if (native) tree.dispose([params, state]);
     const step = makeTrainStep(mc, opt, 1.0);
     const B = 256;
     let seed = 12345;
     const rnd = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 4294967296) * 2 - 1;
     const batches = Array.from({ length: 4 }, () => ({ x: Float32Array.from({ length: B * 784 }, rnd), y: Int32Array.from({ length: B }, (_, i) => (i * 7) % 10) }));
-    runStep = async (i) => {
-      const b = batches[i % batches.length];
-      const [p, st, stats] = step(params, state, np.array(b.x).reshape([B, 784]), np.array(b.y, { dtype: np.int32 }), seedKey(i), np.array(1e-3));
-      [params, state] = [p, st];
-      await stats.data();
-    };
-    dispose = () => tree.dispose([params, state]);
+    runStep = native
+      ? async (i) => {
+          const b = batches[i % batches.length];
+          await native.step(b.x, b.y, seedKey(i), 1e-3);
+        }
+      : async (i) => {
+          const b = batches[i % batches.length];
+          const [p, st, stats] = step(params, state, np.array(b.x).reshape([B, 784]), np.array(b.y, { dtype: np.int32 }), seedKey(i), np.array(1e-3));
+          [params, state] = [p, st];
+          await stats.data();
+        };
+    dispose = () => (native ? undefined : tree.dispose([params, state]));
+    stepKind = native ? "native" : "jit";
   }
   const t0 = performance.now();
   for (let i = 1; i <= steps; i++) {
@@ -91,7 +111,7 @@ async function child(model: string): Promise<void> {
   const msPerStep = (performance.now() - t0) / steps;
   dispose();
   tracker.stop();
-  process.stdout.write(JSON.stringify({ model, steps, samples, msPerStep } satisfies Result) + "\n");
+  process.stdout.write(JSON.stringify({ model, steps, samples, msPerStep, stepKind } satisfies Result) + "\n");
 }
 
 /** Least-squares slope of y on x and its standard error (0 with fewer than 3 points). */
@@ -122,11 +142,11 @@ async function parent(): Promise<void> {
   const out = [
     `live jax-js buffers and resident memory over training (random batches; image models ${values.steps} steps, sampled every ${values.every}; Tiny LM ${values["lm-steps"]} steps)`,
     "",
-    "| model | steps | ms/step | live buffers: after step 1 → 2nd sample → last | RSS MB: 2nd sample → last | RSS trend after the first tenth, MB per 1,000 steps (± 2 standard errors) | verdict: grows if the trend exceeds 1 even at its lower bound |",
-    "|---|---|---|---|---|---|---|",
+    "| model | step | steps | ms/step | live buffers: after step 1 → 2nd sample → last | RSS MB: 2nd sample → last | RSS trend after the first tenth, MB per 1,000 steps (± 2 standard errors) | verdict: grows if the trend exceeds 1 even at its lower bound |",
+    "|---|---|---|---|---|---|---|---|",
   ];
   for (const model of models) {
-    const r = spawnSync(process.execPath, ["--import", "tsx", "bench/memory.ts", "--child", model, "--steps", values.steps!, "--every", values.every!, "--lm-steps", values["lm-steps"]!], { encoding: "utf8", maxBuffer: 1 << 26 });
+    const r = spawnSync(process.execPath, ["--import", "tsx", "bench/memory.ts", "--child", model, "--steps", values.steps!, "--every", values.every!, "--lm-steps", values["lm-steps"]!, "--step-kernel", values["step-kernel"]!], { encoding: "utf8", maxBuffer: 1 << 26 });
     if (r.status !== 0) throw new Error(`memory bench child ${model} failed:\n${r.stderr}`);
     const res = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as Result;
     const [first, second, last] = [res.samples[0], res.samples[Math.min(1, res.samples.length - 1)], res.samples.at(-1)!];
@@ -138,7 +158,7 @@ async function parent(): Promise<void> {
     const leak = last.live > second.live;
     process.stderr.write(`${model}: ${res.samples.map((x) => `${x.step}:${x.live}/${x.rssMb.toFixed(0)}MB`).join(" ")}\n`);
     const verdict = leak ? "live buffers grow: leak" : slope === undefined ? "buffers flat; run too short to judge RSS" : slope - 2 * se > GROWTH_MB_PER_1K ? "RSS grows" : "flat";
-    out.push(`| ${model} | ${res.steps} | ${res.msPerStep.toFixed(1)} | ${first.live} → ${second.live} → ${last.live} | ${second.rssMb.toFixed(0)} → ${last.rssMb.toFixed(0)} | ${slope === undefined ? "-" : `${slope.toFixed(2)} ± ${(2 * se).toFixed(2)}`} | ${verdict} |`);
+    out.push(`| ${model} | ${res.stepKind} | ${res.steps} | ${res.msPerStep.toFixed(1)} | ${first.live} → ${second.live} → ${last.live} | ${second.rssMb.toFixed(0)} → ${last.rssMb.toFixed(0)} | ${slope === undefined ? "-" : `${slope.toFixed(2)} ± ${(2 * se).toFixed(2)}`} | ${verdict} |`);
   }
   process.stdout.write(out.join("\n") + "\n");
 }

@@ -37,6 +37,8 @@ export type HostRouting = {
   /** Switch: `[N]` fraction of tokens whose top-1 is expert i (before dropping), and `[T]` logsumexp(z_t). */
   fraction: Float64Array;
   lse: Float64Array;
+  /** Scratch, reused every step: noisy scores and ∂L/∂w `[T, N]`, per-row and per-expert work arrays. */
+  scratch: { scores: Float32Array; dw: Float32Array; sorted: Float32Array; order: number[]; dp: Float64Array; taken: Int32Array; meanProb: Float64Array };
 };
 
 export function allocHostRouting(t: number, n: number, tokens: Int32Array, pairWeights: Float32Array): HostRouting {
@@ -49,6 +51,10 @@ export function allocHostRouting(t: number, n: number, tokens: Int32Array, pairW
     pairWeights,
     fraction: new Float64Array(n),
     lse: new Float64Array(t),
+    scratch: {
+      scores: new Float32Array(t * n), dw: new Float32Array(t * n), sorted: new Float32Array(n), order: new Array<number>(n).fill(0),
+      dp: new Float64Array(n), taken: new Int32Array(n), meanProb: new Float64Array(n),
+    },
   };
 }
 
@@ -100,9 +106,8 @@ function selectRow(cfg: RouterConfig, s: Float32Array, at: number, n: number, ma
 export function hostRoute(cfg: RouterConfig, z: Float32Array, t: number, n: number, noise: Float32Array | null, out: HostRouting, capacity = t): number {
   if (cfg.kind === "switch") return switchRoute(cfg, z, t, n, out, capacity);
   const { probs, mask, weights, offsets, tokens, pairWeights } = out;
-  const scores = noise ? new Float32Array(t * n) : probs;
-  const sorted = new Float32Array(n);
-  const order = new Array<number>(n);
+  const scores = noise ? out.scratch.scores : probs;
+  const { sorted, order } = out.scratch;
   mask.fill(0);
   for (let r = 0; r < t; r++) {
     const at = r * n;
@@ -151,8 +156,9 @@ function switchRoute(cfg: RouterConfig, z: Float32Array, t: number, n: number, o
   mask.fill(0);
   weights.fill(0);
   fraction.fill(0);
-  const taken = new Int32Array(n);
-  const meanProb = new Float64Array(n);
+  const { taken, meanProb } = out.scratch;
+  taken.fill(0);
+  meanProb.fill(0);
   let zSq = 0;
   for (let r = 0; r < t; r++) {
     const at = r * n;
@@ -191,13 +197,13 @@ function switchRoute(cfg: RouterConfig, z: Float32Array, t: number, n: number, o
  */
 export function hostRouteBackward(cfg: RouterConfig, routing: HostRouting, t: number, n: number, dPair: Float32Array, dz: Float32Array): void {
   const { probs, mask, weights, offsets } = routing;
-  const dw = new Float32Array(t * n);
+  const { dw, dp } = routing.scratch;
+  dw.fill(0);
   for (let e = 0; e < n; e++) for (let p = offsets[e]; p < offsets[e + 1]; p++) dw[routing.tokens[p] * n + e] = dPair[p];
   if (cfg.kind === "switch") {
     // ∂/∂g_i: the kept pair's weight is g_i itself, plus the balancing term's balanceCoef·N·f_i / T;
     // then softmax's backward, plus the z-loss's zLossCoef · 2 lse_t · g_i / T directly on z.
     const { fraction, lse } = routing;
-    const dp = new Float64Array(n);
     for (let r = 0; r < t; r++) {
       const at = r * n;
       let q = 0;
@@ -227,7 +233,7 @@ export function hostRouteBackward(cfg: RouterConfig, routing: HostRouting, t: nu
     }
     // dp_i = ∂L/∂g_i: through b_i = g_i (or exp g_i) in w = b / Σ b.
     let q = 0;
-    const dp = new Float64Array(n);
+    dp.fill(0);
     for (let i = 0; i < n; i++) {
       if (!mask[at + i]) continue;
       const db = (dw[at + i] - wdw) / total;
