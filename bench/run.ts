@@ -1,11 +1,16 @@
 /**
  * `npm run bench`: median milliseconds per training step (forward, loss, gradients, clipping and
- * AdamW, one jitted program) for the spec's MNIST models at batch 256, with 1 and 2 wasm threads,
- * plus the cores actually used, peak memory, and the 2-thread / 1-thread ratio; then each MoE model
- * with dense-masked experts against its `auto` dispatch (spec §2.3), as a ratio.
+ * AdamW) for the spec's MNIST models at batch 256, with 1 and 2 wasm threads, plus the cores
+ * actually used, peak memory, and the 2-thread / 1-thread ratio; then each MoE model with
+ * dense-masked experts against its `auto` dispatch (spec §2.3), as a ratio; then the native step
+ * (`src/native/`, what `dynamoe train` runs by default where it supports the model) against the
+ * jitted step with `auto` dispatch, as a ratio.
  *
  *   npm run bench -- [--steps 30] [--warmup 5] [--models dense,moe-uniform,...] [--threads 1,2]
- *                    [--dispatch dense,auto]
+ *                    [--dispatch dense,auto,native]
+ *
+ * `--dispatch native` stands for the native step (one thread whatever `--threads` says: its kernels
+ * run on the main thread; it is timed once per thread count all the same, as a check on noise).
  *
  * Models: `dense`, `moe-<schedule>` (the percentile router), `moe-<router>` for every router kind
  * (uniform schedule), `moe-top1` (top-k with k = 1).
@@ -33,7 +38,7 @@ const { values } = parseArgs({
     warmup: { type: "string", default: "5" },
     models: { type: "string" },
     threads: { type: "string", default: "1,2" },
-    dispatch: { type: "string", default: "dense,auto" },
+    dispatch: { type: "string", default: "dense,auto,native" },
     child: { type: "string" },
     "child-dispatch": { type: "string" },
   },
@@ -64,11 +69,19 @@ async function child(model: string, dispatch: string): Promise<void> {
   const { resolveConfig } = await import("../src/train/config.js");
   const { modelConfigFor, dispatchLabels } = await import("../src/train/train.js");
   const engine = await initEngine();
-  const config = resolveConfig(modelConfig(model, dispatch));
+  const { NativeImageStep, nativeImageUnsupported } = await import("../src/native/imageStep.js");
+  const isNative = dispatch === "native";
+  const config = resolveConfig(modelConfig(model, isNative ? "auto" : dispatch));
   const mc = modelConfigFor(config, 784, 10);
+  if (isNative && nativeImageUnsupported(mc)) {
+    process.stdout.write(JSON.stringify({ skip: nativeImageUnsupported(mc) }) + "\n");
+    return;
+  }
   let params = initImageModel(random.key(0), mc);
-  const opt = adamw({ beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 });
+  const hyper = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 };
+  const opt = adamw(hyper);
   let state = opt.init(params);
+  const native = isNative ? await NativeImageStep.create(mc, 256, hyper, 1.0, params, state) : null;
   const step = makeTrainStep(mc, opt, 1.0);
   const B = 256;
   let s = 12345;
@@ -90,10 +103,13 @@ async function child(model: string, dispatch: string): Promise<void> {
     const t = performance.now();
     const ks = random.split(key, 2);
     key = ks.ref.slice(0);
-    const [p, st, packed] = step(params, state, np.array(b.x).reshape([B, 784]), np.array(b.y, { dtype: np.int32 }), ks.slice(1), np.array(1e-3));
-    params = p;
-    state = st;
-    await packed.data();
+    if (native) await native.step(b.x, b.y, ks.slice(1), 1e-3);
+    else {
+      const [p, st, packed] = step(params, state, np.array(b.x).reshape([B, 784]), np.array(b.y, { dtype: np.int32 }), ks.slice(1), np.array(1e-3));
+      params = p;
+      state = st;
+      await packed.data();
+    }
     const ms = performance.now() - t;
     if (i === 0) compileMs = ms;
     if (i >= warmup) times.push(ms);
@@ -104,8 +120,8 @@ async function child(model: string, dispatch: string): Promise<void> {
   const q = (f: number) => times[Math.min(times.length - 1, Math.floor(f * times.length))];
   const row: Row = {
     model,
-    dispatch: model === "dense" ? "-" : dispatch,
-    plan: dispatchLabels(mc, B).join("; ") || "-",
+    dispatch: model === "dense" && !isNative ? "-" : dispatch,
+    plan: isNative ? "native step" : dispatchLabels(mc, B).join("; ") || "-",
     threads: engine.threads,
     medianMs: q(0.5),
     p10Ms: q(0.1),
@@ -124,18 +140,22 @@ async function parent(): Promise<void> {
   const threadList = values.threads!.split(",").map(Number);
   const dispatches = values.dispatch!.split(",");
   for (const model of models) {
-    for (const dispatch of model === "dense" ? ["dense"] : dispatches) {
+    for (const dispatch of model === "dense" ? ["dense", ...(dispatches.includes("native") ? ["native"] : [])] : dispatches) {
       for (const threads of threadList) {
         const args = ["--import", "tsx", "bench/run.ts", "--child", model, "--child-dispatch", dispatch, "--steps", values.steps!, "--warmup", values.warmup!];
         const r = spawnSync(process.execPath, args, { encoding: "utf8", env: { ...process.env, DYNAMOE_THREADS: String(threads) } });
         if (r.status !== 0) throw new Error(`bench child ${model}/${dispatch}/${threads} failed:\n${r.stderr}`);
-        const row = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as Row;
+        const row = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as Row | { skip: string };
+        if ("skip" in row) {
+          process.stderr.write(`${model}: no native step (${row.skip})\n`);
+          break;
+        }
         rows.push(row);
         process.stderr.write(`${model} dispatch=${row.dispatch} threads=${threads}: ${row.medianMs.toFixed(1)} ms/step\n`);
       }
     }
   }
-  const find = (m: string, d: string, t: number) => rows.find((r) => r.model === m && (m === "dense" || r.dispatch === d) && r.threads === t);
+  const find = (m: string, d: string, t: number) => rows.find((r) => r.model === m && (m === "dense" && d !== "native" ? r.dispatch === "-" : r.dispatch === d) && r.threads === t);
   const out = [
     `training step, batch 256, spec MNIST models, median of ${values.steps} steps after ${values.warmup} warm-up steps`,
     "",
@@ -159,6 +179,15 @@ async function parent(): Promise<void> {
       for (const t of threadList) {
         const [d, a] = [find(m, "dense", t), find(m, "auto", t)];
         if (d && a) out.push(`| ${m} | ${t} | ${(a.medianMs / d.medianMs).toFixed(2)} |`);
+      }
+    }
+  }
+  if (dispatches.includes("native")) {
+    out.push("", "| model | threads (jitted step) | native / jitted step time ratio (jitted: auto dispatch) |", "|---|---|---|");
+    for (const m of models) {
+      for (const t of threadList) {
+        const [j, n] = [find(m, m === "dense" ? "dense" : "auto", t), find(m, "native", t)];
+        if (j && n) out.push(`| ${m} | ${t} | ${(n.medianMs / j.medianMs).toFixed(2)} |`);
       }
     }
   }
