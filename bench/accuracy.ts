@@ -5,6 +5,8 @@
  *
  *   npm run accuracy -- [--jobs 2] [--out runs/accuracy] [--datasets mnist,fashion-mnist,cifar10] [--seeds 0,1,2]
  *   npm run accuracy -- --routers topk,switch,gshard --datasets mnist --seeds 0   (one MoE per router)
+ *   npm run accuracy -- --step-kernel jit   (the jitted jax-js step instead of `auto`, e.g. to reproduce
+ *                                            tables measured before the native step existed)
  *
  * Each run is a separate `dynamoe train` process (one wasm thread each, `--jobs` at once) writing its
  * own run folder; finished runs (with summary.json) are skipped, killed ones are resumed, so the
@@ -23,6 +25,7 @@ const { values } = parseArgs({
     seeds: { type: "string", default: "0,1,2" },
     /** Instead of dense/uniform/descending: one uniform-schedule MoE per router kind listed. */
     routers: { type: "string" },
+    "step-kernel": { type: "string", default: "auto" },
   },
 });
 
@@ -42,7 +45,7 @@ for (const dataset of values.datasets!.split(",")) {
   for (const seed of values.seeds!.split(",").map(Number)) {
     for (const m of MODELS) {
       const dir = join(values.out!, `${dataset}-${m.name}-seed${seed}`);
-      const flags = ["--dataset", dataset, ...m.args, "--epochs", String(EPOCHS[dataset]), "--seed", String(seed)];
+      const flags = ["--dataset", dataset, ...m.args, "--epochs", String(EPOCHS[dataset]), "--seed", String(seed), "--step-kernel", values["step-kernel"]!];
       jobs.push({ dataset, model: m.name, seed, dir, flags });
     }
   }
