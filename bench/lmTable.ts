@@ -5,11 +5,12 @@
  *
  *   npm run lm-table -- [--corpus sotu] [--scale tiny] [--seed 0] [--jobs 2] [--out runs/lm-table]
  *                       [--max-steps N] [--eval-limit SEQUENCES] [--attention no|yes|both]
- *                       [--models dense,moe-uniform,moe-descending,moe-ascending]
+ *                       [--models dense,moe-uniform,moe-descending,moe-ascending] [--epochs 1]
  *
  * Runs are `dynamoe train --task lm` processes (`src/sweep/runJobs.ts`): re-running the command skips finished
  * runs and resumes killed ones. `--max-steps` / `--eval-limit` make a cheaper, partial table; the
- * table says so in its steps column.
+ * table says so in its steps column. `--epochs N` trains longer (the issue's table is 1 epoch; use
+ * another `--out`); each run's metrics.jsonl then has a validation line at the end of every epoch.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -25,6 +26,7 @@ const { values } = parseArgs({
     jobs: { type: "string", default: "2" },
     out: { type: "string", default: "runs/lm-table" },
     "max-steps": { type: "string" },
+    epochs: { type: "string", default: "1" },
     "eval-limit": { type: "string" },
     /** Which half of the table to run and print: no, yes or both. */
     attention: { type: "string", default: "both" },
@@ -63,7 +65,7 @@ if (!halves) throw new Error(`--attention must be no, yes or both, got ${values.
 for (const attention of halves) {
   for (const m of MODELS) {
     const dir = join(values.out!, `${values.corpus}-${values.scale}-${m.name}${attention ? "-attn" : ""}-seed${values.seed}`);
-    const flags = ["--task", "lm", "--corpus", values.corpus!, "--scale", values.scale!, ...m.flags, "--epochs", "1", "--seed", values.seed!, ...extra];
+    const flags = ["--task", "lm", "--corpus", values.corpus!, "--scale", values.scale!, ...m.flags, "--epochs", values.epochs!, "--seed", values.seed!, ...extra];
     if (attention) flags.push("--attention");
     jobs.push({ dir, flags });
     rows.push({ model: m.name, attention, dir });
@@ -76,7 +78,7 @@ const paper = PAPER[values.scale!] ?? {};
 const out = [
   `${values.corpus}, ${values.scale}, seed ${values.seed}; validation split of the corpus (10% of documents). Paper column: Recycling-the-Web, another corpus.`,
   "",
-  "| model | attention | params (without embeddings) | experts/layer | validation ppl | next-token acc % | active experts/layer | steps (of 1 epoch) | validation tokens | ms/step | paper ppl |",
+  `| model | attention | params (without embeddings) | experts/layer | validation ppl | next-token acc % | active experts/layer | steps (of ${values.epochs === "1" ? "1 epoch" : `${values.epochs} epochs`}) | validation tokens | ms/step | paper ppl |`,
   "|---|---|---|---|---|---|---|---|---|---|---|",
 ];
 for (const r of rows) {
@@ -87,7 +89,7 @@ for (const r of rows) {
   }
   const s = JSON.parse(readFileSync(path, "utf8"));
   const cfg = JSON.parse(readFileSync(join(r.dir, "config.json"), "utf8"));
-  const epochSteps = Math.floor(Number(JSON.parse(readFileSync(join(r.dir, "split.json"), "utf8")).trainTokens - 1) / cfg.context / cfg.batchSize);
+  const epochSteps = Number(values.epochs) * Math.floor(Number(JSON.parse(readFileSync(join(r.dir, "split.json"), "utf8")).trainTokens - 1) / cfg.context / cfg.batchSize);
   out.push(
     `| ${r.model} | ${r.attention ? "yes" : "no"} | ${s.params.toLocaleString("en-US")} (${s.paramsNonEmbedding.toLocaleString("en-US")}) | ${s.experts.join(", ") || "-"} | ${s.test.perplexity.toFixed(1)} | ${(100 * s.test.accuracy).toFixed(2)} | ${s.meanActive.map((a: number) => a.toFixed(2)).join(", ") || "-"} | ${s.steps} (of ${epochSteps}) | ${s.test.n.toLocaleString("en-US")} | ${s.medianStepMs.toFixed(0)} | ${r.attention ? "-" : paper[r.model] ?? "-"} |`,
   );
