@@ -19,7 +19,7 @@ const { values } = parseArgs({
 
 const { initEngine } = await import("../src/engine/engine.js");
 const { numpy: np, random, tree } = await import("../src/engine/jax.js");
-const { seedKey } = await import("../src/engine/seedKey.js");
+const { seedKey, splitKeyOnHost } = await import("../src/engine/seedKey.js");
 const { countParams, initImageModel } = await import("../src/models/imageModel.js");
 const { initLmModel } = await import("../src/models/lmModel.js");
 const { adamw } = await import("../src/train/adamw.js");
@@ -69,16 +69,16 @@ if (model.task === "image") {
   step = native ? async () => {
     const batch = batches[i++ % batches.length];
     const t0 = performance.now();
-    const ks = random.split(key, 2);
-    key = ks.ref.slice(0);
-    await native.step(batch.x, batch.y, ks.slice(1), config.lr);
+    const [next, sub] = await splitKeyOnHost(key); // as the training loop splits its key
+    key = next;
+    await native.step(batch.x, batch.y, sub, config.lr);
     return performance.now() - t0;
   } : async () => {
     const batch = batches[i++ % batches.length];
     const t0 = performance.now();
-    const ks = random.split(key, 2);
-    key = ks.ref.slice(0);
-    const [np2, st, packed] = train(p, state, np.array(batch.x).reshape([b, 784]), np.array(batch.y, { dtype: np.int32 }), ks.slice(1), np.array(config.lr));
+    const [next, sub] = await splitKeyOnHost(key); // as the training loop splits its key
+    key = next;
+    const [np2, st, packed] = train(p, state, np.array(batch.x).reshape([b, 784]), np.array(batch.y, { dtype: np.int32 }), sub, np.array(config.lr));
     p = np2;
     state = st;
     await packed.data();

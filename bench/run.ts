@@ -64,6 +64,7 @@ async function child(model: string, dispatch: string): Promise<void> {
   const { initEngine } = await import("../src/engine/engine.js");
   const { numpy: np, random } = await import("../src/engine/jax.js");
   const { initImageModel } = await import("../src/models/imageModel.js");
+  const { splitKeyOnHost } = await import("../src/engine/seedKey.js");
   const { adamw } = await import("../src/train/adamw.js");
   const { makeTrainStep } = await import("../src/train/trainStep.js");
   const { resolveConfig } = await import("../src/train/config.js");
@@ -101,11 +102,11 @@ async function child(model: string, dispatch: string): Promise<void> {
     }
     const b = batches[i % batches.length];
     const t = performance.now();
-    const ks = random.split(key, 2);
-    key = ks.ref.slice(0);
-    if (native) await native.step(b.x, b.y, ks.slice(1), 1e-3);
+    const [next, sub] = await splitKeyOnHost(key); // as the training loop splits its key
+    key = next;
+    if (native) await native.step(b.x, b.y, sub, 1e-3);
     else {
-      const [p, st, packed] = step(params, state, np.array(b.x).reshape([B, 784]), np.array(b.y, { dtype: np.int32 }), ks.slice(1), np.array(1e-3));
+      const [p, st, packed] = step(params, state, np.array(b.x).reshape([B, 784]), np.array(b.y, { dtype: np.int32 }), sub, np.array(1e-3));
       params = p;
       state = st;
       await packed.data();

@@ -17,22 +17,94 @@
 
 static inline v128_t splat(float x) { return wasm_f32x4_splat(x); }
 
+/* Depth of one packed block of the right operand: KB × 8 floats (4 KB) stay in L1 for all rows. */
+#define KB 128
+static float bpack[KB * 8] __attribute__((aligned(16)));
+
 /*
- * out[i, j] (+)= Σ_p a[i·ai + p·ap] · b[p·ldb + j]: simd.h's gemm on the first cols & ~7 columns
- * and a scalar loop on the rest (the 10 classes of an image head).
+ * Every row of a against the packed panel: out[i, 0..w) (+)= Σ_p a[i·ai + p·ap] · bpack[p, 0..w).
+ * A partial panel (w < 8, zero-padded) goes through an 8-wide scratch tile so nothing past column w
+ * is written.
+ */
+static void panel_rows(int rows, int kb, const float *a, int ai, int ap, float *out, int ldo, int w, int acc) {
+  int i = 0;
+  if (w == 8) {
+    for (; i + TILE_ROWS <= rows; i += TILE_ROWS) tile(TILE_ROWS, kb, a + i * ai, ai, ap, bpack, 8, out + i * ldo, ldo, acc);
+    for (; i < rows; i++) tile(1, kb, a + i * ai, ai, ap, bpack, 8, out + i * ldo, ldo, acc);
+    return;
+  }
+  float scratch[TILE_ROWS * 8] __attribute__((aligned(16)));
+  for (; i < rows; i += TILE_ROWS) {
+    int n = rows - i < TILE_ROWS ? rows - i : TILE_ROWS;
+    for (int r = 0; r < TILE_ROWS; r++)
+      for (int jj = 0; jj < 8; jj++) scratch[r * 8 + jj] = (acc && r < n && jj < w) ? out[(i + r) * ldo + jj] : 0.0f;
+    if (n == TILE_ROWS) tile(TILE_ROWS, kb, a + i * ai, ai, ap, bpack, 8, scratch, 8, 1);
+    else for (int r = 0; r < n; r++) tile(1, kb, a + (i + r) * ai, ai, ap, bpack, 8, scratch + r * 8, 8, 1);
+    for (int r = 0; r < n; r++)
+      for (int jj = 0; jj < w; jj++) out[(i + r) * ldo + jj] = scratch[r * 8 + jj];
+  }
+}
+
+/*
+ * simd.h's tiles over blocks: for each block of KB rows of b and each 8 columns, the block is
+ * copied into one contiguous panel, then every row of a runs against it.
+ */
+static void gemm_packed(int rows, int cols, int depth, const float *a, int ai, int ap, const float *b, int ldb, float *out,
+                        int ldo, int accumulate) {
+  for (int p0 = 0; p0 < depth; p0 += KB) {
+    int kb = depth - p0 < KB ? depth - p0 : KB;
+    int acc = accumulate || p0 > 0;
+    for (int j = 0; j < cols; j += 8) {
+      int w = cols - j < 8 ? cols - j : 8;
+      if (w == 8) {
+        for (int p = 0; p < kb; p++) {
+          wasm_v128_store(bpack + p * 8, wasm_v128_load(b + (p0 + p) * ldb + j));
+          wasm_v128_store(bpack + p * 8 + 4, wasm_v128_load(b + (p0 + p) * ldb + j + 4));
+        }
+      } else {
+        for (int p = 0; p < kb; p++)
+          for (int jj = 0; jj < 8; jj++) bpack[p * 8 + jj] = jj < w ? b[(p0 + p) * ldb + j + jj] : 0.0f;
+      }
+      panel_rows(rows, kb, a + p0 * ap, ai, ap, out + j, ldo, w, acc);
+    }
+  }
+}
+
+/* As gemm_packed with the right operand given transposed: b[p, j] = bt[j·ldbt + p] (x · Wᵀ without a copy of Wᵀ). */
+static void gemm_packed_bt(int rows, int cols, int depth, const float *a, int ai, int ap, const float *bt, int ldbt, float *out,
+                           int ldo, int accumulate) {
+  for (int p0 = 0; p0 < depth; p0 += KB) {
+    int kb = depth - p0 < KB ? depth - p0 : KB;
+    int acc = accumulate || p0 > 0;
+    for (int j = 0; j < cols; j += 8) {
+      int w = cols - j < 8 ? cols - j : 8;
+      for (int jj = 0; jj < 8; jj++) {
+        const float *src = bt + (j + jj) * ldbt + p0;
+        for (int p = 0; p < kb; p++) bpack[p * 8 + jj] = jj < w ? src[p] : 0.0f;
+      }
+      panel_rows(rows, kb, a + p0 * ap, ai, ap, out + j, ldo, w, acc);
+    }
+  }
+}
+
+/*
+ * out[i, j] (+)= Σ_p a[i·ai + p·ap] · bt[j·ldbt + p]: `matmul` against the transpose of a row-major
+ * [cols, depth] matrix (a weight's input gradient, dy · Wᵀ).
+ */
+EXPORT("matmul_t")
+void matmul_t(int rows, int cols, int depth, const float *a, int ai, int ap, const float *bt, int ldbt, float *out, int ldo,
+              int accumulate) {
+  gemm_packed_bt(rows, cols, depth, a, ai, ap, bt, ldbt, out, ldo, accumulate);
+}
+
+/*
+ * out[i, j] (+)= Σ_p a[i·ai + p·ap] · b[p·ldb + j] for any cols: packed SIMD tiles, the last partial
+ * block of columns (the 10 classes of an image head, a router's 6 experts) zero-padded.
  */
 EXPORT("matmul")
 void matmul(int rows, int cols, int depth, const float *a, int ai, int ap, const float *b, int ldb, float *out, int ldo,
             int accumulate) {
-  int c8 = cols & ~7;
-  if (c8 > 0) gemm(rows, c8, depth, a, ai, ap, b, ldb, out, ldo, accumulate);
-  if (c8 == cols) return;
-  for (int i = 0; i < rows; i++)
-    for (int j = c8; j < cols; j++) {
-      float s = accumulate ? out[i * ldo + j] : 0.0f;
-      for (int p = 0; p < depth; p++) s += a[i * ai + p * ap] * b[p * ldb + j];
-      out[i * ldo + j] = s;
-    }
+  gemm_packed(rows, cols, depth, a, ai, ap, b, ldb, out, ldo, accumulate);
 }
 
 /* dst [cols, rows] = srcᵀ, src [rows, cols]. */
@@ -92,12 +164,39 @@ static inline v128_t gelu_v(v128_t x) {
 }
 
 /* d gelu / dx = ½(1 + t) + ½ x (1 − t²) √(2/π) (1 + 3k x²), t = tanh(√(2/π)(x + k x³)). */
-static inline v128_t gelu_grad_v(v128_t x) {
-  v128_t t = tanh_v(gelu_inner(x));
+static inline v128_t gelu_grad_from_t(v128_t x, v128_t t);
+static inline v128_t gelu_grad_v(v128_t x) { return gelu_grad_from_t(x, tanh_v(gelu_inner(x))); }
+
+/* y = gelu_tanh(x) keeping t = tanh(√(2/π)(x + k x³)) for gelu_backward_t (no second exp there). */
+EXPORT("gelu_forward_t")
+void gelu_forward_t(const float *x, float *y, float *t, int n) {
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    v128_t xv = wasm_v128_load(x + i), tv = tanh_v(gelu_inner(xv));
+    wasm_v128_store(t + i, tv);
+    wasm_v128_store(y + i, wasm_f32x4_mul(wasm_f32x4_mul(splat(0.5f), xv), wasm_f32x4_add(splat(1.0f), tv)));
+  }
+  for (; i < n; i++) {
+    v128_t xv = splat(x[i]), tv = tanh_v(gelu_inner(xv));
+    t[i] = wasm_f32x4_extract_lane(tv, 0);
+    y[i] = wasm_f32x4_extract_lane(wasm_f32x4_mul(wasm_f32x4_mul(splat(0.5f), xv), wasm_f32x4_add(splat(1.0f), tv)), 0);
+  }
+}
+
+static inline v128_t gelu_grad_from_t(v128_t x, v128_t t) {
   v128_t one = splat(1.0f), half = splat(0.5f);
   v128_t du = wasm_f32x4_mul(splat(GELU_C), wasm_f32x4_add(one, wasm_f32x4_mul(splat(3.0f * GELU_K), wasm_f32x4_mul(x, x))));
   v128_t sech2 = wasm_f32x4_sub(one, wasm_f32x4_mul(t, t));
   return wasm_f32x4_add(wasm_f32x4_mul(half, wasm_f32x4_add(one, t)), wasm_f32x4_mul(wasm_f32x4_mul(half, x), wasm_f32x4_mul(sech2, du)));
+}
+
+/* dx = dy · gelu'(x) from the t that gelu_forward_t kept; in place when dx == dy. */
+EXPORT("gelu_backward_t")
+void gelu_backward_t(const float *x, const float *t, const float *dy, float *dx, int n) {
+  int i = 0;
+  for (; i + 4 <= n; i += 4)
+    wasm_v128_store(dx + i, wasm_f32x4_mul(wasm_v128_load(dy + i), gelu_grad_from_t(wasm_v128_load(x + i), wasm_v128_load(t + i))));
+  for (; i < n; i++) dx[i] = dy[i] * wasm_f32x4_extract_lane(gelu_grad_from_t(splat(x[i]), splat(t[i])), 0);
 }
 
 /* y = gelu_tanh(x) (PyTorch's approximate="tanh"). */

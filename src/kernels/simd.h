@@ -71,7 +71,7 @@ static inline void tile(int nrows, int depth, const float *a, int ai, int ap, co
  * operand, a row-major output. TILE_ROWS×8 register tiles, then 1×8 tiles for the last rows;
  * cols % 8 == 0. `accumulate` = 0 overwrites out.
  */
-static void gemm(int rows, int cols, int depth, const float *a, int ai, int ap, const float *b, int ldb,
+static inline void gemm(int rows, int cols, int depth, const float *a, int ai, int ap, const float *b, int ldb,
                  float *out, int ldo, int accumulate) {
   int i = 0;
   for (; i + TILE_ROWS <= rows; i += TILE_ROWS)

@@ -8,13 +8,13 @@
  * MoE layers are truly sparse: expert i runs only on the tokens routed to it (gathered rows), so
  * compute follows the routing. The routers it supports are the renormalised-gate rules of
  * `hostRouting.ts`; `nativeImageUnsupported` says why a configuration needs the jax-js step instead.
- * The router noise is drawn by jax-js from the step's key exactly as the jitted step draws it, so
- * both steps make the same routing decisions and `test/native/imageStep.test.ts` holds one against
- * the other.
+ * The router noise and jitter are drawn from the step's key as the jitted step draws them (on the
+ * host, `engine/hostRandom.ts`), so both steps make the same routing decisions and
+ * `test/native/imageStep.test.ts` holds one against the other.
  */
-import { jit, numpy as np, random } from "../engine/jax.js";
+import { hostNormal, hostSplit, hostUniform, type HostKey } from "../engine/hostRandom.js";
+import { numpy as np } from "../engine/jax.js";
 import { moeConfig, type ImageModelConfig, type ImageModelParams } from "../models/imageModel.js";
-import { splitKey } from "../models/linear.js";
 import type { AdamWOptions, AdamWState } from "../train/adamw.js";
 import { flattenWithPaths, isDecayed, mapWithPaths } from "../train/paramTree.js";
 import { routerCapacity } from "../moe/routerCapacity.js";
@@ -40,14 +40,14 @@ type Leaf = { path: string; shape: number[]; off: number; n: number; decayed: bo
 /** Buffers of one block. */
 type Block = {
   xhat: Buf; rstd: Buf; normed: Buf; dNormed: Buf;
-  /** Dense FFN: pre-activation and activation `[B, h]`. */
-  pre?: Buf; act?: Buf;
+  /** Dense FFN: pre-activation, activation and the tanh GELU kept for its backward pass, `[B, h]`. */
+  pre?: Buf; act?: Buf; tanh?: Buf;
   moe?: {
     n: number; routing: HostRouting; z: Buf; dz: Buf; tokens: Buf; pairW: Buf;
     /** Router input jitter: the factors `[B, d]` and the jittered router input `[B, d]`. */
     jitter?: Buf; xr?: Buf;
     /** Per pair (grouped by expert): input `[P, d]`, pre-activation and activation `[P, h]`, output `[P, d]`. */
-    xe: Buf; pre: Buf; act: Buf; out: Buf; dPair: Buf;
+    xe: Buf; pre: Buf; act: Buf; tanh: Buf; out: Buf; dPair: Buf;
   };
 };
 
@@ -63,8 +63,8 @@ export class NativeImageStep {
   private readonly blocks: Block[];
   private readonly xhatF: Buf; private readonly rstdF: Buf; private readonly Z: Buf; private readonly dZ: Buf;
   private readonly logits: Buf; private readonly dLogits: Buf;
-  private readonly tmpD: Buf; private readonly tmpH: Buf; private readonly wT: Buf;
-  private readonly drawFn: ((key: np.Array) => np.Array) | null;
+  private readonly tmpD: Buf; private readonly tmpH: Buf;
+  private readonly drawFn: ((key: HostKey) => Float32Array) | null;
   private count: number;
 
   private constructor(
@@ -90,12 +90,12 @@ export class NativeImageStep {
     this.skeleton = mapWithPaths(params, (_p, leaf) => ({ shape: leaf.shape, dtype: leaf.dtype }) as unknown as np.Array);
     this.P = mem.take(total); this.G = mem.take(total); this.M = mem.take(total); this.V = mem.take(total);
     this.X = mem.take(b * inputDim); this.H = mem.take(b * d); this.dH = mem.take(b * d);
-    let widest = Math.max(h, d);
     this.blocks = Array.from({ length: cfg.layers }, (_, l) => {
       const block: Block = { xhat: mem.take(b * d), rstd: mem.take(b), normed: mem.take(b * d), dNormed: mem.take(b * d) };
       if (cfg.kind === "dense") {
         block.pre = mem.take(b * h);
         block.act = mem.take(b * h);
+        block.tanh = mem.take(b * h);
       } else {
         const n = cfg.experts[l];
         const pairs = b * n;
@@ -104,10 +104,9 @@ export class NativeImageStep {
         block.moe = {
           n, z: mem.take(b * n), dz: mem.take(b * n), tokens, pairW,
           ...(jittered ? { jitter: mem.take(b * d), xr: mem.take(b * d) } : {}),
-          xe: mem.take(pairs * d), pre: mem.take(pairs * h), act: mem.take(pairs * h), out: mem.take(pairs * d), dPair: mem.take(pairs),
+          xe: mem.take(pairs * d), pre: mem.take(pairs * h), act: mem.take(pairs * h), tanh: mem.take(pairs * h), out: mem.take(pairs * d), dPair: mem.take(pairs),
           routing: undefined as unknown as HostRouting,
         };
-        widest = Math.max(widest, n);
       }
       return block;
     });
@@ -115,7 +114,6 @@ export class NativeImageStep {
     this.logits = mem.take(b * c); this.dLogits = mem.take(b * c);
     const maxPairs = Math.max(b, ...this.blocks.map((bl) => (bl.moe ? b * bl.moe.n : 0)));
     this.tmpD = mem.take(maxPairs * d); this.tmpH = mem.take(maxPairs * h);
-    this.wT = mem.take(Math.max(d * h, d * c, d * widest));
     mem.commit();
     for (const block of this.blocks) {
       if (block.moe) block.moe.routing = allocHostRouting(b, block.moe.n, mem.i32(block.moe.tokens), mem.f32(block.moe.pairW));
@@ -180,7 +178,11 @@ export class NativeImageStep {
    * (consumed), learning rate `lr`. Returns the packed stats of `unpackStepStats`.
    */
   async step(x: Float32Array, y: Int32Array, key: np.Array, lr: number): Promise<Float32Array> {
-    const draws = this.drawFn ? ((await this.drawFn(key).data()) as Float32Array) : (key.dispose(), null);
+    let draws: Float32Array | null = null;
+    if (this.drawFn) {
+      const words = await key.data();
+      draws = this.drawFn([words[0], words[1]]);
+    } else key.dispose();
     const { cfg, batch: b, k } = this;
     const { d, h, inputDim, numClasses: c } = cfg;
     const f32 = (buf: Buf) => this.mem.f32(buf);
@@ -208,7 +210,7 @@ export class NativeImageStep {
         const f = `${pre}.ffn`;
         k.matmul(b, h, d, bl.normed.at, d, 1, P(`${f}.up.w`), h, bl.pre!.at, h, 0);
         k.add_bias(bl.pre!.at, P(`${f}.up.b`), b, h);
-        k.gelu_forward(bl.pre!.at, bl.act!.at, b * h);
+        k.gelu_forward_t(bl.pre!.at, bl.act!.at, bl.tanh!.at, b * h);
         k.matmul(b, d, h, bl.act!.at, h, 1, P(`${f}.down.w`), d, this.H.at, d, 1); // h += act W_down
         k.add_bias(this.H.at, P(`${f}.down.b`), b, d);
         return;
@@ -238,7 +240,7 @@ export class NativeImageStep {
         k.gather_rows(bl.normed.at, d, idx, 0, rows, xe);
         k.matmul(rows, h, d, xe, d, 1, P(`${pre}.moe.w1`) + e * d * h * 4, h, pe, h, 0);
         k.add_bias(pe, P(`${pre}.moe.b1`) + e * h * 4, rows, h);
-        k.gelu_forward(pe, ae, rows * h);
+        k.gelu_forward_t(pe, ae, m.tanh.at + p0 * h * 4, rows * h);
         k.matmul(rows, d, h, ae, h, 1, P(`${pre}.moe.w2`) + e * h * d * 4, d, oe, d, 0);
         k.add_bias(oe, P(`${pre}.moe.b2`) + e * d * 4, rows, d);
         k.scatter_add_rows(this.H.at, d, idx, m.pairW.at + p0 * 4, rows, oe);
@@ -268,8 +270,7 @@ export class NativeImageStep {
     // Backward through the head and the final LayerNorm.
     k.matmul(d, c, b, this.Z.at, 1, d, this.dLogits.at, c, G("head.w"), c, 0);
     k.sum_rows(this.dLogits.at, b, c, G("head.b"));
-    k.transpose(P("head.w"), d, c, this.wT.at);
-    k.matmul(b, d, c, this.dLogits.at, c, 1, this.wT.at, d, this.dZ.at, d, 0);
+    k.matmul_t(b, d, c, this.dLogits.at, c, 1, P("head.w"), c, this.dZ.at, d, 0);
     k.layernorm_backward(this.dZ.at, this.xhatF.at, this.rstdF.at, P("norm.scale"), b, d, this.dH.at, 0, G("norm.scale"), G("norm.bias"));
 
     // The blocks, last to first; dH holds ∂L/∂h of the residual stream.
@@ -280,13 +281,11 @@ export class NativeImageStep {
         const f = `${pre}.ffn`;
         k.matmul(h, d, b, bl.act!.at, 1, h, this.dH.at, d, G(`${f}.down.w`), d, 0);
         k.sum_rows(this.dH.at, b, d, G(`${f}.down.b`));
-        k.transpose(P(`${f}.down.w`), h, d, this.wT.at);
-        k.matmul(b, h, d, this.dH.at, d, 1, this.wT.at, h, this.tmpH.at, h, 0);
-        k.gelu_backward(bl.pre!.at, this.tmpH.at, this.tmpH.at, b * h);
+        k.matmul_t(b, h, d, this.dH.at, d, 1, P(`${f}.down.w`), d, this.tmpH.at, h, 0);
+        k.gelu_backward_t(bl.pre!.at, bl.tanh!.at, this.tmpH.at, this.tmpH.at, b * h);
         k.matmul(d, h, b, bl.normed.at, 1, d, this.tmpH.at, h, G(`${f}.up.w`), h, 0);
         k.sum_rows(this.tmpH.at, b, h, G(`${f}.up.b`));
-        k.transpose(P(`${f}.up.w`), d, h, this.wT.at);
-        k.matmul(b, d, h, this.tmpH.at, h, 1, this.wT.at, d, bl.dNormed.at, d, 0);
+        k.matmul_t(b, d, h, this.tmpH.at, h, 1, P(`${f}.up.w`), h, bl.dNormed.at, d, 0);
       } else {
         const m = bl.moe;
         const n = m.n;
@@ -303,13 +302,11 @@ export class NativeImageStep {
           k.gather_rows(this.dH.at, d, idx, m.pairW.at + p0 * 4, rows, dOut);
           k.matmul(h, d, rows, ae, 1, h, dOut, d, G(`${pre}.moe.w2`) + e * h * d * 4, d, 0);
           k.sum_rows(dOut, rows, d, G(`${pre}.moe.b2`) + e * d * 4);
-          k.transpose(P(`${pre}.moe.w2`) + e * h * d * 4, h, d, this.wT.at);
-          k.matmul(rows, h, d, dOut, d, 1, this.wT.at, h, dAct, h, 0);
-          k.gelu_backward(pe, dAct, dAct, rows * h);
+          k.matmul_t(rows, h, d, dOut, d, 1, P(`${pre}.moe.w2`) + e * h * d * 4, d, dAct, h, 0);
+          k.gelu_backward_t(pe, m.tanh.at + p0 * h * 4, dAct, dAct, rows * h);
           k.matmul(d, h, rows, xe, 1, d, dAct, h, G(`${pre}.moe.w1`) + e * d * h * 4, h, 0);
           k.sum_rows(dAct, rows, h, G(`${pre}.moe.b1`) + e * h * 4);
-          k.transpose(P(`${pre}.moe.w1`) + e * d * h * 4, d, h, this.wT.at);
-          k.matmul(rows, d, h, dAct, h, 1, this.wT.at, d, dOut, d, 0); // ∂L/∂x of the gathered rows
+          k.matmul_t(rows, d, h, dAct, h, 1, P(`${pre}.moe.w1`) + e * d * h * 4, h, dOut, d, 0); // ∂L/∂x of the gathered rows
           k.scatter_add_rows(bl.dNormed.at, d, idx, 0, rows, dOut);
         }
         // The router: ∂L/∂z from the weights, then through z = n W_r / T.
@@ -318,11 +315,10 @@ export class NativeImageStep {
         for (let i = 0; i < dz.length; i++) dz[i] = Math.fround(dz[i] / rcfg.temperature);
         const routerIn = m.xr ? m.xr.at : bl.normed.at;
         k.matmul(d, n, b, routerIn, 1, d, m.dz.at, n, G(`${pre}.moe.router.w`), n, 0);
-        k.transpose(P(`${pre}.moe.router.w`), d, n, this.wT.at);
-        if (!m.jitter) k.matmul(b, d, n, m.dz.at, n, 1, this.wT.at, d, bl.dNormed.at, d, 1);
+        if (!m.jitter) k.matmul_t(b, d, n, m.dz.at, n, 1, P(`${pre}.moe.router.w`), n, bl.dNormed.at, d, 1);
         else {
           // Through the jitter: ∂L/∂n += (∂L/∂x_r) ⊙ u.
-          k.matmul(b, d, n, m.dz.at, n, 1, this.wT.at, d, this.tmpD.at, d, 0);
+          k.matmul_t(b, d, n, m.dz.at, n, 1, P(`${pre}.moe.router.w`), n, this.tmpD.at, d, 0);
           const g = this.mem.f32({ at: this.tmpD.at, n: b * d }), u = f32(m.jitter), dn = f32(bl.dNormed);
           for (let i = 0; i < g.length; i++) dn[i] += g[i] * u[i];
         }
@@ -362,26 +358,37 @@ function drawsOf(r: RouterConfig): { jitter: boolean; noise: boolean } {
 }
 
 /**
- * Every MoE layer's random draws, concatenated, drawn as the jitted step draws them: the step key
- * split into one key per layer; a layer with one draw uses its key, with two it splits it, jitter
- * first (`moe/router.ts`, `drawKeys`). Jitter is `uniform(1 − j, 1 + j)` of shape `[B, d]`, noise
- * `σ · normal` of shape `[B, N]`. Null when no layer draws anything.
+ * Every MoE layer's random draws, concatenated, drawn as the jitted step draws them but on the host
+ * (`engine/hostRandom.ts`): the step key split into one key per layer; a layer with one draw uses
+ * its key, with two it splits it, jitter first (`moe/router.ts`, `drawKeys`). Jitter is
+ * `uniform(1 − j, 1 + j)` of shape `[B, d]` (bit for bit), noise `σ · normal` of shape `[B, N]` (to
+ * float32 rounding). Null when no layer draws anything.
  */
-function makeDrawFn(cfg: ImageModelConfig, b: number): ((key: np.Array) => np.Array) | null {
+function makeDrawFn(cfg: ImageModelConfig, b: number): ((key: HostKey) => Float32Array) | null {
   if (cfg.kind !== "moe") return null;
   const layers = Array.from({ length: cfg.layers }, (_, l) => ({ n: cfg.experts[l], r: moeConfig(cfg, l).router }));
-  if (!layers.some(({ r }) => drawsOf(r).jitter || drawsOf(r).noise)) return null;
-  return jit((key: np.Array) => {
-    const keys = splitKey(key, cfg.layers);
-    const parts: np.Array[] = [];
+  const total = layers.reduce((acc, { n, r }) => acc + (drawsOf(r).jitter ? b * cfg.d : 0) + (drawsOf(r).noise ? b * n : 0), 0);
+  if (total === 0) return null;
+  return (key) => {
+    const out = new Float32Array(total);
+    let at = 0;
+    const keys = hostSplit(key, cfg.layers);
     layers.forEach(({ n, r }, l) => {
       const want = drawsOf(r);
       const count = Number(want.jitter) + Number(want.noise);
-      if (count === 0) return keys[l].dispose();
-      const [kj, kn] = count === 1 ? [keys[l], keys[l]] : splitKey(keys[l], 2);
-      if (want.jitter) parts.push(random.uniform(kj, [b, cfg.d], { minval: 1 - r.jitter, maxval: 1 + r.jitter }).reshape([b * cfg.d]));
-      if (want.noise) parts.push(random.normal(kn, [b, n]).mul(r.noise).reshape([b * n]));
+      if (count === 0) return;
+      const [kj, kn] = count === 1 ? [keys[l], keys[l]] : hostSplit(keys[l], 2);
+      if (want.jitter) {
+        out.set(hostUniform(kj, b * cfg.d, 1 - r.jitter, 1 + r.jitter), at);
+        at += b * cfg.d;
+      }
+      if (want.noise) {
+        const sigma = Math.fround(r.noise);
+        const z = hostNormal(kn, b * n);
+        for (let i = 0; i < z.length; i++) out[at + i] = Math.fround(z[i] * sigma);
+        at += b * n;
+      }
     });
-    return np.concatenate(parts);
-  });
+    return out;
+  };
 }

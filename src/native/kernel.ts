@@ -10,12 +10,15 @@ export type MlpExports = {
   memory: WebAssembly.Memory;
   __heap_base: WebAssembly.Global;
   matmul(rows: number, cols: number, depth: number, a: number, ai: number, ap: number, b: number, ldb: number, out: number, ldo: number, accumulate: number): void;
+  matmul_t(rows: number, cols: number, depth: number, a: number, ai: number, ap: number, bt: number, ldbt: number, out: number, ldo: number, accumulate: number): void;
   transpose(src: number, rows: number, cols: number, dst: number): void;
   add_bias(y: number, b: number, rows: number, cols: number): void;
   sum_rows(x: number, rows: number, cols: number, out: number): void;
   add(x: number, y: number, n: number): void;
   gelu_forward(x: number, y: number, n: number): void;
   gelu_backward(x: number, dy: number, dx: number, n: number): void;
+  gelu_forward_t(x: number, y: number, t: number, n: number): void;
+  gelu_backward_t(x: number, t: number, dy: number, dx: number, n: number): void;
   layernorm_forward(x: number, scale: number, bias: number, rows: number, d: number, eps: number, y: number, xhat: number, rstd: number): void;
   layernorm_backward(dy: number, xhat: number, rstd: number, scale: number, rows: number, d: number, dx: number, accumulate: number, dscale: number, dbias: number): void;
   gather_rows(src: number, d: number, idx: number, w: number, n: number, dst: number): void;

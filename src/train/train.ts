@@ -13,6 +13,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { initEngine } from "../engine/engine.js";
 import { numpy as np, random, tree } from "../engine/jax.js";
+import { splitKeyOnHost } from "../engine/seedKey.js";
 import { batchesPerEpoch, epochPermutation } from "../data/batches.js";
 import type { LmDataset } from "../data/text/lmData.js";
 import type { ImageDataset } from "../data/types.js";
@@ -240,7 +241,7 @@ export async function train(configInput: unknown, opts: TrainOptions = {}): Prom
       }
       const ts = performance.now();
       const lr = lrAt(progress.step);
-      const [k, sub] = splitTwoKey(key);
+      const [k, sub] = await splitKeyOnHost(key);
       key = k;
       const s = unpackStepStats(await trainer.step(perm, progress.batch * config.batchSize, sub, lr), layers);
       const ms = performance.now() - ts;

@@ -15,10 +15,11 @@ function floats(n: number, seed: number): Float32Array {
   return Float32Array.from({ length: n }, () => r() * 2 - 1);
 }
 
-// 7 rows: one 4-row tile and three 1-row tiles; 13 columns: one 8-wide tile and 5 scalar columns.
-for (const [label, transposedA] of [["A", false], ["Aᵀ (strided)", true]] as const) {
-  test(`matmul of ${label} matches a float64 reference, overwriting and accumulating`, () => {
-    const [rows, cols, depth] = [7, 13, 11];
+// 7 rows: one 4-row tile and three 1-row tiles; 13 columns: one 8-wide panel and a zero-padded one of
+// 5; depth 300: three packed blocks of at most 128.
+for (const [label, transposedA, transposedB] of [["A·B", false, false], ["Aᵀ·B (strided A)", true, false], ["A·Bᵀ (matmul_t)", false, true], ["Aᵀ·Bᵀ", true, true]] as const) {
+  test(`${label} matches a float64 reference, overwriting and accumulating`, () => {
+    const [rows, cols, depth] = [7, 13, 300];
     const mem = new Arena(mlpInstance());
     const a = mem.take(rows * depth), b = mem.take(depth * cols), out = mem.take(rows * cols);
     mem.commit();
@@ -27,17 +28,20 @@ for (const [label, transposedA] of [["A", false], ["Aᵀ (strided)", true]] as c
     mem.f32(b).set(bv);
     // A[i, p] stored at i·depth + p, or (transposed) at p·rows + i.
     const aAt = (i: number, p: number) => (transposedA ? av[p * rows + i] : av[i * depth + p]);
+    // B[p, j] stored at p·cols + j, or (transposed, [cols, depth]) at j·depth + p.
+    const bAt = (p: number, j: number) => (transposedB ? bv[j * depth + p] : bv[p * cols + j]);
     const [ai, ap] = transposedA ? [1, rows] : [depth, 1];
     for (const accumulate of [0, 1]) {
       mem.f32(out).set(init);
-      mem.k.matmul(rows, cols, depth, a.at, ai, ap, b.at, cols, out.at, cols, accumulate);
+      if (transposedB) mem.k.matmul_t(rows, cols, depth, a.at, ai, ap, b.at, depth, out.at, cols, accumulate);
+      else mem.k.matmul(rows, cols, depth, a.at, ai, ap, b.at, cols, out.at, cols, accumulate);
       const expected = Array.from({ length: rows * cols }, (_, k) => {
         const [i, j] = [Math.floor(k / cols), k % cols];
         let s = accumulate ? init[k] : 0;
-        for (let p = 0; p < depth; p++) s += aAt(i, p) * bv[p * cols + j];
+        for (let p = 0; p < depth; p++) s += aAt(i, p) * bAt(p, j);
         return s;
       });
-      assertAllClose(Array.from(mem.f32(out)), expected, { rtol: 1e-5, atol: 1e-5 }, `accumulate=${accumulate}`);
+      assertAllClose(Array.from(mem.f32(out)), expected, { rtol: 1e-5, atol: 1e-4 }, `accumulate=${accumulate}`);
     }
   });
 }
