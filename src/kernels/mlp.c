@@ -45,44 +45,33 @@ static void panel_rows(int rows, int kb, const float *a, int ai, int ap, float *
   }
 }
 
+/* Pack rows p0 .. p0+kb, columns j .. j+w of the right operand into bpack (KB × 8, zero-padded past w):
+ * b[p, j] is b[p·ldb + j], or b[j·ldb + p] when `transposed` (the operand given as [cols, depth]). */
+static void pack_panel(const float *b, int ldb, int transposed, int p0, int kb, int j, int w) {
+  if (!transposed && w == 8) {
+    for (int p = 0; p < kb; p++) {
+      wasm_v128_store(bpack + p * 8, wasm_v128_load(b + (p0 + p) * ldb + j));
+      wasm_v128_store(bpack + p * 8 + 4, wasm_v128_load(b + (p0 + p) * ldb + j + 4));
+    }
+    return;
+  }
+  for (int jj = 0; jj < 8; jj++)
+    for (int p = 0; p < kb; p++)
+      bpack[p * 8 + jj] = jj >= w ? 0.0f : transposed ? b[(j + jj) * ldb + p0 + p] : b[(p0 + p) * ldb + j + jj];
+}
+
 /*
  * simd.h's tiles over blocks: for each block of KB rows of b and each 8 columns, the block is
  * copied into one contiguous panel, then every row of a runs against it.
  */
-static void gemm_packed(int rows, int cols, int depth, const float *a, int ai, int ap, const float *b, int ldb, float *out,
-                        int ldo, int accumulate) {
+static void gemm_packed(int rows, int cols, int depth, const float *a, int ai, int ap, const float *b, int ldb, int transposed,
+                        float *out, int ldo, int accumulate) {
   for (int p0 = 0; p0 < depth; p0 += KB) {
     int kb = depth - p0 < KB ? depth - p0 : KB;
-    int acc = accumulate || p0 > 0;
     for (int j = 0; j < cols; j += 8) {
       int w = cols - j < 8 ? cols - j : 8;
-      if (w == 8) {
-        for (int p = 0; p < kb; p++) {
-          wasm_v128_store(bpack + p * 8, wasm_v128_load(b + (p0 + p) * ldb + j));
-          wasm_v128_store(bpack + p * 8 + 4, wasm_v128_load(b + (p0 + p) * ldb + j + 4));
-        }
-      } else {
-        for (int p = 0; p < kb; p++)
-          for (int jj = 0; jj < 8; jj++) bpack[p * 8 + jj] = jj < w ? b[(p0 + p) * ldb + j + jj] : 0.0f;
-      }
-      panel_rows(rows, kb, a + p0 * ap, ai, ap, out + j, ldo, w, acc);
-    }
-  }
-}
-
-/* As gemm_packed with the right operand given transposed: b[p, j] = bt[j·ldbt + p] (x · Wᵀ without a copy of Wᵀ). */
-static void gemm_packed_bt(int rows, int cols, int depth, const float *a, int ai, int ap, const float *bt, int ldbt, float *out,
-                           int ldo, int accumulate) {
-  for (int p0 = 0; p0 < depth; p0 += KB) {
-    int kb = depth - p0 < KB ? depth - p0 : KB;
-    int acc = accumulate || p0 > 0;
-    for (int j = 0; j < cols; j += 8) {
-      int w = cols - j < 8 ? cols - j : 8;
-      for (int jj = 0; jj < 8; jj++) {
-        const float *src = bt + (j + jj) * ldbt + p0;
-        for (int p = 0; p < kb; p++) bpack[p * 8 + jj] = jj < w ? src[p] : 0.0f;
-      }
-      panel_rows(rows, kb, a + p0 * ap, ai, ap, out + j, ldo, w, acc);
+      pack_panel(b, ldb, transposed, p0, kb, j, w);
+      panel_rows(rows, kb, a + p0 * ap, ai, ap, out + j, ldo, w, accumulate || p0 > 0);
     }
   }
 }
@@ -94,7 +83,7 @@ static void gemm_packed_bt(int rows, int cols, int depth, const float *a, int ai
 EXPORT("matmul_t")
 void matmul_t(int rows, int cols, int depth, const float *a, int ai, int ap, const float *bt, int ldbt, float *out, int ldo,
               int accumulate) {
-  gemm_packed_bt(rows, cols, depth, a, ai, ap, bt, ldbt, out, ldo, accumulate);
+  gemm_packed(rows, cols, depth, a, ai, ap, bt, ldbt, 1, out, ldo, accumulate);
 }
 
 /*
@@ -104,14 +93,7 @@ void matmul_t(int rows, int cols, int depth, const float *a, int ai, int ap, con
 EXPORT("matmul")
 void matmul(int rows, int cols, int depth, const float *a, int ai, int ap, const float *b, int ldb, float *out, int ldo,
             int accumulate) {
-  gemm_packed(rows, cols, depth, a, ai, ap, b, ldb, out, ldo, accumulate);
-}
-
-/* dst [cols, rows] = srcᵀ, src [rows, cols]. */
-EXPORT("transpose")
-void transpose(const float *src, int rows, int cols, float *dst) {
-  for (int i = 0; i < rows; i++)
-    for (int j = 0; j < cols; j++) dst[j * rows + i] = src[i * cols + j];
+  gemm_packed(rows, cols, depth, a, ai, ap, b, ldb, 0, out, ldo, accumulate);
 }
 
 /* y[i, j] += b[j]. */

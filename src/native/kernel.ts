@@ -11,7 +11,6 @@ export type MlpExports = {
   __heap_base: WebAssembly.Global;
   matmul(rows: number, cols: number, depth: number, a: number, ai: number, ap: number, b: number, ldb: number, out: number, ldo: number, accumulate: number): void;
   matmul_t(rows: number, cols: number, depth: number, a: number, ai: number, ap: number, bt: number, ldbt: number, out: number, ldo: number, accumulate: number): void;
-  transpose(src: number, rows: number, cols: number, dst: number): void;
   add_bias(y: number, b: number, rows: number, cols: number): void;
   sum_rows(x: number, rows: number, cols: number, out: number): void;
   add(x: number, y: number, n: number): void;
