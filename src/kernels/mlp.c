@@ -17,6 +17,30 @@
 
 static inline v128_t splat(float x) { return wasm_f32x4_splat(x); }
 
+static inline float hsum(v128_t v) {
+  return (wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1)) + (wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3));
+}
+
+/* Σ_j x[j] · y[j], four lanes at a time, then the tail. */
+static inline float dot(const float *x, const float *y, int n) {
+  v128_t acc = splat(0.0f);
+  int j = 0;
+  for (; j + 4 <= n; j += 4) acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_v128_load(x + j), wasm_v128_load(y + j)));
+  float s = hsum(acc);
+  for (; j < n; j++) s += x[j] * y[j];
+  return s;
+}
+
+/* Σ_j x[j]. */
+static inline float sum(const float *x, int n) {
+  v128_t acc = splat(0.0f);
+  int j = 0;
+  for (; j + 4 <= n; j += 4) acc = wasm_f32x4_add(acc, wasm_v128_load(x + j));
+  float s = hsum(acc);
+  for (; j < n; j++) s += x[j];
+  return s;
+}
+
 /* Depth of one packed block of the right operand: KB × 8 floats (4 KB) stay in L1 for all rows. */
 #define KB 128
 static float bpack[KB * 8] __attribute__((aligned(16)));
@@ -206,17 +230,15 @@ void layernorm_forward(const float *x, const float *scale, const float *bias, in
                        float *xhat, float *rstd) {
   for (int i = 0; i < rows; i++) {
     const float *xr = x + i * d;
-    float mean = 0.0f, var = 0.0f;
-    for (int j = 0; j < d; j++) mean += xr[j];
-    mean /= (float)d;
-    for (int j = 0; j < d; j++) var += (xr[j] - mean) * (xr[j] - mean);
-    var /= (float)d;
+    float *h = xhat + i * d;
+    float mean = sum(xr, d) / (float)d;
+    for (int j = 0; j < d; j++) h[j] = xr[j] - mean;
+    float var = dot(h, h, d) / (float)d;
     float r = 1.0f / __builtin_sqrtf(var + eps);
     rstd[i] = r;
     for (int j = 0; j < d; j++) {
-      float h = (xr[j] - mean) * r;
-      xhat[i * d + j] = h;
-      y[i * d + j] = h * scale[j] + bias[j];
+      h[j] *= r;
+      y[i * d + j] = h[j] * scale[j] + bias[j];
     }
   }
 }
@@ -230,8 +252,17 @@ void layernorm_backward(const float *dy, const float *xhat, const float *rstd, c
                         float *dx, int accumulate, float *dscale, float *dbias) {
   for (int i = 0; i < rows; i++) {
     const float *g = dy + i * d, *h = xhat + i * d;
-    float m1 = 0.0f, m2 = 0.0f;
-    for (int j = 0; j < d; j++) {
+    v128_t a1 = splat(0.0f), a2 = splat(0.0f);
+    int j = 0;
+    for (; j + 4 <= d; j += 4) {
+      v128_t gv = wasm_v128_load(g + j), hv = wasm_v128_load(h + j), gh = wasm_f32x4_mul(gv, wasm_v128_load(scale + j));
+      a1 = wasm_f32x4_add(a1, gh);
+      a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(gh, hv));
+      wasm_v128_store(dscale + j, wasm_f32x4_add(wasm_v128_load(dscale + j), wasm_f32x4_mul(gv, hv)));
+      wasm_v128_store(dbias + j, wasm_f32x4_add(wasm_v128_load(dbias + j), gv));
+    }
+    float m1 = hsum(a1), m2 = hsum(a2);
+    for (; j < d; j++) {
       float gh = g[j] * scale[j];
       m1 += gh;
       m2 += gh * h[j];
@@ -273,12 +304,7 @@ void scatter_add_rows(float *dst, int d, const int32_t *idx, const float *w, int
 /* out[i] = Σ_j a[idx[i], j] · b[i, j] (a combine weight's gradient), i < n. */
 EXPORT("gathered_dots")
 void gathered_dots(const float *a, int d, const int32_t *idx, const float *b, int n, float *out) {
-  for (int i = 0; i < n; i++) {
-    const float *x = a + idx[i] * d, *y = b + i * d;
-    float s = 0.0f;
-    for (int j = 0; j < d; j++) s += x[j] * y[j];
-    out[i] = s;
-  }
+  for (int i = 0; i < n; i++) out[i] = dot(a + idx[i] * d, b + i * d, d);
 }
 
 /* Σ x[i]², in blocks of f32 partial sums added in f64. */
