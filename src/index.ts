@@ -11,7 +11,8 @@
 export * as jax from "./engine/jax.js";
 export { initEngine, type EngineInfo } from "./engine/engine.js";
 export { trackBuffers, type BufferTracker } from "./engine/liveBuffers.js";
-export { seedKey } from "./engine/seedKey.js";
+export { keyFromWords, seedKey, splitKeyOnHost } from "./engine/seedKey.js";
+export { hostBits, hostNormal, hostSplit, hostUniform, threefry2x32, type HostKey } from "./engine/hostRandom.js";
 export { UserError } from "./errors.js";
 
 // MoE core
@@ -41,6 +42,8 @@ export * from "./models/lmModel.js";
 export { linearCrossEntropy, type HeadOptions, type HeadResult } from "./models/lmHead.js";
 export { HEAD_KERNELS, type HeadKernel } from "./models/headKernel.js";
 export { fusedHeadOnHost, fusedHeadSupports, type FusedHeadResult } from "./kernels/fusedLinearCrossEntropy.js";
+export { NativeImageStep, nativeImageUnsupported } from "./native/imageStep.js";
+export { STEP_KERNELS, type StepKernel, type Trainer } from "./train/trainer.js";
 export { generateTokens, sampleToken, type SampleOptions } from "./models/generate.js";
 
 // Data
