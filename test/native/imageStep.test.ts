@@ -48,6 +48,7 @@ const CASES: [string, ImageModelConfig][] = [
   ["switch (jitter, capacity, balancing and z-losses)", model("moe", routerDefaults("switch"), [4, 4])],
   ["switch at capacity 4 with a strong balancing loss", model("moe", { ...routerDefaults("switch"), capacityFactorTrain: 0.5, balanceCoef: 0.5, zLossCoef: 0.1 }, [6, 2])],
   ["percentile with input jitter and noise (two draws per layer)", model("moe", { ...routerDefaults("percentile"), jitter: 0.05 }, [4, 4])],
+  ["per-layer routers: Switch, then top-1", { ...model("moe", routerDefaults("percentile"), [4, 3]), layerRouters: [routerDefaults("switch"), { ...routerDefaults("topk"), k: 1 }] }],
 ];
 
 for (const [label, cfg] of CASES) {
