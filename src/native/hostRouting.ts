@@ -105,17 +105,13 @@ function selectRow(cfg: RouterConfig, s: Float32Array, at: number, n: number, ma
  */
 export function hostRoute(cfg: RouterConfig, z: Float32Array, t: number, n: number, noise: Float32Array | null, out: HostRouting, capacity = t): number {
   if (cfg.kind === "switch") return switchRoute(cfg, z, t, n, out, capacity);
-  const { probs, mask, weights, offsets, tokens, pairWeights } = out;
+  const { probs, mask, weights } = out;
   const scores = noise ? out.scratch.scores : probs;
   const { sorted, order } = out.scratch;
   mask.fill(0);
   for (let r = 0; r < t; r++) {
     const at = r * n;
-    let m = -Infinity;
-    for (let i = 0; i < n; i++) m = Math.max(m, z[at + i]);
-    let sum = 0;
-    for (let i = 0; i < n; i++) sum += Math.exp(z[at + i] - m);
-    for (let i = 0; i < n; i++) probs[at + i] = Math.exp(z[at + i] - m) / sum;
+    softmaxRow(z, at, n, probs);
     if (noise) for (let i = 0; i < n; i++) scores[at + i] = f(probs[at + i] + noise[at + i]);
     const count = selectRow(cfg, scores, at, n, mask, sorted, order);
     let total = 0;
@@ -125,7 +121,13 @@ export function hostRoute(cfg: RouterConfig, z: Float32Array, t: number, n: numb
       weights[at + i] = !mask[at + i] ? 0 : count === 1 ? 1 : base / total;
     }
   }
-  // Pairs grouped by expert, tokens ascending within each expert.
+  groupPairs(out, t, n);
+  return 0;
+}
+
+/** The selected (token, expert) pairs grouped by expert, tokens ascending within each expert. */
+function groupPairs(out: HostRouting, t: number, n: number): void {
+  const { mask, weights, offsets, tokens, pairWeights } = out;
   offsets[0] = 0;
   let p = 0;
   for (let e = 0; e < n; e++) {
@@ -138,7 +140,6 @@ export function hostRoute(cfg: RouterConfig, z: Float32Array, t: number, n: numb
     }
     offsets[e + 1] = p;
   }
-  return 0;
 }
 
 /** Softmax of row `at` of z into probs (f64 arithmetic); returns logsumexp. */
@@ -152,7 +153,7 @@ function softmaxRow(z: Float32Array, at: number, n: number, probs: Float32Array)
 }
 
 function switchRoute(cfg: RouterConfig, z: Float32Array, t: number, n: number, out: HostRouting, capacity: number): number {
-  const { probs, mask, weights, offsets, tokens, pairWeights, fraction, lse } = out;
+  const { probs, mask, weights, fraction, lse } = out;
   mask.fill(0);
   weights.fill(0);
   fraction.fill(0);
@@ -173,18 +174,7 @@ function switchRoute(cfg: RouterConfig, z: Float32Array, t: number, n: number, o
       weights[at + top] = probs[at + top];
     }
   }
-  offsets[0] = 0;
-  let p = 0;
-  for (let e = 0; e < n; e++) {
-    for (let r = 0; r < t; r++) {
-      if (mask[r * n + e]) {
-        tokens[p] = r;
-        pairWeights[p] = weights[r * n + e];
-        p++;
-      }
-    }
-    offsets[e + 1] = p;
-  }
+  groupPairs(out, t, n);
   let balance = 0;
   for (let i = 0; i < n; i++) balance += fraction[i] * meanProb[i];
   return cfg.balanceCoef * n * balance + cfg.zLossCoef * (zSq / t);
