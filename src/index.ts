@@ -13,27 +13,45 @@ export { initEngine, type EngineInfo } from "./engine/engine.js";
 export { trackBuffers, type BufferTracker } from "./engine/liveBuffers.js";
 export { keyFromWords, seedKey, splitKeyOnHost } from "./engine/seedKey.js";
 export { hostBits, hostNormal, hostSplit, hostUniform, threefry2x32, type HostKey } from "./engine/hostRandom.js";
+export { splitKey } from "./engine/splitKey.js";
+export { flattenWithPaths, mapWithPaths } from "./engine/paramTree.js";
 export { UserError } from "./errors.js";
 
 // MoE core
 export * from "./moe/routing.js";
+export {
+  DEFAULT_ROUTER,
+  HOST_ROUTER_KINDS,
+  maxActiveExperts,
+  ROUTER_KINDS,
+  routerCapacity,
+  routerDefaults,
+  ROUTING_RULES,
+  ruleOf,
+  type RouterConfig,
+  type RouterKind,
+} from "./moe/routers/registry.js";
+export type { AuxLossName, HostForm, HostSelectInput, RoutingRule } from "./moe/routers/rule.js";
+export { expertCapacity } from "./moe/routers/expertCapacity.js";
+export { layerKeys, routerDrawKeys, routerDraws, type RouterDraw } from "./moe/drawSchedule.js";
+export { allocHostRouting, hostRoute, hostRouteBackward, type HostRouting } from "./moe/hostRouter.js";
 export { applyRouter, combineWeights, initRouter, type RouterParams } from "./moe/router.js";
-export { percentileActiveCount, percentileSelect, percentileThreshold, withArgmaxFallback } from "./moe/percentileRouter.js";
-export { topkSelect } from "./moe/topkRouter.js";
-export { balanceLoss, keepWithinCapacity, switchRoute, zLoss } from "./moe/switchRouter.js";
-export { gshardRoute, gshardSelect } from "./moe/gshardRouter.js";
-export { expertChoiceRoute, expertChoiceSelect } from "./moe/expertChoiceRouter.js";
-export { gateEntropy, topPRoute, topPSelect } from "./moe/topPRouter.js";
-export { thresholdSelect } from "./moe/thresholdRouter.js";
-export { batchPercentileSelect } from "./moe/batchPercentileRouter.js";
+export { percentileActiveCount, percentileSelect, percentileThreshold, withArgmaxFallback } from "./moe/routers/percentile.js";
+export { topkSelect } from "./moe/routers/topk.js";
+export { balanceLoss, keepWithinCapacity, switchRoute, zLoss } from "./moe/routers/switch.js";
+export { gshardRoute, gshardSelect } from "./moe/routers/gshard.js";
+export { expertChoiceCapacity, expertChoiceRoute, expertChoiceSelect } from "./moe/routers/expertChoice.js";
+export { gateEntropy, topPRoute, topPSelect } from "./moe/routers/topP.js";
+export { thresholdSelect } from "./moe/routers/threshold.js";
+export { batchPercentileSelect } from "./moe/routers/batchPercentile.js";
 export { descendingRank } from "./moe/ranks.js";
 export { expertSchedule, SCHEDULE_KINDS, type ScheduleConfig, type ScheduleKind } from "./moe/schedules.js";
 export { applyMoeLayer, disposeRouting, disposeRoutingExtras, initMoeLayer, moeLayerPlan, type MoeLayerConfig, type MoeLayerParams } from "./moe/moeLayer.js";
 export * from "./moe/dispatchPlan.js";
-export { expertCapacity, expertChoiceCapacity, routerCapacity } from "./moe/routerCapacity.js";
 
 // Models
-export { applyLinear, initLinear, splitKey, type LinearParams } from "./models/linear.js";
+export { applyLinear, initLinear, type LinearParams } from "./models/linear.js";
+export { layerRouter, moeConfig, type MoeStackConfig, type StackConfig } from "./models/stackConfig.js";
 export { applyLayerNorm, initLayerNorm, type LayerNormParams } from "./models/layerNorm.js";
 export { applyFfn, initFfn, type FfnParams } from "./models/ffn.js";
 export * from "./models/imageModel.js";
@@ -42,8 +60,6 @@ export * from "./models/lmModel.js";
 export { linearCrossEntropy, type HeadOptions, type HeadResult } from "./models/lmHead.js";
 export { HEAD_KERNELS, type HeadKernel } from "./models/headKernel.js";
 export { fusedHeadOnHost, fusedHeadSupports, type FusedHeadResult } from "./kernels/fusedLinearCrossEntropy.js";
-export { NativeImageStep, nativeImageUnsupported } from "./native/imageStep.js";
-export { STEP_KERNELS, type StepKernel, type Trainer } from "./train/trainer.js";
 export { generateTokens, sampleToken, type SampleOptions } from "./models/generate.js";
 
 // Data
@@ -61,14 +77,19 @@ export { gpt2Tokenizer, tokenizeDocuments, type Tokenizer } from "./data/text/to
 export { BUCKET_EDGES, frequencyBuckets, gatherSequences, loadLmDataset, sequenceCount, type FrequencyBuckets, type LmDataset } from "./data/text/lmData.js";
 export { fetchRecyclingTheWeb } from "./data/text/recyclingTheWeb.js";
 
-// Training
-export { adamw, type AdamW, type AdamWOptions, type AdamWState } from "./train/adamw.js";
+// Training steps
+export { adamw, type AdamW, type AdamWOptions, type AdamWState } from "./steps/adamw.js";
+export { chooseEngine, ENGINES, makeTrainer, nativeUnsupported, type BatchSource, type Engine, type EngineUsed, type ModelConfig, type TrainerOptions } from "./steps/makeTrainer.js";
+export type { Trainer } from "./steps/trainer.js";
+export { NativeImageStep, nativeImageUnsupported } from "./steps/nativeImageStep.js";
+export { makeLmTrainStep, type LmTrainStepFn } from "./steps/lmStep.js";
+export { crossEntropy, makeEvalStep, makeTrainStep, unpackStepStats, type StepStats, type TrainStepFn } from "./steps/imageStep.js";
+
+// Training runs
 export { cosineWithWarmup, type LrScheduleOptions } from "./train/lrSchedule.js";
-export { configSchema, defaultConfig, LM_PRESETS, LM_SCALES, resolveConfig, type LmScale, type TrainConfig, type TrainConfigInput } from "./train/config.js";
-export { makeLmTrainStep, type LmTrainStepFn } from "./train/lmStep.js";
+export { configSchema, defaultConfig, LM_PRESETS, LM_SCALES, RENAMED_KEYS, resolveConfig, type LmScale, type ResolveOptions, type TrainConfig, type TrainConfigInput } from "./train/config.js";
 export { makeLmEvaluator, type LmEvalOptions } from "./train/lmEvaluate.js";
 export { lmModelConfigFor } from "./train/lmTask.js";
-export { crossEntropy, makeEvalStep, makeTrainStep, unpackStepStats, type StepStats, type TrainStepFn } from "./train/trainStep.js";
 export { evaluate, makeEvaluator, type EvalResult, type Evaluator, type FrequencyRow } from "./train/evaluate.js";
 export {
   addRoutingCounts,

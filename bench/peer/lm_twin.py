@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """
-PyTorch twin of dynamoe's dense language model and its training step, run by bench/lmTwin.ts.
+PyTorch twin of dynamoe's dense language model and its training step, run by bench/peer/lmTwin.ts.
 
 The model, in standard PyTorch modules (src/models/lmModel.ts):
 

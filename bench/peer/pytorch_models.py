@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """
-PyTorch mirror of dynamoe's models, for `npm run bench -- --peer pytorch` (bench/peer.ts).
+PyTorch mirror of dynamoe's models, for `npm run bench -- --peer pytorch` (bench/peer/peer.ts).
 
 Same layers, same parameter counts, same routing rules as the TypeScript models:
 
@@ -313,7 +313,7 @@ def decayed(name, model):
 
 
 def batches(spec, count=4, batch=None):
-    """Random inputs of the benchmark's shapes, as bench/run.ts and bench/lm.ts make them."""
+    """Random inputs of the benchmark's shapes, as bench/speed/imageSteps.ts and bench/speed/lm.ts make them."""
     out = []
     b = batch or spec["batch"]
     gen = torch.Generator().manual_seed(12345)
@@ -490,7 +490,7 @@ def main():
     ap.add_argument("--info", action="store_true")
     ap.add_argument("--check", action="store_true")
     ap.add_argument("--serve", action="store_true")
-    ap.add_argument("--spec", help="the model, as JSON (see bench/peer.ts)")
+    ap.add_argument("--spec", help="the model, as JSON (see bench/peer/peer.ts)")
     ap.add_argument("--variant", choices=("simple", "loop"), default="simple")
     ap.add_argument("--gelu", choices=GELU_MODES, default="native")
     ap.add_argument("--threads", type=int, default=1)

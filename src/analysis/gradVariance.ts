@@ -14,7 +14,7 @@
  * is ours (spec §7).
  */
 import { jit, numpy as np, tree } from "../engine/jax.js";
-import { flattenWithPaths } from "../train/paramTree.js";
+import { flattenWithPaths } from "../engine/paramTree.js";
 
 export type GradVarianceResult = {
   /** Gradients taken (K). */

@@ -5,10 +5,10 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { readFileSync } from "node:fs";
 import { UserError } from "../errors.js";
-import { ROUTER_KINDS } from "../moe/routing.js";
+import { HOST_ROUTER_KINDS, ROUTER_KINDS, ROUTING_RULES } from "../moe/routers/registry.js";
 import { SCHEDULE_KINDS } from "../moe/schedules.js";
 import { DISPATCH_MODES } from "../moe/dispatchPlan.js";
-import { STEP_KERNELS } from "../train/trainer.js";
+import { ENGINES } from "../steps/makeTrainer.js";
 import { evalCommand } from "./evalCommand.js";
 import { inspectCommand } from "./inspectCommand.js";
 import { dataFetchCommand } from "./dataCommand.js";
@@ -46,6 +46,12 @@ function layerRoutersArg(v: string): string[] {
   const bad = kinds.find((k) => !(ROUTER_KINDS as readonly string[]).includes(k));
   if (bad !== undefined) throw new InvalidArgumentError(`--layer-routers: unknown router "${bad}" (one of ${ROUTER_KINDS.join(", ")})`);
   return kinds;
+}
+
+/** The routers, one line each, for `train --help` (from the rule registry). */
+function routersHelp(): string {
+  const width = Math.max(...ROUTER_KINDS.map((k) => k.length));
+  return ["", "Routers (--router, --layer-routers; docs/routers.md):", ...ROUTER_KINDS.map((k) => `  ${k.padEnd(width)}  ${ROUTING_RULES[k].summary}`)].join("\n");
 }
 
 function capacityArg(v: string): "exact" | number {
@@ -89,9 +95,15 @@ export function buildProgram(): Command {
     .option("--out <dir>", "run folder (default: runs/<dataset or corpus>-<model>-<schedule>-seed<seed>)")
     .option("--resume <dir>", "continue the run in <dir> from its last checkpoint")
     .option("--data-dir <dir>", "read the dataset's files from <dir>")
-    .addOption(new Option("--step-kernel <kind>", "training step: native (our SIMD kernels; image models, percentile/topk/threshold routers, CPU), jit (jax-js), auto: native where it can").choices([...STEP_KERNELS]))
+    .addOption(
+      new Option(
+        "--engine <engine>",
+        `what runs the training step: native (our WebAssembly SIMD kernels; image models with the ${HOST_ROUTER_KINDS.join(", ")} routers, on the CPU), jax (jax-js's compiled step: every model, CPU or WebGPU), auto: native where it can`,
+      ).choices([...ENGINES]),
+    )
     .option("--threads <n>", "wasm threads (default 1; see docs/performance.md)")
     .addOption(new Option("--device <device>", "wasm (CPU, default) or webgpu (a GPU through the `webgpu` package; docs/performance.md)").choices(["wasm", "webgpu"]))
+    .addHelpText("after", routersHelp())
     .action(async (opts) => trainCommand(opts));
 
   program

@@ -75,6 +75,9 @@ export function trainProgress(label: string): { onEvent: (e: TrainEvent) => void
         line(`epoch ${Number.isInteger(e.epoch) ? e.epoch : e.epoch.toFixed(2)}: ${what}, loss ${e.result.loss.toFixed(4)}${act}`);
         break;
       }
+      case "note":
+        line(`note: ${e.message}`);
+        break;
       case "checkpoint":
         break;
     }

@@ -11,5 +11,5 @@ export function openRunFolder(dir: string): { config: TrainConfig; checkpoint: s
   const checkpoint = join(dir, CHECKPOINT_FILE);
   if (!existsSync(cfgPath)) throw new UserError(`--run ${dir}: not a dynamoe run folder (no config.json)`);
   if (!existsSync(checkpoint)) throw new UserError(`--run ${dir}: no checkpoint yet (${CHECKPOINT_FILE} is missing)`);
-  return { config: resolveConfig(JSON.parse(readFileSync(cfgPath, "utf8"))), checkpoint };
+  return { config: resolveConfig(JSON.parse(readFileSync(cfgPath, "utf8")), { onNote: (line) => process.stderr.write(`note: ${line}\n`) }), checkpoint };
 }

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { UserError } from "../errors.js";
 import { resolveConfig, type TrainConfig, type TrainConfigInput } from "../train/config.js";
-import { train, type TrainSummary } from "../train/train.js";
+import { train, type TrainEvent, type TrainSummary } from "../train/train.js";
 import { trainProgress } from "./progress.js";
 
 export type TrainFlags = {
@@ -31,7 +31,7 @@ export type TrainFlags = {
   out?: string;
   resume?: string;
   dataDir?: string;
-  stepKernel?: string;
+  engine?: string;
 };
 
 function readConfigFile(path: string): Record<string, unknown> {
@@ -69,7 +69,7 @@ export function configFromFlags(flags: TrainFlags): TrainConfigInput {
   set("batchSize", flags.batchSize);
   set("maxSteps", flags.maxSteps);
   set("dataDir", flags.dataDir);
-  set("stepKernel", flags.stepKernel);
+  set("engine", flags.engine);
   set("dispatch", flags.dispatch);
   set("dispatchCapacity", flags.dispatchCapacity);
   if (flags.layerRouters !== undefined) cfg.layerRouters = flags.layerRouters.map((kind) => ({ kind }));
@@ -125,7 +125,7 @@ export async function trainCommand(flags: TrainFlags): Promise<void> {
     }
   } else {
     input = configFromFlags(flags);
-    const resolved = resolveConfig(input); // validate before touching the disk
+    const resolved = resolveConfig(input, { onNote: (line) => process.stderr.write(`note: ${line}\n`) }); // validate before touching the disk
     outDir = flags.out ?? defaultOutDir(resolved);
   }
   const controller = new AbortController();
@@ -139,7 +139,9 @@ export async function trainCommand(flags: TrainFlags): Promise<void> {
   process.on("SIGTERM", onSigint);
   const progress = trainProgress(outDir);
   try {
-    const { summary } = await train(input, { outDir, resume: Boolean(flags.resume), onEvent: progress.onEvent, signal: controller.signal });
+    // The notes of a new run's configuration were printed when it was validated above.
+    const onEvent = flags.resume ? progress.onEvent : (e: TrainEvent) => e.type !== "note" && progress.onEvent(e);
+    const { summary } = await train(input, { outDir, resume: Boolean(flags.resume), onEvent, signal: controller.signal });
     progress.stop();
     printSummary(summary, outDir);
   } finally {

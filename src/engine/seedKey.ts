@@ -6,7 +6,7 @@
  * one wasm module per distinct seed and keeps every module forever (`compiledProgramCache`, never
  * pruned). A key made from the step number therefore costs about 20 KB of native memory and one
  * memory mapping per step, outside the V8 and wasm heaps; `vm.max_map_count` (65,530) would end such
- * a run after about 64k steps. Reproduction: `bench/repro/kernelCacheGrowth.ts --case key`.
+ * a run after about 64k steps. Reproduction: `bench/upstream/kernelCacheGrowth.ts --case key`.
  * Loops should split a carried key (as `src/train/train.ts` does) or use this.
  *
  * @returns `[2]` uint32, equal to `random.key(seed)`.

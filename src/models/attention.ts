@@ -7,7 +7,8 @@
  * Shapes: B sequences of S positions, width d, H heads of size d/H.
  */
 import { nn, numpy as np } from "../engine/jax.js";
-import { applyLinear, initLinearNormal, splitKey, type LinearParams } from "./linear.js";
+import { splitKey } from "../engine/splitKey.js";
+import { applyLinear, initLinearNormal, type LinearParams } from "./linear.js";
 
 export type AttentionParams = {
   /** `[d, 3d]`: queries, keys and values side by side. */

@@ -3,7 +3,8 @@
  * block and the shape of every expert.
  */
 import { nn, numpy as np } from "../engine/jax.js";
-import { applyLinear, initLinear, splitKey, type LinearParams } from "./linear.js";
+import { splitKey } from "../engine/splitKey.js";
+import { applyLinear, initLinear, type LinearParams } from "./linear.js";
 
 export type FfnParams = { up: LinearParams; down: LinearParams };
 

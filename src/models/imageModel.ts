@@ -7,34 +7,19 @@
  * puts one FFN of the same hidden size h in every block (the dense baseline).
  */
 import { numpy as np } from "../engine/jax.js";
-import type { DispatchCapacity } from "../moe/dispatch.js";
-import type { DispatchMode } from "../moe/dispatchPlan.js";
-import { applyMoeLayer, initMoeLayer, type MoeLayerConfig, type MoeLayerParams } from "../moe/moeLayer.js";
-import type { RouterConfig, Routing } from "../moe/routing.js";
+import { applyMoeLayer, initMoeLayer, type MoeLayerParams } from "../moe/moeLayer.js";
+import type { Routing } from "../moe/routing.js";
 import { applyFfn, initFfn, type FfnParams } from "./ffn.js";
 import { applyLayerNorm, initLayerNorm, type LayerNormParams } from "./layerNorm.js";
-import { applyLinear, initLinear, splitKey, type LinearParams } from "./linear.js";
+import { splitKey } from "../engine/splitKey.js";
+import { layerKeys } from "../moe/drawSchedule.js";
+import { applyLinear, initLinear, type LinearParams } from "./linear.js";
+import { moeConfig, type StackConfig } from "./stackConfig.js";
 
-export type ImageModelConfig = {
-  kind: "dense" | "moe";
+export type ImageModelConfig = StackConfig & {
   /** Flattened input size (784 for MNIST, 3072 for CIFAR-10). */
   inputDim: number;
   numClasses: number;
-  /** Model width. @default 128 */
-  d: number;
-  /** Hidden size of each expert / FFN. @default 128 */
-  h: number;
-  /** Number of blocks L. @default 4 */
-  layers: number;
-  /** Experts per block (length L), for `kind: "moe"`; from a capacity schedule. */
-  experts: number[];
-  router: RouterConfig;
-  /** Per-layer routers (length L), overriding `router` layer by layer; e.g. Switch below, top-p above. */
-  layerRouters?: RouterConfig[];
-  /** How each MoE layer computes its experts (`dispatchPlan.ts`). @default "auto" */
-  dispatch?: DispatchMode;
-  /** Slots per expert: `exact`, or a capacity factor that caps every expert (`moeLayer.ts`). @default "exact" */
-  capacity?: DispatchCapacity;
 };
 
 export type ImageBlockParams = { norm: LayerNormParams; moe?: MoeLayerParams; ffn?: FfnParams };
@@ -58,21 +43,6 @@ export type ImageModelOutput = {
   /** One routing record per MoE block (empty for the dense model). */
   routings: Routing[];
 };
-
-/** What an MoE stack's configuration says about its layers (shared by the image and language models). */
-export type MoeStackConfig = Pick<ImageModelConfig, "d" | "h" | "experts" | "router" | "layerRouters" | "dispatch" | "capacity">;
-
-/** The MoE layer configuration of block `layer`. */
-export function moeConfig(cfg: MoeStackConfig, layer: number): MoeLayerConfig {
-  return {
-    d: cfg.d,
-    h: cfg.h,
-    experts: cfg.experts[layer],
-    router: cfg.layerRouters?.[layer] ?? cfg.router,
-    dispatch: cfg.dispatch,
-    capacity: cfg.capacity,
-  };
-}
 
 /** Initialise all parameters; `key` is consumed. */
 export function initImageModel(key: np.Array, cfg: ImageModelConfig): ImageModelParams {
@@ -107,7 +77,7 @@ export function applyImageModel(
 ): ImageModelOutput {
   const routings: Routing[] = [];
   const needKeys = opts.train && cfg.kind === "moe" && opts.key !== undefined;
-  const keys = needKeys ? splitKey(opts.key!, cfg.layers) : [];
+  const keys = needKeys ? layerKeys(opts.key!, cfg.layers) : []; // the draw schedule's one key per block
   if (!needKeys) opts.key?.dispose();
   let hdn = applyLinear(params.embed, x); // [B, d]
   for (let l = 0; l < cfg.layers; l++) {

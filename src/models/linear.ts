@@ -3,6 +3,7 @@
  * results and step times are comparable with the PyTorch peer.
  */
 import { numpy as np, random } from "../engine/jax.js";
+import { splitKey } from "../engine/splitKey.js";
 
 export type LinearParams = {
   /** `[in, out]` */
@@ -29,13 +30,4 @@ export function initLinearNormal(key: np.Array, inDim: number, outDim: number, s
 /** `[..., in] → [..., out]`. Consumes `x`, not the parameters. */
 export function applyLinear(p: LinearParams, x: np.Array): np.Array {
   return np.matmul(x, p.w.ref).add(p.b.ref);
-}
-
-/** Split a PRNG key into `n` independent keys; consumes `key`. */
-export function splitKey(key: np.Array, n: number): np.Array[] {
-  const keys = random.split(key, n); // [n, 2]
-  const out: np.Array[] = [];
-  for (let i = 0; i < n; i++) out.push(keys.ref.slice(i));
-  keys.dispose();
-  return out;
 }

@@ -14,18 +14,17 @@ import { applyMoeLayer, initMoeLayer, type MoeLayerParams } from "../moe/moeLaye
 import type { Routing } from "../moe/routing.js";
 import { applyAttention, initAttention, type AttentionParams } from "./attention.js";
 import { applyFfn, initFfn, type FfnParams } from "./ffn.js";
-import { moeConfig, type MoeStackConfig } from "./imageModel.js";
 import { applyLayerNorm, initLayerNorm, type LayerNormParams } from "./layerNorm.js";
-import { splitKey } from "./linear.js";
+import { splitKey } from "../engine/splitKey.js";
+import { layerKeys } from "../moe/drawSchedule.js";
+import { moeConfig, type StackConfig } from "./stackConfig.js";
 
-/** The MoE stack's fields (`d`, `h`, `experts`, routers, dispatch) as in the image model, plus: */
-export type LmModelConfig = MoeStackConfig & {
-  kind: "dense" | "moe";
+/** The stack's fields (`d`, `h`, `layers`, `experts`, routers, dispatch) as in the image model, plus: */
+export type LmModelConfig = StackConfig & {
   /** Vocabulary size V (50,257 for GPT-2 BPE). */
   vocab: number;
   /** Positions per sequence (the position table's length). */
   context: number;
-  layers: number;
   /** Causal self-attention before each MoE block (ours; the paper has none). */
   attention: boolean;
   /** Attention heads; must divide d. */
@@ -97,7 +96,7 @@ export function applyLmTrunk(
   const t = b * s;
   const routings: Routing[] = [];
   const needKeys = opts.train && cfg.kind === "moe" && opts.key !== undefined;
-  const keys = needKeys ? splitKey(opts.key!, cfg.layers) : [];
+  const keys = needKeys ? layerKeys(opts.key!, cfg.layers) : []; // the draw schedule's one key per block
   if (!needKeys) opts.key?.dispose();
   const positions = s === cfg.context ? params.embed.positions.ref : params.embed.positions.ref.slice([0, s]);
   // The gather is followed at once by an elementwise op, in its own [T, d] shape: under `jit`,

@@ -2,7 +2,7 @@
  * Combine weights of the renormalising routers: the selected gates, renormalised over the selected set.
  */
 import { numpy as np } from "../engine/jax.js";
-import type { Renormalize } from "./routing.js";
+import type { Renormalize, RuleInput, RuleOutput } from "./routing.js";
 
 /**
  * Combine weights from the clean gates and a selection mask:
@@ -23,4 +23,14 @@ export function combineWeights(probs: np.Array, mask: np.Array, renormalize: Ren
   const normalised = kept.div(safe);
   const single = mask.ref.sum(-1, { keepdims: true }).equal(1); // [T, 1]
   return np.where(single, mask, normalised);
+}
+
+/**
+ * The route of a rule that only selects: the weights are the selected gates renormalised
+ * (`cfg.renormalize`), no auxiliary loss. Consumes `mask` and the input's key, if any.
+ */
+export function renormalisedRoute(inp: RuleInput, mask: np.Array): RuleOutput {
+  inp.key?.dispose();
+  const weights = combineWeights(inp.probs.ref, mask.ref, inp.cfg.renormalize);
+  return { mask, weights, auxLoss: np.zeros([]) };
 }

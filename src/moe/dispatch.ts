@@ -25,8 +25,8 @@
  * Reference: DynaMoE spec §2.3; Lepikhin et al. 2020 (GShard capacity buffers).
  */
 import { lax, nn, numpy as np } from "../engine/jax.js";
-import type { RouterConfig } from "./routing.js";
-import { routerCapacity } from "./routerCapacity.js";
+import type { RouterConfig } from "./routers/registry.js";
+import { routerCapacity } from "./routers/registry.js";
 
 /** The experts' stacked weights (the expert part of `MoeLayerParams`). */
 export type ExpertParams = {
@@ -53,27 +53,6 @@ export type DispatchCapacity = "exact" | number;
 export function dispatchCapacity(tokens: number, experts: number, router: RouterConfig, train: boolean, capacity: DispatchCapacity): number {
   if (capacity !== "exact") return Math.min(tokens, Math.max(1, Math.ceil((capacity * tokens) / experts - 1e-9)));
   return Math.min(tokens, routerCapacity(tokens, experts, router, train) ?? tokens);
-}
-
-/**
- * A static bound on the experts selected per token: k for `topk`, 1 for `switch`, 2 for `gshard`,
- * `max(1, N − 1 − ⌊(N − 1)·τ/100⌋)` for `percentile` (the count without ties; ties only lower it,
- * since the threshold is at least the sorted gate at index ⌊(N − 1)·τ/100⌋), N for the others
- * (top-p, threshold, batch-percentile, expert-choice can select all).
- */
-export function maxActiveExperts(experts: number, router: RouterConfig): number {
-  switch (router.kind) {
-    case "topk":
-      return Math.max(1, Math.min(router.k, experts));
-    case "percentile":
-      return Math.max(1, experts - 1 - Math.floor(((experts - 1) * router.tau) / 100));
-    case "switch":
-      return 1;
-    case "gshard":
-      return Math.min(2, experts);
-    default:
-      return experts;
-  }
 }
 
 /** One expert's FFN, `W2 · GELU(W1 x + b1) + b2`, on `[..., C, d]` with weights `[..., d, h]` etc. */

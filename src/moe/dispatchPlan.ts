@@ -15,9 +15,10 @@
  *
  * Reference: DynaMoE spec §2.3.
  */
-import { dispatchCapacity, maxActiveExperts, type DispatchCapacity } from "./dispatch.js";
+import { dispatchCapacity, type DispatchCapacity } from "./dispatch.js";
+import { maxActiveExperts } from "./routers/registry.js";
 import { maxSelectedPairs } from "./groupedDispatch.js";
-import type { RouterConfig } from "./routing.js";
+import type { RouterConfig } from "./routers/registry.js";
 
 export const DISPATCH_MODES = ["auto", "dense", "gather", "grouped"] as const;
 export type DispatchMode = (typeof DISPATCH_MODES)[number];

@@ -17,14 +17,14 @@
  * Reference: DynaMoE spec §2.3; Gale et al. 2022, "MegaBlocks" (block-sparse grouped experts).
  */
 import { lax, nn, numpy as np } from "../engine/jax.js";
-import { combineSlots, maxActiveExperts, type ExpertParams } from "./dispatch.js";
-import type { RouterConfig } from "./routing.js";
-import { routerCapacity } from "./routerCapacity.js";
+import { combineSlots, type ExpertParams } from "./dispatch.js";
+import { maxActiveExperts, routerCapacity } from "./routers/registry.js";
+import type { RouterConfig } from "./routers/registry.js";
 
 /**
  * A static upper bound on the selected (token, expert) pairs of T tokens: `T·K`, K the bound on
  * experts per token (`maxActiveExperts`: k for top-k, 1 for switch, 2 for gshard, N for the
- * unbounded routers), and at most `N·C` for the routers with a capacity C (`routerCapacity.ts`).
+ * unbounded routers), and at most `N·C` for the routers with a capacity C (`routers/registry.ts`).
  */
 export function maxSelectedPairs(tokens: number, experts: number, router: RouterConfig, train: boolean): number {
   const perToken = tokens * maxActiveExperts(experts, router);

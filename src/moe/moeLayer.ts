@@ -16,13 +16,14 @@
  * Reference: DynaMoE spec §2.1 step 7 and §2.3; Shazeer et al. 2017; Lepikhin et al. 2020.
  */
 import { nn, numpy as np, random } from "../engine/jax.js";
-import { splitKey } from "../models/linear.js";
+import { splitKey } from "../engine/splitKey.js";
 import { type DispatchCapacity, dispatchCapacity, dispatchExperts } from "./dispatch.js";
 import { planDispatch, type DispatchMode, type DispatchPlan } from "./dispatchPlan.js";
 import { dispatchGrouped } from "./groupedDispatch.js";
 import { applyRouter, initRouter, type RouterParams } from "./router.js";
-import type { RouteOptions, RouterConfig, Routing } from "./routing.js";
-import { keepWithinCapacity } from "./switchRouter.js";
+import type { RouterConfig } from "./routers/registry.js";
+import type { RouteOptions, Routing } from "./routing.js";
+import { keepWithinCapacity } from "./routers/switch.js";
 
 /** Expert weights are stacked along a leading expert axis (one array per kind, not per expert). */
 export type MoeLayerParams = {

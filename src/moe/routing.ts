@@ -42,21 +42,19 @@ export type RouterLosses = {
   entropy?: np.Array;
 };
 
-export const ROUTER_KINDS = ["percentile", "topk", "switch", "gshard", "expert-choice", "top-p", "threshold", "batch-percentile"] as const;
-export type RouterKind = (typeof ROUTER_KINDS)[number];
-
 /** How selected gates become combine weights (spec §2.1 step 6). */
 export type Renormalize = "gates" | "softmax-of-gates";
 
 /**
- * Router configuration. Every field applies to every router unless it names the routers it is for.
- * The temperature's and the jitter's defaults depend on the router (`KIND_DEFAULTS`): the spec's 0.5
- * for DynaMoE's rules and the top-k baseline they replace, the plain softmax (1) of their papers for
- * `switch`, `gshard`, `expert-choice` and `top-p`; Switch's input jitter 0.01.
+ * A router's settings: its configuration (`RouterConfig`, `routers/registry.ts`) without the kind.
+ * Every field applies to every router unless it names the routers it is for.
+ * The temperature's and the jitter's defaults depend on the router (each rule's `defaults`,
+ * `routers/`): the spec's 0.5 for DynaMoE's rules and the top-k baseline they replace, the plain
+ * softmax (1) of their papers for `switch`, `gshard`, `expert-choice` and `top-p`; Switch's input
+ * jitter 0.01.
  */
-export type RouterConfig = {
-  kind: RouterKind;
-  /** Softmax temperature T in `g = softmax(h / T)`. @default `KIND_DEFAULTS[kind].temperature` */
+export type RouterSettings = {
+  /** Softmax temperature T in `g = softmax(h / T)`. @default the rule's (`routers/registry.ts`) */
   temperature: number;
   /**
    * Std σ of the Gaussian noise added to the gates in training only, for the rules that select on
@@ -90,7 +88,7 @@ export type RouterConfig = {
   zLossCoef: number;
   /**
    * Multiplicative jitter ε on the router input in training, `x · U(1 − ε, 1 + ε)`, for every router
-   * (Fedus et al. 2021). 0 turns it off. @default `KIND_DEFAULTS[kind].jitter` (0.01 for switch, else 0)
+   * (Fedus et al. 2021). 0 turns it off. @default the rule's (0.01 for switch, else 0)
    */
   jitter: number;
   /** Gate mass p ∈ (0, 1] that the `top-p` router's selected set must reach. @default 0.4 */
@@ -102,32 +100,10 @@ export type RouterConfig = {
 };
 
 /**
- * Defaults that depend on the router kind (the rest are `DEFAULT_ROUTER`'s):
- * - `temperature`: the spec's T = 0.5 (§2.1) for `percentile`, `topk`, `threshold` and
- *   `batch-percentile`; 1 for the routers of other papers, which use a plain softmax (Fedus et al.
- *   2021; Lepikhin et al. 2020; Zhou et al. 2022; Huang et al. 2024).
- * - `jitter`: 0.01 for `switch` (the input jitter of Fedus et al. 2021), 0 for the others.
- * At T = 0.5 and without jitter, `switch`, `gshard` and `top-p` stayed below 97.5% on MNIST
- * (docs/results.md).
+ * The default of every router key, whatever the kind; each rule's own `defaults`
+ * (`routers/registry.ts`) override these for its kind (the temperature and the jitter today).
  */
-export const KIND_DEFAULTS: Record<RouterKind, Pick<RouterConfig, "temperature" | "jitter">> = {
-  percentile: { temperature: 0.5, jitter: 0 },
-  topk: { temperature: 0.5, jitter: 0 },
-  threshold: { temperature: 0.5, jitter: 0 },
-  "batch-percentile": { temperature: 0.5, jitter: 0 },
-  switch: { temperature: 1, jitter: 0.01 },
-  gshard: { temperature: 1, jitter: 0 },
-  "expert-choice": { temperature: 1, jitter: 0 },
-  "top-p": { temperature: 1, jitter: 0 },
-};
-
-/** The default configuration of a router kind (`DEFAULT_ROUTER` with the kind and `KIND_DEFAULTS`). */
-export function routerDefaults(kind: RouterKind): RouterConfig {
-  return { ...DEFAULT_ROUTER, kind, ...KIND_DEFAULTS[kind] };
-}
-
-export const DEFAULT_ROUTER: RouterConfig = {
-  kind: "percentile",
+export const ROUTER_KEY_DEFAULTS: RouterSettings = {
   temperature: 0.5,
   noise: 0.1,
   tau: 50,
@@ -166,7 +142,7 @@ export type RuleInput = {
   probs: np.Array;
   /** `[T, N]` selection scores (g, or g̃ with noise), gradient stopped. */
   scores: np.Array;
-  cfg: RouterConfig;
+  cfg: RouterSettings;
   train: boolean;
   /** PRNG key for the rule's own draws (`gshard` in training); consumed. */
   key?: np.Array;

@@ -5,8 +5,8 @@
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
 import { numpy as np } from "../engine/jax.js";
 import { UserError } from "../errors.js";
-import type { AdamWState } from "./adamw.js";
-import { flattenWithPaths, mapWithPaths } from "./paramTree.js";
+import type { AdamWState } from "../steps/adamw.js";
+import { flattenWithPaths, mapWithPaths } from "../engine/paramTree.js";
 import { decodeSafetensors, encodeSafetensors, type SafeTensor } from "./safetensors.js";
 
 export const CHECKPOINT_FILE = "checkpoint.safetensors";

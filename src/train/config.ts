@@ -8,41 +8,46 @@
  */
 import { z } from "zod";
 import { UserError } from "../errors.js";
-import { KIND_DEFAULTS, ROUTER_KINDS } from "../moe/routing.js";
+import { ROUTER_KINDS, routerDefaults } from "../moe/routers/registry.js";
 import { SCHEDULE_KINDS } from "../moe/schedules.js";
 import { BUDGETS } from "../moe/budget.js";
 import { DISPATCH_MODES } from "../moe/dispatchPlan.js";
 import { HEAD_KERNELS } from "../models/headKernel.js";
-import { STEP_KERNELS } from "./trainer.js";
+import { ENGINES } from "../steps/makeTrainer.js";
 
 const positiveInt = z.number().int().positive();
 
 export const LM_SCALES = ["tiny", "small", "medium"] as const;
 export type LmScale = (typeof LM_SCALES)[number];
 
-const routerSchema = z.strictObject({
-  kind: z.enum(ROUTER_KINDS).default("percentile"),
-  /** Default by kind: `KIND_DEFAULTS` (0.5 for DynaMoE's rules and top-k, 1 for the other papers' routers). */
-  temperature: z.number().positive().optional(),
-  noise: z.number().nonnegative().default(0.1),
-  tau: z.number().min(0).max(100).default(50),
-  k: positiveInt.default(2),
-  renormalize: z.enum(["gates", "softmax-of-gates"]).default("gates"),
-  capacityFactorTrain: z.number().positive().default(1.25),
-  capacityFactorEval: z.number().positive().default(2.0),
-  minCapacity: z.number().int().nonnegative().default(4),
-  balanceCoef: z.number().nonnegative().default(0.01),
-  zLossCoef: z.number().nonnegative().default(0.001),
-  /** Default by kind: `KIND_DEFAULTS` (0.01 for switch, 0 for the others). */
-  jitter: z.number().min(0).lt(1).optional(),
-  p: z.number().gt(0).max(1).default(0.4),
-  entropyCoef: z.number().nonnegative().default(1e-4),
-  threshold: z.number().min(0).max(1).default(0.2),
-}).transform((r) => ({
-  ...r,
-  temperature: r.temperature ?? KIND_DEFAULTS[r.kind].temperature,
-  jitter: r.jitter ?? KIND_DEFAULTS[r.kind].jitter,
-}));
+/**
+ * A router's keys. Every key is optional here: a missing one takes the default of the router's kind
+ * (`routerDefaults`: the shared `ROUTER_KEY_DEFAULTS` with each rule's own, e.g. temperature 1 and
+ * jitter 0.01 for switch), so the defaults live in the rule registry alone.
+ */
+const routerSchema = z
+  .strictObject({
+    kind: z.enum(ROUTER_KINDS).default("percentile"),
+    temperature: z.number().positive().optional(),
+    noise: z.number().nonnegative().optional(),
+    tau: z.number().min(0).max(100).optional(),
+    k: positiveInt.optional(),
+    renormalize: z.enum(["gates", "softmax-of-gates"]).optional(),
+    capacityFactorTrain: z.number().positive().optional(),
+    capacityFactorEval: z.number().positive().optional(),
+    minCapacity: z.number().int().nonnegative().optional(),
+    balanceCoef: z.number().nonnegative().optional(),
+    zLossCoef: z.number().nonnegative().optional(),
+    jitter: z.number().min(0).lt(1).optional(),
+    p: z.number().gt(0).max(1).optional(),
+    entropyCoef: z.number().nonnegative().optional(),
+    threshold: z.number().min(0).max(1).optional(),
+  })
+  .transform(({ kind, ...given }) => {
+    const out = routerDefaults(kind);
+    for (const [key, value] of Object.entries(given)) if (value !== undefined) (out as Record<string, unknown>)[key] = value;
+    return out;
+  });
 
 export const configSchema = z
   .strictObject({
@@ -65,8 +70,8 @@ export const configSchema = z
     headChunk: positiveInt.default(512),
     /** Language modelling: the output layer's implementation (`src/models/lmHead.ts`): `auto` is our fused SIMD kernel on the CPU, jax-js ops on WebGPU. */
     headKernel: z.enum(HEAD_KERNELS).default("auto"),
-    /** How a training step runs (`src/train/trainer.ts`): `native` is our SIMD kernels (image models with percentile, top-k or threshold routers, on the CPU), `jit` jax-js's compiled step; `auto` takes native where it can. */
-    stepKernel: z.enum(STEP_KERNELS).default("auto"),
+    /** Which engine runs the training step (`src/steps/makeTrainer.ts`): `native` is our WebAssembly SIMD kernels (on the CPU, for the models and routers `nativeUnsupported` accepts), `jax` jax-js's compiled step (every model, CPU or WebGPU); `auto` takes native where it can. */
+    engine: z.enum(ENGINES).default("auto"),
     /** Language modelling: sequences per pass of the trunk, gradients summed (must divide the batch). @default the largest that fits wasm's 4 GiB */
     microBatch: positiveInt.optional(),
     /** Directory with the dataset's files, instead of the default source. */
@@ -220,9 +225,41 @@ function mergeLayerRouters(input: unknown): unknown {
   return { ...c, layerRouters: c.layerRouters.map((r: unknown) => (r && typeof r === "object" && !Array.isArray(r) ? { ...base, ...r } : r)) };
 }
 
+/**
+ * Configuration keys renamed since run folders were first written: the old name, the new one and
+ * the old values that changed with it. Old run folders and config files keep working.
+ */
+export const RENAMED_KEYS: Record<string, { to: string; values: Record<string, string> }> = {
+  stepKernel: { to: "engine", values: { jit: "jax" } },
+};
+
+/** Rename old keys (and their old values) to the current ones, with one note per rename. */
+export function renameOldKeys(input: unknown, onNote?: (line: string) => void): unknown {
+  if (!input || typeof input !== "object" || Array.isArray(input)) return input;
+  const c = { ...(input as Record<string, unknown>) };
+  for (const [old, { to, values }] of Object.entries(RENAMED_KEYS)) {
+    if (!(old in c)) continue;
+    const value = c[old];
+    delete c[old];
+    if (to in c) {
+      onNote?.(`config key "${old}" is now "${to}"; the "${to}" given is used`);
+      continue;
+    }
+    const renamed = typeof value === "string" && value in values ? values[value] : value;
+    c[to] = renamed;
+    onNote?.(`config key "${old}" is now "${to}" (${JSON.stringify(value)} read as ${JSON.stringify(renamed)})`);
+  }
+  return c;
+}
+
+export type ResolveOptions = {
+  /** Called with a one-line note for each renamed key read (`RENAMED_KEYS`). */
+  onNote?: (line: string) => void;
+};
+
 /** Validate and fill defaults. Throws `UserError` with a one-line message on any problem. */
-export function resolveConfig(input: unknown): TrainConfig {
-  const result = configSchema.safeParse(mergeLayerRouters(input ?? {}));
+export function resolveConfig(input: unknown, opts: ResolveOptions = {}): TrainConfig {
+  const result = configSchema.safeParse(mergeLayerRouters(renameOldKeys(input ?? {}, opts.onNote)));
   if (!result.success) throw new UserError(formatIssues(result.error));
   return result.data;
 }

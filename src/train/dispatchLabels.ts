@@ -1,5 +1,5 @@
 /** Short labels of each MoE layer's training-step dispatch plan, for summaries and logs. */
-import { moeConfig, type MoeStackConfig } from "../models/imageModel.js";
+import { moeConfig, type MoeStackConfig } from "../models/stackConfig.js";
 import { moeLayerPlan } from "../moe/moeLayer.js";
 
 /** Per MoE layer, e.g. `dense`, `gather C=40 batched`, `grouped 320 rows`, for `tokens` per step. */

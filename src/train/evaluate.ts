@@ -15,7 +15,7 @@ import {
 import { gatherBatch } from "../data/batches.js";
 import type { ImageSplit } from "../data/types.js";
 import type { ImageModelConfig, ImageModelParams } from "../models/imageModel.js";
-import { makeEvalStep } from "./trainStep.js";
+import { makeEvalStep } from "../steps/imageStep.js";
 
 export type EvalResult = {
   loss: number;

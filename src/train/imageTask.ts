@@ -2,17 +2,15 @@
 import { numpy as np } from "../engine/jax.js";
 import { gatherBatch } from "../data/batches.js";
 import type { ImageDataset, ImageSplit } from "../data/types.js";
-import { countParams, initImageModel, type ImageModelConfig, type ImageModelParams, type MoeStackConfig } from "../models/imageModel.js";
+import { countParams, initImageModel, type ImageModelConfig, type ImageModelParams } from "../models/imageModel.js";
+import type { StackConfig } from "../models/stackConfig.js";
 import { matchBudget } from "../moe/budget.js";
 import { expertSchedule } from "../moe/schedules.js";
 import type { TrainConfig } from "./config.js";
 import { makeEvaluator } from "./evaluate.js";
 import { dispatchLabels } from "./dispatchLabels.js";
 import type { TaskRun } from "./task.js";
-import { makeImageGradFn, makeTrainStep } from "./trainStep.js";
-import { hostTrainer } from "./trainer.js";
-import { tree } from "../engine/jax.js";
-import { NativeImageStep, nativeImageUnsupported } from "../native/imageStep.js";
+import { makeImageGradFn } from "../steps/imageStep.js";
 
 /** Experts per layer of a run configuration (empty for dense), rescaled to L·eMax in all when `budget: "matched"`. */
 export function expertsFor(config: TrainConfig): number[] {
@@ -22,7 +20,7 @@ export function expertsFor(config: TrainConfig): number[] {
 }
 
 /** The fields every model (image or language) takes from a run configuration. */
-export function stackConfigFor(config: TrainConfig): MoeStackConfig & { kind: "dense" | "moe"; layers: number } {
+export function stackConfigFor(config: TrainConfig): StackConfig {
   return {
     kind: config.model,
     d: config.d,
@@ -61,26 +59,7 @@ export async function imageTask(config: TrainConfig, dataset?: ImageDataset): Pr
     countedPerStep: b,
     init: (key) => initImageModel(key, cfg),
     paramCounts: (params) => ({ params: countParams(params) }),
-    makeStep(opt, clip) {
-      const step = makeTrainStep(cfg, opt, clip);
-      return (params, state, order, start, key, lr) => {
-        const { x, y } = gatherBatch(trainSplit, order, start, b, data.inputDim);
-        return step(params, state, np.array(x).reshape([b, data.inputDim]), np.array(y, { dtype: np.int32 }), key, lr);
-      };
-    },
-    nativeUnsupported: (device) => (device !== "wasm" ? `the ${device} device (native steps run on the CPU)` : nativeImageUnsupported(cfg)),
-    async makeNativeTrainer(hyper, clip, params, state) {
-      const native = await NativeImageStep.create(cfg, b, hyper, clip, params, state);
-      tree.dispose([params, state]);
-      return hostTrainer({
-        step(order, start, key, lr) {
-          const { x, y } = gatherBatch(trainSplit, order, start, b, data.inputDim);
-          return native.step(x, y, key, lr);
-        },
-        readParams: () => native.params(),
-        readOpt: () => native.opt(),
-      });
-    },
+    batches: (order, start) => gatherBatch(trainSplit, order, start, b, data.inputDim),
     makeGradFn() {
       const grad = makeImageGradFn(cfg);
       return (params, order, start, key) => {

@@ -8,7 +8,7 @@ import type { TrainConfig } from "./config.js";
 import { dispatchLabels } from "./dispatchLabels.js";
 import { stackConfigFor } from "./imageTask.js";
 import { makeLmEvaluator } from "./lmEvaluate.js";
-import { makeLmGradFn, makeLmTrainStep } from "./lmStep.js";
+import { makeLmGradFn } from "../steps/lmStep.js";
 import type { TaskRun } from "./task.js";
 
 /** The language model a run configuration describes. */
@@ -46,13 +46,8 @@ export async function lmTask(
     countedPerStep: b * s,
     init: (key) => initLmModel(key, cfg),
     paramCounts: (params) => ({ params: countParams(params), paramsNonEmbedding: lmParamCounts(cfg).nonEmbedding }),
-    makeStep(opt, clip) {
-      const step = makeLmTrainStep(cfg, opt, clip, { headChunk: config.headChunk, headKernel: config.headKernel, microBatch: config.microBatch });
-      return (params, state, order, start, key, lr) => {
-        const { x, y } = gatherSequences(data.train, order, start, b, s);
-        return step(params, state, np.array(x, { dtype: np.int32 }).reshape([b, s]), np.array(y, { dtype: np.int32 }), key, lr);
-      };
-    },
+    batches: (order, start) => gatherSequences(data.train, order, start, b, s),
+    stepOptions: { headChunk: config.headChunk, headKernel: config.headKernel, microBatch: config.microBatch },
     makeGradFn() {
       const grad = makeLmGradFn(cfg, { headChunk: config.headChunk, headKernel: config.headKernel, microBatch: config.microBatch });
       return (params, order, start, key) => {

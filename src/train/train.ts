@@ -21,15 +21,15 @@ import { UserError } from "../errors.js";
 import { GRAD_VARIANCE_FILE, gradVarianceRecord, loggedTrainLosses, measureGradVariance, type GradVarianceRecord } from "../analysis/measureGradVariance.js";
 import type { ImageModelConfig, ImageModelParams } from "../models/imageModel.js";
 import type { LmModelConfig, LmModelParams } from "../models/lmModel.js";
-import { adamw, type AdamWState } from "./adamw.js";
+import { adamw, type AdamWState } from "../steps/adamw.js";
 import { CHECKPOINT_FILE, checkpointExists, loadCheckpoint, saveCheckpoint, writeFileAtomic, type Progress } from "./checkpoint.js";
 import { resolveConfig, type TrainConfig } from "./config.js";
 import { makeEvaluator, type EvalResult } from "./evaluate.js";
 import { cosineWithWarmup } from "./lrSchedule.js";
 import { imageTask } from "./imageTask.js";
 import type { TaskRun } from "./task.js";
-import { jitTrainer, type Trainer } from "./trainer.js";
-import { unpackStepStats } from "./trainStep.js";
+import { makeTrainer } from "../steps/makeTrainer.js";
+import { unpackStepStats } from "../steps/imageStep.js";
 
 export { modelConfigFor } from "./imageTask.js";
 export { dispatchLabels } from "./dispatchLabels.js";
@@ -41,7 +41,9 @@ export type TrainEvent =
   | { type: "step"; step: number; epoch: number; loss: number; lr: number; stepMs: number }
   | { type: "eval"; step: number; epoch: number; result: EvalResult }
   | { type: "gradVariance"; record: GradVarianceRecord }
-  | { type: "checkpoint"; step: number };
+  | { type: "checkpoint"; step: number }
+  /** A one-line note for the user, e.g. that an old configuration key was read under its new name. */
+  | { type: "note"; message: string };
 
 export type TrainOptions = {
   /** Run folder; created if missing. Without one nothing is written to disk. */
@@ -77,8 +79,8 @@ export type TrainSummary = {
   meanActive: number[];
   /** How each MoE layer computed its experts in a training step (`dispatchPlan.ts`), e.g. `gather C=40`; `native sparse` for the native step. */
   dispatch: string[];
-  /** Which step ran (`trainer.ts`): jax-js's compiled step or our native kernels. */
-  stepKernel: "jit" | "native";
+  /** Which engine ran the steps (`steps/makeTrainer.ts`): jax-js's compiled step or our native kernels. */
+  engine: "jax" | "native";
   medianStepMs: number;
   wallSeconds: number;
   /** The backend that ran the steps: wasm (CPU) or webgpu, with the adapter's name. */
@@ -117,13 +119,14 @@ export async function train(configInput: unknown, opts: TrainOptions = {}): Prom
   const { outDir } = opts;
   if (opts.resume && !outDir) throw new UserError("resume needs a run folder");
   const ckptPath = outDir ? join(outDir, CHECKPOINT_FILE) : "";
+  const onNote = (message: string) => opts.onEvent?.({ type: "note", message });
   let config: TrainConfig;
   if (opts.resume) {
     const saved = join(outDir!, "config.json");
     if (!existsSync(saved)) throw new UserError(`${outDir}: no config.json, not a dynamoe run folder`);
-    config = resolveConfig(JSON.parse(readFileSync(saved, "utf8")));
+    config = resolveConfig(JSON.parse(readFileSync(saved, "utf8")), { onNote });
   } else {
-    config = resolveConfig(configInput);
+    config = resolveConfig(configInput, { onNote });
   }
   const engine = await initEngine();
 
@@ -138,7 +141,8 @@ export async function train(configInput: unknown, opts: TrainOptions = {}): Prom
   if (stepsPerEpoch === 0) throw new UserError(`batch size ${config.batchSize} exceeds the ${task.trainExamples} training examples`);
   const totalSteps = Math.min(config.epochs * stepsPerEpoch, config.maxSteps ?? Infinity);
 
-  const optimizer = adamw({ beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay });
+  const hyper = { beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay };
+  const optimizer = adamw(hyper);
   const lrAt = cosineWithWarmup({ lr: config.lr, warmupSteps: config.warmupSteps, totalSteps, minLrRatio: config.minLrRatio });
   const [initKey, trainKey] = splitTwoKey(random.key(config.seed));
 
@@ -176,7 +180,11 @@ export async function train(configInput: unknown, opts: TrainOptions = {}): Prom
   const resumedFrom = progress.step;
   opts.onEvent?.({ type: "start", totalSteps, stepsPerEpoch, params: counts.params, resumedFrom, config });
 
-  const trainer = await makeTrainer(task, config, engine.device, optimizer, params, opt);
+  const trainer = await makeTrainer(
+    task.modelConfig,
+    { engine: config.engine, device: engine.device, batch: config.batchSize, adam: hyper, clip: config.clip, lm: task.stepOptions },
+    params, opt, task.batches,
+  );
   const evaluator = task.makeEvaluator();
   const gradFn = gv ? task.makeGradFn() : null;
   /** A gradient-variance measurement at the current parameters; written before any checkpoint at the same step, so a resume never loses one. */
@@ -298,7 +306,7 @@ export async function train(configInput: unknown, opts: TrainOptions = {}): Prom
     test: lastEval!,
     meanActive: lastEval!.active,
     dispatch: trainer.kind === "native" ? task.experts.map(() => "native sparse") : task.dispatch,
-    stepKernel: trainer.kind,
+    engine: trainer.kind,
     medianStepMs: sorted.length ? sorted[Math.floor(sorted.length / 2)] : 0,
     wallSeconds: (performance.now() - t0) / 1000,
     device: engine.device,
@@ -314,24 +322,6 @@ export async function train(configInput: unknown, opts: TrainOptions = {}): Prom
 function routerLabel(config: TrainConfig): string {
   const kinds = config.layerRouters?.map((r) => r.kind) ?? [config.router.kind];
   return new Set(kinds).size === 1 ? kinds[0] : kinds.join(",");
-}
-
-/**
- * The run's trainer: native where `config.stepKernel` allows and the task supports it, else jax-js's
- * compiled step. Takes ownership of `params` and `opt`.
- */
-async function makeTrainer(
-  task: TaskRun<unknown>, config: TrainConfig, device: string, optimizer: ReturnType<typeof adamw>, params: unknown, opt: AdamWState<unknown>,
-): Promise<Trainer<unknown>> {
-  if (config.stepKernel !== "jit") {
-    const reason = task.nativeUnsupported ? task.nativeUnsupported(device) : `the ${config.task} task`;
-    if (!reason && task.makeNativeTrainer) {
-      const hyper = { beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay };
-      return task.makeNativeTrainer(hyper, config.clip, params, opt);
-    }
-    if (config.stepKernel === "native") throw new UserError(`stepKernel "native" does not support ${reason}; use "auto" or "jit"`);
-  }
-  return jitTrainer(task.makeStep(optimizer, config.clip), params, opt, (lr) => np.array(lr));
 }
 
 /** Split a key into two; consumes it. */

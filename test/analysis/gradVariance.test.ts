@@ -5,10 +5,10 @@ import { trackBuffers } from "../../src/engine/liveBuffers.js";
 import { gradVariance, paramGroup, windowVariance } from "../../src/analysis/gradVariance.js";
 import { applyImageModel, initImageModel, type ImageModelConfig, type ImageModelParams } from "../../src/models/imageModel.js";
 import { applyLmTrunk, initLmModel, lmLogits, type LmModelConfig, type LmModelParams } from "../../src/models/lmModel.js";
-import { routerDefaults } from "../../src/moe/routing.js";
-import { makeLmGradFn } from "../../src/train/lmStep.js";
-import { flattenWithPaths } from "../../src/train/paramTree.js";
-import { crossEntropy, makeImageGradFn, meanActive, sumAux } from "../../src/train/trainStep.js";
+import { routerDefaults } from "../../src/moe/routers/registry.js";
+import { makeLmGradFn } from "../../src/steps/lmStep.js";
+import { flattenWithPaths } from "../../src/engine/paramTree.js";
+import { crossEntropy, makeImageGradFn, meanActive, sumAux } from "../../src/steps/imageStep.js";
 import { assertAllClose, lcg, read, setup } from "../helpers.js";
 
 before(setup);

@@ -9,10 +9,10 @@ import { before, test } from "node:test";
 import { random, tree } from "../../src/engine/jax.js";
 import { countParams, initImageModel, type ImageModelConfig } from "../../src/models/imageModel.js";
 import { initLmModel, lmParamCounts, type LmModelConfig } from "../../src/models/lmModel.js";
-import { routerDefaults } from "../../src/moe/routing.js";
-import { torchCheck } from "../../bench/peer.js";
-import { imagePeerSpec, lmPeerSpec, type PeerSpec } from "../../bench/peerSpec.js";
-import { findTorch } from "../../bench/peerTorch.js";
+import { routerDefaults } from "../../src/moe/routers/registry.js";
+import { torchCheck } from "../../bench/peer/peer.js";
+import { imagePeerSpec, lmPeerSpec, type PeerSpec } from "../../bench/peer/spec.js";
+import { findTorch } from "../../bench/peer/torch.js";
 import { setup } from "../helpers.js";
 
 before(setup);

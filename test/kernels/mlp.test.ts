@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { Arena, mlpInstance, mlpKernelSourceSha256 } from "../../src/native/kernel.js";
+import { Arena, mlpInstance, mlpKernelSourceSha256 } from "../../src/kernels/mlpKernel.js";
 import { assertAllClose, lcg } from "../helpers.js";
 
 test("the embedded MLP wasm was built from the committed C source (rebuild: sh scripts/build-kernels.sh)", () => {

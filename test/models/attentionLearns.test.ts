@@ -8,10 +8,10 @@ import assert from "node:assert/strict";
 import { before, test } from "node:test";
 import { numpy as np, random, tree } from "../../src/engine/jax.js";
 import { initLmModel, type LmModelConfig } from "../../src/models/lmModel.js";
-import { routerDefaults } from "../../src/moe/routing.js";
-import { adamw } from "../../src/train/adamw.js";
-import { makeLmTrainStep } from "../../src/train/lmStep.js";
-import { unpackStepStats } from "../../src/train/trainStep.js";
+import { routerDefaults } from "../../src/moe/routers/registry.js";
+import { adamw } from "../../src/steps/adamw.js";
+import { makeLmTrainStep } from "../../src/steps/lmStep.js";
+import { unpackStepStats } from "../../src/steps/imageStep.js";
 import { setup } from "../helpers.js";
 
 before(setup);

@@ -6,7 +6,7 @@ import { trackBuffers } from "../../src/engine/liveBuffers.js";
 import { generateTokens, sampleToken } from "../../src/models/generate.js";
 import { applyLmTrunk, initLmModel, lmLogits, type LmModelConfig } from "../../src/models/lmModel.js";
 import { disposeRouting } from "../../src/moe/moeLayer.js";
-import { routerDefaults } from "../../src/moe/routing.js";
+import { routerDefaults } from "../../src/moe/routers/registry.js";
 import { assertAllClose, lcg, read, setup } from "../helpers.js";
 
 before(setup);

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { before, test } from "node:test";
 import { numpy as np, random, tree } from "../../src/engine/jax.js";
 import { applyImageModel, countParams, initImageModel, type ImageModelConfig } from "../../src/models/imageModel.js";
-import { DEFAULT_ROUTER } from "../../src/moe/routing.js";
+import { DEFAULT_ROUTER } from "../../src/moe/routers/registry.js";
 import { expertSchedule } from "../../src/moe/schedules.js";
 import { setup } from "../helpers.js";
 

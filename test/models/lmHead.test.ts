@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { before, test } from "node:test";
 import { numpy as np, random, valueAndGrad } from "../../src/engine/jax.js";
 import { linearCrossEntropy } from "../../src/models/lmHead.js";
-import { crossEntropy } from "../../src/train/trainStep.js";
+import { crossEntropy } from "../../src/steps/imageStep.js";
 import { assertAllClose, read, setup } from "../helpers.js";
 
 before(setup);

@@ -9,7 +9,7 @@ import { countParams } from "../../src/models/imageModel.js";
 import { applyAttention, initAttention } from "../../src/models/attention.js";
 import { applyLmTrunk, initLmModel, lmLogits, lmParamCounts, type LmModelConfig, type LmModelParams } from "../../src/models/lmModel.js";
 import { disposeRouting } from "../../src/moe/moeLayer.js";
-import { routerDefaults } from "../../src/moe/routing.js";
+import { routerDefaults } from "../../src/moe/routers/registry.js";
 import { expertSchedule } from "../../src/moe/schedules.js";
 import { LM_PRESETS, LM_SCALES } from "../../src/train/config.js";
 import { assertAllClose, read, setup } from "../helpers.js";

@@ -9,7 +9,8 @@ import { jit, numpy as np, random, tree, valueAndGrad } from "../../src/engine/j
 import { dispatchCapacity, dispatchExperts } from "../../src/moe/dispatch.js";
 import { dispatchGrouped } from "../../src/moe/groupedDispatch.js";
 import { applyMoeLayer, disposeRouting, initMoeLayer, type MoeLayerConfig, type MoeLayerParams } from "../../src/moe/moeLayer.js";
-import { DEFAULT_ROUTER, ROUTER_KINDS, type RouterConfig, type RouterKind } from "../../src/moe/routing.js";
+import { type RouterConfig, type RouterKind } from "../../src/moe/routers/registry.js";
+import { DEFAULT_ROUTER, ROUTER_KINDS } from "../../src/moe/routers/registry.js";
 import { assertAllClose, read, setup } from "../helpers.js";
 import { hostParams, referenceLayer } from "./referenceLayer.js";
 

@@ -7,7 +7,8 @@ import { before, test } from "node:test";
 import { jit, numpy as np, random, tree, valueAndGrad } from "../../src/engine/jax.js";
 import { planDispatch } from "../../src/moe/dispatchPlan.js";
 import { applyMoeLayer, disposeRouting, initMoeLayer, type MoeLayerConfig, type MoeLayerParams } from "../../src/moe/moeLayer.js";
-import { DEFAULT_ROUTER, type RouterKind } from "../../src/moe/routing.js";
+import { type RouterKind } from "../../src/moe/routers/registry.js";
+import { DEFAULT_ROUTER } from "../../src/moe/routers/registry.js";
 import { assertAllClose, read, setup } from "../helpers.js";
 
 before(setup);

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { before, test } from "node:test";
 import { grad, jit, numpy as np, random, tree } from "../../src/engine/jax.js";
 import { applyMoeLayer, disposeRouting, initMoeLayer, type MoeLayerConfig, type MoeLayerParams } from "../../src/moe/moeLayer.js";
-import { DEFAULT_ROUTER, type RouterConfig } from "../../src/moe/routing.js";
+import { type RouterConfig } from "../../src/moe/routers/registry.js";
+import { DEFAULT_ROUTER } from "../../src/moe/routers/registry.js";
 import { assertAllClose, read, setup } from "../helpers.js";
 import { hostParams, referenceLayer } from "./referenceLayer.js";
 

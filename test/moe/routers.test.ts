@@ -10,15 +10,16 @@ import { jit, numpy as np, random, tree, valueAndGrad } from "../../src/engine/j
 import { combineWeights } from "../../src/moe/combineWeights.js";
 import { applyMoeLayer, disposeRouting, initMoeLayer, type MoeLayerConfig, type MoeLayerParams } from "../../src/moe/moeLayer.js";
 import { applyRouter } from "../../src/moe/router.js";
-import { DEFAULT_ROUTER, ROUTER_KINDS, type RouterConfig, type RouterKind } from "../../src/moe/routing.js";
+import { DEFAULT_ROUTER, ROUTER_KINDS, ROUTING_RULES, type RouterConfig, type RouterKind } from "../../src/moe/routers/registry.js";
 import { defaultConfig, resolveConfig } from "../../src/train/config.js";
 import { assertAllClose, read, setup } from "../helpers.js";
 import { hostParams, referenceLayer } from "./referenceLayer.js";
 
 before(setup);
 
-const CAPACITY_KINDS: ReadonlySet<RouterKind> = new Set(["switch", "gshard", "expert-choice"]);
-const RAW_GATE_KINDS: ReadonlySet<RouterKind> = new Set(["switch", "expert-choice"]);
+/** The registry's facts about each rule, which the tests below hold against what its jax-js form does. */
+const CAPACITY_KINDS: ReadonlySet<RouterKind> = new Set(ROUTER_KINDS.filter((k) => ROUTING_RULES[k].capacity));
+const RAW_GATE_KINDS: ReadonlySet<RouterKind> = new Set(ROUTER_KINDS.filter((k) => ROUTING_RULES[k].weights === "raw"));
 
 /** Small capacities so that tokens are dropped (all-zero rows) and those paths are exercised. */
 const tight = (kind: RouterKind): RouterConfig => ({ ...DEFAULT_ROUTER, kind, capacityFactorTrain: 0.5, capacityFactorEval: 0.75, minCapacity: 1 });

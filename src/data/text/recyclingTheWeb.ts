@@ -22,7 +22,7 @@ import { UserError } from "../../errors.js";
 import { writeCacheFile } from "../cacheFile.js";
 import { cacheDir, downloadFile, fileDigest, type DownloadOptions } from "../download.js";
 import { DataError } from "../types.js";
-import { readCorpusFile, type Corpus } from "./corpus.js";
+import { readCorpusFile, type Corpus } from "./readCorpusFile.js";
 
 /** Where a downloadable text corpus lives and how to read it. */
 export type TextDatasetDescriptor = {

@@ -1,0 +1,78 @@
+/**
+ * The MLP kernel module (`src/kernels/mlp.c`) and a bump allocator over its memory. A native step
+ * allocates every buffer it will ever use up front (shapes are static), then takes its typed views
+ * once: growing a WebAssembly memory detaches the views taken before.
+ */
+import { sourceSha256, wasmBase64 } from "./mlpWasm.js";
+
+/** The C exports; every pointer is a byte offset into `memory`. */
+export type MlpExports = {
+  memory: WebAssembly.Memory;
+  __heap_base: WebAssembly.Global;
+  matmul(rows: number, cols: number, depth: number, a: number, ai: number, ap: number, b: number, ldb: number, out: number, ldo: number, accumulate: number): void;
+  matmul_t(rows: number, cols: number, depth: number, a: number, ai: number, ap: number, bt: number, ldbt: number, out: number, ldo: number, accumulate: number): void;
+  add_bias(y: number, b: number, rows: number, cols: number): void;
+  sum_rows(x: number, rows: number, cols: number, out: number): void;
+  add(x: number, y: number, n: number): void;
+  gelu_forward(x: number, y: number, n: number): void;
+  gelu_backward(x: number, dy: number, dx: number, n: number): void;
+  gelu_forward_t(x: number, y: number, t: number, n: number): void;
+  gelu_backward_t(x: number, t: number, dy: number, dx: number, n: number): void;
+  layernorm_forward(x: number, scale: number, bias: number, rows: number, d: number, eps: number, y: number, xhat: number, rstd: number): void;
+  layernorm_backward(dy: number, xhat: number, rstd: number, scale: number, rows: number, d: number, dx: number, accumulate: number, dscale: number, dbias: number): void;
+  gather_rows(src: number, d: number, idx: number, w: number, n: number, dst: number): void;
+  scatter_add_rows(dst: number, d: number, idx: number, w: number, n: number, src: number): void;
+  gathered_dots(a: number, d: number, idx: number, b: number, n: number, out: number): void;
+  sum_squares(x: number, n: number): number;
+  adamw(p: number, g: number, m: number, v: number, n: number, lr: number, beta1: number, beta2: number, eps: number, wd: number, c1: number, c2: number, gscale: number): void;
+  zero(x: number, n: number): void;
+};
+
+/** The SHA-256 of the C source (and simd.h) the embedded binary was built from. */
+export const mlpKernelSourceSha256 = sourceSha256;
+
+let compiled: WebAssembly.Module | undefined;
+
+/** A fresh instance with its own memory (one per native step, so steps never share buffers). */
+export function mlpInstance(): MlpExports {
+  compiled ??= new WebAssembly.Module(Buffer.from(wasmBase64, "base64"));
+  return new WebAssembly.Instance(compiled, {}).exports as unknown as MlpExports;
+}
+
+/** A buffer in kernel memory: its byte offset and element count. */
+export type Buf = { at: number; n: number };
+
+/**
+ * Allocates 16-byte-aligned buffers of float32 / int32 elements, then `commit()` grows the memory
+ * once and returns views for reading and writing them from JavaScript.
+ */
+export class Arena {
+  private next: number;
+  private committed = false;
+  constructor(readonly k: MlpExports) {
+    this.next = Math.ceil((k.__heap_base.value as number) / 16) * 16;
+  }
+  /** A buffer of `n` 4-byte elements. */
+  take(n: number): Buf {
+    if (this.committed) throw new Error("Arena: take() after commit()");
+    const at = this.next;
+    this.next += Math.ceil((Math.max(n, 1) * 4) / 16) * 16;
+    return { at, n };
+  }
+  /** Grow the memory to hold every buffer taken. */
+  commit(): void {
+    const need = this.next - this.k.memory.buffer.byteLength;
+    if (need > 0) this.k.memory.grow(Math.ceil(need / 65536));
+    this.committed = true;
+  }
+  f32(b: Buf): Float32Array {
+    return new Float32Array(this.k.memory.buffer, b.at, b.n);
+  }
+  i32(b: Buf): Int32Array {
+    return new Int32Array(this.k.memory.buffer, b.at, b.n);
+  }
+  /** Bytes in use. */
+  get bytes(): number {
+    return this.next;
+  }
+}

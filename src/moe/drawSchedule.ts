@@ -1,0 +1,101 @@
+/**
+ * The random draws of a training step's routers, and which key each comes from, in one place for
+ * the jax-js models and the native engine (which draws the same numbers on the host,
+ * `engine/hostRandom.ts`, so both engines make the same routing decisions).
+ *
+ * The schedule: the step's key is split into one key per block (`layerKeys`). A router draws, in
+ * this order, the input jitter `U(1 − ε, 1 + ε)` `[T, d]` (when `jitter > 0`), the gate noise
+ * `σ · N(0, 1)` `[T, N]` (noisy rules, when `noise > 0`) and the rule's own `[T]` uniforms (a rule
+ * with `ownDraw`, e.g. GShard's second expert). One draw uses the block's key itself; several split
+ * it into that many keys, in that order (so runs from before jitter existed reproduce bit for bit).
+ * Evaluation draws nothing.
+ */
+import { hostNormal, hostSplit, hostUniform, type HostKey } from "../engine/hostRandom.js";
+import type { numpy as np } from "../engine/jax.js";
+import { splitKey } from "../engine/splitKey.js";
+import { ruleOf } from "./routers/registry.js";
+import type { RouterConfig } from "./routers/registry.js";
+
+export type RouterDraw = "jitter" | "noise" | "rule";
+
+/** The draws a router makes in one training call over `experts` experts, in key order. */
+export function routerDraws(cfg: RouterConfig, experts: number): RouterDraw[] {
+  const rule = ruleOf(cfg.kind);
+  const draws: RouterDraw[] = [];
+  if (cfg.jitter > 0) draws.push("jitter");
+  if (cfg.noise > 0 && rule.noisy) draws.push("noise");
+  if (rule.ownDraw?.(experts)) draws.push("rule");
+  return draws;
+}
+
+/** One key per block from a step's key (consumed). */
+export function layerKeys(key: np.Array, layers: number): np.Array[] {
+  return splitKey(key, layers);
+}
+
+/**
+ * The keys of a router call's draws (`routerDraws`), by name; consumes `key`. Throws when training
+ * needs draws and no key was given.
+ */
+export function routerDrawKeys(cfg: RouterConfig, experts: number, train: boolean, key: np.Array | undefined): Partial<Record<RouterDraw, np.Array>> {
+  const names = train ? routerDraws(cfg, experts) : [];
+  const keys: Partial<Record<RouterDraw, np.Array>> = {};
+  if (names.length === 0) {
+    key?.dispose();
+    return keys;
+  }
+  if (!key) throw new Error(`applyRouter: training with ${names.join(" and ")} needs a PRNG key`);
+  const split = names.length === 1 ? [key] : splitKey(key, names.length);
+  names.forEach((name, i) => (keys[name] = split[i]));
+  return keys;
+}
+
+/** One MoE block's router, as the host draw schedule sees it. */
+export type DrawLayer = { router: RouterConfig; experts: number } | null;
+
+/** One block's draws on the host, as views into one buffer. */
+export type HostDraws = { jitter?: Float32Array; noise?: Float32Array; rule?: Float32Array };
+
+/**
+ * The host twin of the jax-js draws for a whole step: `layers[l]` is block l's router (null for a
+ * block without one), T tokens of width d. Returns null when no block draws anything; else a
+ * function from the step key to each block's draws (jitter bit for bit with jax-js, noise to
+ * float32 rounding of its Box–Muller).
+ */
+export function hostStepDraws(layers: DrawLayer[], t: number, d: number): ((key: HostKey) => HostDraws[]) | null {
+  const sizes = { jitter: t * d, noise: 0, rule: t };
+  const plans = layers.map((layer) => (layer ? routerDraws(layer.router, layer.experts) : []));
+  if (plans.every((p) => p.length === 0)) return null;
+  const total = plans.reduce((acc, p, l) => acc + p.reduce((s, name) => s + (name === "noise" ? t * layers[l]!.experts : sizes[name]), 0), 0);
+  const buffer = new Float32Array(total);
+  return (key) => {
+    const keys = hostSplit(key, layers.length);
+    let at = 0;
+    return plans.map((names, l) => {
+      const out: HostDraws = {};
+      if (names.length === 0) return out;
+      const { router, experts } = layers[l]!;
+      const split = names.length === 1 ? [keys[l]] : hostSplit(keys[l], names.length);
+      names.forEach((name, i) => {
+        const k = split[i];
+        if (name === "jitter") {
+          const view = buffer.subarray(at, (at += t * d));
+          view.set(hostUniform(k, t * d, 1 - router.jitter, 1 + router.jitter));
+          out.jitter = view;
+        } else if (name === "noise") {
+          const view = buffer.subarray(at, (at += t * experts));
+          const sigma = Math.fround(router.noise);
+          const z = hostNormal(k, t * experts);
+          for (let j = 0; j < z.length; j++) view[j] = Math.fround(z[j] * sigma);
+          out.noise = view;
+        } else {
+          const view = buffer.subarray(at, (at += t));
+          view.set(hostUniform(k, t));
+          out.rule = view;
+        }
+      });
+      return out;
+    });
+  };
+}
+

@@ -1,0 +1,216 @@
+/**
+ * The router on plain arrays, forward and backward, for the native engine: the pipeline of
+ * `router.ts` around each rule's host form (`RoutingRule.host`), for one layer of T tokens and N
+ * experts.
+ *
+ *   g = softmax(z), z = x W_r / T;  g̃ = g + σ ε (noisy rules, training);  S = rule(g̃);
+ *   weights: renormalised w_i = b_i / Σ_{j∈S} b_j (i ∈ S), b = g (`gates`) or exp(g)
+ *   (`softmax-of-gates`), w = 1 exactly when |S| = 1; or raw w_i = g_i (i ∈ S);
+ *   auxiliary losses: `balanceCoef · N · Σ_i f_i P_i` (f_i the share of tokens whose top choice is i,
+ *   before capacity; P_i the mean gate) and `zLossCoef · mean_t logsumexp(z_t)²`.
+ *
+ * Selection carries no gradient; the gradient reaches z through the weights and the auxiliary losses
+ * alone. Float32 rounding follows the jax-js code where selection depends on it (each rule's host
+ * form says how), so both forms pick the same experts except on exact near-ties
+ * (`test/moe/routers/consistency.test.ts` holds each rule's two forms together).
+ */
+import { ruleOf } from "./routers/registry.js";
+import type { RoutingRule } from "./routers/rule.js";
+import type { RouterConfig } from "./routers/registry.js";
+
+const f = Math.fround;
+
+/** The rules with a host form have no entropy loss yet; a rule that declares one needs its backward here. */
+const HOST_LOSSES: ReadonlySet<string> = new Set(["balance", "z"]);
+
+/** The rule of `cfg`, checked to have a host form the driver can run. */
+export function hostRule(cfg: RouterConfig): RoutingRule & { host: NonNullable<RoutingRule["host"]> } {
+  const rule = ruleOf(cfg.kind);
+  if (!rule.host) throw new Error(`router ${cfg.kind} has no host form`);
+  for (const loss of rule.losses) if (!HOST_LOSSES.has(loss)) throw new Error(`router ${cfg.kind}: the host driver has no ${loss} loss`);
+  return rule as RoutingRule & { host: NonNullable<RoutingRule["host"]> };
+}
+
+/** One layer's routing, written into caller-owned arrays (pairs grouped by expert, tokens ascending). */
+export type HostRouting = {
+  /** `[T, N]` gates g. */
+  probs: Float32Array;
+  /** `[T, N]` 1 where expert i serves token t. */
+  mask: Uint8Array;
+  /** `[T, N]` combine weights (0 off the selected set). */
+  weights: Float32Array;
+  /** `[N + 1]` expert e's pairs are `[offsets[e], offsets[e+1])`. */
+  offsets: Int32Array;
+  /** `[≥ T·N]` token of each pair. */
+  tokens: Int32Array;
+  /** `[≥ T·N]` combine weight of each pair. */
+  pairWeights: Float32Array;
+  /** `[N]` share of tokens whose top choice is expert i (before capacity), for the balancing loss. */
+  fraction: Float64Array;
+  /** `[T]` logsumexp(z_t), for the z-loss. */
+  lse: Float64Array;
+  /** Scratch, reused every step: noisy scores and ∂L/∂w `[T, N]`, per-row and per-expert work arrays. */
+  scratch: { scores: Float32Array; dw: Float32Array; sorted: Float32Array; order: number[]; dp: Float64Array; taken: Int32Array; meanProb: Float64Array };
+};
+
+export function allocHostRouting(t: number, n: number, tokens: Int32Array, pairWeights: Float32Array): HostRouting {
+  return {
+    probs: new Float32Array(t * n),
+    mask: new Uint8Array(t * n),
+    weights: new Float32Array(t * n),
+    offsets: new Int32Array(n + 1),
+    tokens,
+    pairWeights,
+    fraction: new Float64Array(n),
+    lse: new Float64Array(t),
+    scratch: {
+      scores: new Float32Array(t * n), dw: new Float32Array(t * n), sorted: new Float32Array(n), order: new Array<number>(n).fill(0),
+      dp: new Float64Array(n), taken: new Int32Array(n), meanProb: new Float64Array(n),
+    },
+  };
+}
+
+/** Index of the first maximum of `s[at .. at+n)`. */
+function argmax(s: Float32Array, at: number, n: number): number {
+  let best = 0;
+  for (let i = 1; i < n; i++) if (s[at + i] > s[at + best]) best = i;
+  return best;
+}
+
+/** Softmax of row `at` of z into probs (f64 arithmetic); returns logsumexp. */
+function softmaxRow(z: Float32Array, at: number, n: number, probs: Float32Array): number {
+  let m = -Infinity;
+  for (let i = 0; i < n; i++) m = Math.max(m, z[at + i]);
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += Math.exp(z[at + i] - m);
+  for (let i = 0; i < n; i++) probs[at + i] = Math.exp(z[at + i] - m) / sum;
+  return m + Math.log(sum);
+}
+
+/**
+ * Route T tokens.
+ * @param z `[T, N]` router logits `x W_r / T` (already divided by the temperature).
+ * @param noise `[T, N]` σ·ε to add to the gates for selection, or null (evaluation, σ = 0, or a rule
+ *   that does not select on noisy gates).
+ * @param capacity slots per expert for rules with a capacity (`routerCapacity`), else T.
+ * @returns the auxiliary loss, coefficients applied (0 for rules without one).
+ */
+export function hostRoute(cfg: RouterConfig, z: Float32Array, t: number, n: number, noise: Float32Array | null, out: HostRouting, capacity = t): number {
+  const rule = hostRule(cfg);
+  const { probs, mask, weights, lse } = out;
+  const scores = noise ? out.scratch.scores : probs;
+  for (let r = 0; r < t; r++) {
+    const at = r * n;
+    lse[r] = softmaxRow(z, at, n, probs);
+    if (noise) for (let i = 0; i < n; i++) scores[at + i] = f(probs[at + i] + noise[at + i]);
+  }
+  mask.fill(0);
+  rule.host.select({ cfg, scores, t, n, capacity, mask, scratch: out.scratch });
+  const gates = cfg.renormalize === "gates";
+  for (let r = 0; r < t; r++) {
+    const at = r * n;
+    if (rule.weights === "raw") {
+      for (let i = 0; i < n; i++) weights[at + i] = mask[at + i] ? probs[at + i] : 0;
+      continue;
+    }
+    let count = 0;
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      if (!mask[at + i]) continue;
+      count++;
+      total += gates ? probs[at + i] : Math.exp(probs[at + i]);
+    }
+    for (let i = 0; i < n; i++) {
+      const base = gates ? probs[at + i] : Math.exp(probs[at + i]);
+      weights[at + i] = !mask[at + i] ? 0 : count === 1 ? 1 : base / total;
+    }
+  }
+  groupPairs(out, t, n);
+  let aux = 0;
+  if (rule.losses.includes("balance")) {
+    const { fraction } = out;
+    const { meanProb } = out.scratch;
+    fraction.fill(0);
+    meanProb.fill(0);
+    for (let r = 0; r < t; r++) {
+      const at = r * n;
+      fraction[argmax(scores, at, n)] += 1 / t;
+      for (let i = 0; i < n; i++) meanProb[i] += probs[at + i] / t;
+    }
+    let balance = 0;
+    for (let i = 0; i < n; i++) balance += fraction[i] * meanProb[i];
+    aux += cfg.balanceCoef * n * balance;
+  }
+  if (rule.losses.includes("z")) {
+    let zSq = 0;
+    for (let r = 0; r < t; r++) zSq += lse[r] * lse[r];
+    aux += cfg.zLossCoef * (zSq / t);
+  }
+  return aux;
+}
+
+/** The selected (token, expert) pairs grouped by expert, tokens ascending within each expert. */
+function groupPairs(out: HostRouting, t: number, n: number): void {
+  const { mask, weights, offsets, tokens, pairWeights } = out;
+  offsets[0] = 0;
+  let p = 0;
+  for (let e = 0; e < n; e++) {
+    for (let r = 0; r < t; r++) {
+      if (mask[r * n + e]) {
+        tokens[p] = r;
+        pairWeights[p] = weights[r * n + e];
+        p++;
+      }
+    }
+    offsets[e + 1] = p;
+  }
+}
+
+/**
+ * The gradient of the loss with respect to the logits z, from the gradient of each pair's weight
+ * and the auxiliary losses.
+ * @param dPair `[P]` ∂L/∂w of each pair, in `routing`'s pair order.
+ * @param dz `[T, N]` written: ∂L/∂z (the caller divides by the temperature for ∂L/∂(x W_r)).
+ */
+export function hostRouteBackward(cfg: RouterConfig, routing: HostRouting, t: number, n: number, dPair: Float32Array, dz: Float32Array): void {
+  const rule = hostRule(cfg);
+  const { probs, mask, weights, offsets, fraction, lse } = routing;
+  const { dw, dp } = routing.scratch;
+  const balance = rule.losses.includes("balance");
+  const zLoss = rule.losses.includes("z");
+  const gates = cfg.renormalize === "gates";
+  dw.fill(0);
+  for (let e = 0; e < n; e++) for (let p = offsets[e]; p < offsets[e + 1]; p++) dw[routing.tokens[p] * n + e] = dPair[p];
+  for (let r = 0; r < t; r++) {
+    const at = r * n;
+    // dp_i = ∂L/∂g_i, through the weights, then the balancing term's balanceCoef · N · f_i / T.
+    dp.fill(0);
+    if (rule.weights === "raw") {
+      for (let i = 0; i < n; i++) dp[i] = dw[at + i];
+    } else {
+      // Through b_i = g_i (or exp g_i) in w = b / Σ b; a single expert's weight is the constant 1.
+      let count = 0;
+      let total = 0;
+      let wdw = 0;
+      for (let i = 0; i < n; i++) {
+        if (!mask[at + i]) continue;
+        count++;
+        total += gates ? probs[at + i] : Math.exp(probs[at + i]);
+        wdw += weights[at + i] * dw[at + i];
+      }
+      if (count > 1) {
+        for (let i = 0; i < n; i++) {
+          if (!mask[at + i]) continue;
+          const db = (dw[at + i] - wdw) / total;
+          dp[i] = gates ? db : db * Math.exp(probs[at + i]);
+        }
+      }
+    }
+    if (balance) for (let i = 0; i < n; i++) dp[i] += (cfg.balanceCoef * n * fraction[i]) / t;
+    // Softmax's backward, plus the z-loss's zLossCoef · 2 lse_t · g_i / T directly on z.
+    let q = 0;
+    for (let i = 0; i < n; i++) q += probs[at + i] * dp[i];
+    const zs = zLoss ? (cfg.zLossCoef * 2 * lse[r]) / t : 0;
+    for (let i = 0; i < n; i++) dz[at + i] = zLoss ? probs[at + i] * (dp[i] - q) + zs * probs[at + i] : probs[at + i] * (dp[i] - q);
+  }
+}

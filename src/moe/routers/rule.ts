@@ -1,0 +1,72 @@
+/**
+ * What a routing rule is: one record per rule (`routers/<rule>.ts`) holding its facts, its jax-js
+ * form and, where it has one, its host form for the native engine. Everything else that depends on
+ * the kind (CLI choices and help, config defaults, capacities, draw schedule, which rules the native
+ * engine runs, the docs table) is derived from these records by `registry.ts`.
+ *
+ * The shared pipeline around a rule, in both forms: `g = softmax(x W_r / T)`; in training the input
+ * jitter `x · U(1 − ε, 1 + ε)` and, for noisy rules, `g̃ = g + σ ε` as the selection scores; then the
+ * rule selects; then the combine weights are either the selected gates renormalised
+ * (`combineWeights.ts`) or the raw gates. Selection never carries a gradient.
+ */
+import type { RouterSettings, RuleInput, RuleOutput } from "../routing.js";
+
+/** Auxiliary losses a rule adds (coefficients in the config): see `routing.ts`'s `RouterLosses`. */
+export type AuxLossName = "balance" | "z" | "entropy";
+
+/** Scratch arrays a host selection may use (sized for one layer, reused every step). */
+export type HostScratch = {
+  /** `[N]` */
+  sorted: Float32Array;
+  /** `[N]` */
+  order: number[];
+  /** `[N]` per-expert counters. */
+  taken: Int32Array;
+};
+
+/** What the host driver (`hostRouter.ts`) hands a rule's host selection. */
+export type HostSelectInput = {
+  cfg: RouterSettings;
+  /** `[T, N]` selection scores (g, or g̃ in training for noisy rules). */
+  scores: Float32Array;
+  t: number;
+  n: number;
+  /** Slots per expert (the rule's `capacity`), or T for rules without one. */
+  capacity: number;
+  /** `[T, N]` written: 1 where the expert serves the token (zeroed by the driver). */
+  mask: Uint8Array;
+  scratch: HostScratch;
+};
+
+/** The host form of a rule: its selection on plain arrays (the driver does the rest, forward and backward). */
+export type HostForm = {
+  select(inp: HostSelectInput): void;
+};
+
+export type RoutingRule<K extends string = string> = {
+  kind: K;
+  /** One line: what the rule does, for the CLI help and the docs table. */
+  summary: string;
+  /** Where the rule comes from (paper), or "[ours]". */
+  reference: string;
+  /** Selects on the noisy gates g̃ = g + σε in training (spec §2.1 step 3); else on g. */
+  noisy: boolean;
+  /** `renormalised`: the selected gates renormalised over the set (`renormalize` key); `raw`: the gates. */
+  weights: "renormalised" | "raw";
+  /** The config keys the rule itself reads, beyond the pipeline's (`temperature`, `jitter`, and `noise` when noisy). */
+  keys: readonly (keyof RouterSettings)[];
+  /** Its defaults where they differ from `ROUTER_KEY_DEFAULTS`. */
+  defaults: Partial<RouterSettings>;
+  /** Auxiliary losses it adds to the training loss. */
+  losses: readonly AuxLossName[];
+  /** Slots per expert for T tokens over N experts; absent for rules without a capacity. */
+  capacity?(tokens: number, experts: number, cfg: RouterSettings, train: boolean): number;
+  /** A static bound on the experts a token can get (sizes the sparse dispatch buffers). */
+  maxActive(experts: number, cfg: RouterSettings): number;
+  /** True when, in training, the rule draws random numbers of its own (`drawSchedule.ts`): `[T]` uniforms. */
+  ownDraw?(experts: number): boolean;
+  /** The jax-js form (`router.ts` runs the pipeline around it). */
+  route(inp: RuleInput): RuleOutput;
+  /** The host form, where the native engine runs this rule. */
+  host?: HostForm;
+};

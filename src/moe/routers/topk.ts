@@ -1,0 +1,46 @@
+/**
+ * Top-K routing: each token takes the K experts with the largest (noisy) gates.
+ *
+ * Reference: Shazeer et al. 2017, "Outrageously Large Neural Networks".
+ */
+import { lax, nn, numpy as np } from "../../engine/jax.js";
+import { renormalisedRoute } from "../combineWeights.js";
+import { perRow } from "./hostRows.js";
+import type { RoutingRule } from "./rule.js";
+
+/**
+ * Selection mask of the top-k rule.
+ * @param scores `[T, N]`, consumed. `k` is clamped to `[1, N]`.
+ * @returns `[T, N]` float32 mask with exactly k ones per row.
+ */
+export function topkSelect(scores: np.Array, k: number): np.Array {
+  const n = scores.shape[scores.ndim - 1];
+  const kk = Math.max(1, Math.min(k, n));
+  // Indices only: gradients through topK values fail under jit (docs/jax-js-notes.md).
+  const [values, indices] = lax.topK(lax.stopGradient(scores), kk, -1); // [T, k]
+  values.dispose();
+  return nn.oneHot(indices, n).astype(np.float32).sum(-2); // [T, N]
+}
+
+export const topkRule: RoutingRule<"topk"> = {
+  kind: "topk",
+  summary: "the k experts with the largest noisy gates (the baseline DynaMoE replaces)",
+  reference: "Shazeer et al. 2017, Outrageously Large Neural Networks",
+  noisy: true,
+  weights: "renormalised",
+  keys: ["k", "renormalize"],
+  defaults: {},
+  losses: [],
+  maxActive: (experts, cfg) => Math.max(1, Math.min(cfg.k, experts)),
+  route: (inp) => renormalisedRoute(inp, topkSelect(inp.scores.ref, inp.cfg.k)),
+  host: {
+    // Ties go to the lower index, as jax-js's topK does.
+    select: perRow((s, at, n, mask, cfg, { order }) => {
+      const k = Math.max(1, Math.min(cfg.k, n));
+      for (let i = 0; i < n; i++) order[i] = i;
+      order.sort((a, b) => s[at + b] - s[at + a] || a - b);
+      for (let r = 0; r < k; r++) mask[at + order[r]] = 1;
+      return k;
+    }),
+  },
+};

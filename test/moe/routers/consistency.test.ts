@@ -1,0 +1,121 @@
+/**
+ * Each routing rule with two forms, held together (in the manner of Flax's consistency tests): the
+ * jax-js form (`rule.route` in the pipeline of `router.ts`) and the host form the native engine runs
+ * (`hostRouter.ts` around `rule.host`), on the same logits and noise: selection row by row, combine
+ * weights, the auxiliary loss, and the host backward against jax-js `grad`. Random scores, and
+ * crafted rows with exact ties. A failure names the rule, the case and the row.
+ */
+import assert from "node:assert/strict";
+import { before, test } from "node:test";
+import { grad, lax, nn, numpy as np } from "../../../src/engine/jax.js";
+import { allocHostRouting, hostRoute, hostRouteBackward } from "../../../src/moe/hostRouter.js";
+import { HOST_ROUTER_KINDS, routerCapacity, routerDefaults, ruleOf, type RouterConfig } from "../../../src/moe/routers/registry.js";
+import { lcg, setup } from "../../helpers.js";
+
+before(setup);
+
+/** Settings per rule beyond its defaults, so that every branch is taken (ties, drops, one expert). */
+const VARIANTS: Record<string, Partial<RouterConfig>[]> = {
+  percentile: [{}, { tau: 25, renormalize: "softmax-of-gates" }, { tau: 90 }],
+  topk: [{ k: 2 }, { k: 1 }, { k: 3, renormalize: "softmax-of-gates" }],
+  threshold: [{}, { threshold: 0.35 }, { threshold: 0.05, renormalize: "softmax-of-gates" }],
+  switch: [{}, { capacityFactorTrain: 0.5, minCapacity: 1, balanceCoef: 0.5, zLossCoef: 0.1 }],
+};
+
+type Case = { name: string; t: number; n: number; logits: Float32Array; noise: Float32Array | null };
+
+function cases(seed: number): Case[] {
+  const r = lcg(seed);
+  const random = (t: number, n: number, scale: number) => Float32Array.from({ length: t * n }, () => (r() * 2 - 1) * scale);
+  const t = 12;
+  const n = 5;
+  // Rows with exact ties: all equal, a tie at the top, a tie at the middle, a tie at the bottom, a clear winner.
+  const tied = Float32Array.from([
+    [0, 0, 0, 0, 0],
+    [1, 1, 0, -1, -2],
+    [2, 0.5, 0.5, 0.5, -1],
+    [0.3, -1, -1, 0.2, 0.1],
+    [3, 0, 0, 0, 0],
+    [-1, 2, 2, 2, -1],
+  ].flat());
+  return [
+    { name: "random logits", t, n, logits: random(t, n, 2), noise: null },
+    { name: "random logits with gate noise", t, n, logits: random(t, n, 2), noise: random(t, n, 0.1) },
+    { name: "peaked logits, 8 experts", t: 16, n: 8, logits: random(16, 8, 6), noise: null },
+    { name: "rows with exact ties", t: 6, n: 5, logits: tied, noise: null },
+  ];
+}
+
+/** The jax-js form: mask, weights and auxiliary loss of the rule on `logits` (softmax input z). */
+function jaxRoute(cfg: RouterConfig, z: np.Array, noise: np.Array | null) {
+  const probs = nn.softmax(z.ref, -1);
+  let scores = probs.ref;
+  if (noise) scores = scores.add(noise);
+  scores = lax.stopGradient(scores);
+  const out = ruleOf(cfg.kind).route({ logits: z, probs, scores, cfg, train: true });
+  out.losses && Object.values(out.losses).forEach((l) => l.dispose());
+  out.dropped?.dispose();
+  return out;
+}
+
+const rows = (a: ArrayLike<number>, t: number, n: number) => Array.from({ length: t }, (_, i) => Array.from(a).slice(i * n, (i + 1) * n));
+
+for (const kind of HOST_ROUTER_KINDS) {
+  test(`${kind}: the host form (native engine) equals the jax-js form: selection, weights, auxiliary loss, gradient`, async () => {
+    assert.ok(VARIANTS[kind], `${kind} has a host form but no variants in this test: add them`);
+    for (const [v, extra] of VARIANTS[kind].entries()) {
+      const cfg: RouterConfig = { ...routerDefaults(kind), ...extra };
+      for (const c of cases(11 + v)) {
+        const where = `${kind} ${JSON.stringify(extra)}, ${c.name}`;
+        const { t, n } = c;
+        const capacity = routerCapacity(t, n, cfg, true) ?? t;
+        const host = allocHostRouting(t, n, new Int32Array(t * n), new Float32Array(t * n));
+        const hostAux = hostRoute(cfg, c.logits, t, n, c.noise, host, capacity);
+
+        const j = jaxRoute(cfg, np.array(c.logits).reshape([t, n]), c.noise ? np.array(c.noise).reshape([t, n]) : null);
+        const [mask, weights, aux] = await Promise.all([j.mask.data(), j.weights.data(), j.auxLoss.data()]);
+        const jm = rows(mask, t, n);
+        const hm = rows(host.mask, t, n);
+        for (let row = 0; row < t; row++) assert.deepEqual(hm[row], jm[row], `${where}: row ${row}: host selects ${hm[row]}, jax-js ${jm[row]}`);
+        const jw = rows(weights, t, n);
+        const hw = rows(host.weights, t, n);
+        for (let row = 0; row < t; row++) {
+          for (let i = 0; i < n; i++) {
+            assert.ok(Math.abs(hw[row][i] - jw[row][i]) <= 1e-6 + 1e-5 * Math.abs(jw[row][i]), `${where}: row ${row}: host weights ${hw[row]}, jax-js ${jw[row]}`);
+          }
+        }
+        assert.ok(Math.abs(hostAux - aux[0]) <= 1e-6 + 1e-5 * Math.abs(aux[0]), `${where}: auxiliary loss host ${hostAux}, jax-js ${aux[0]}`);
+
+        // L = Σ c_ti w_ti + aux: the host backward from ∂L/∂w = c, against jax-js grad.
+        const rc = lcg(99 + v);
+        const coef = Float32Array.from({ length: t * n }, () => rc() * 2 - 1);
+        const lossOf = (z: np.Array) => {
+          const out = jaxRoute(cfg, z, c.noise ? np.array(c.noise).reshape([t, n]) : null);
+          out.mask.dispose();
+          return out.weights.mul(np.array(coef).reshape([t, n])).sum().add(out.auxLoss);
+        };
+        const jaxGrad = rows(await grad(lossOf)(np.array(c.logits).reshape([t, n])).data(), t, n);
+        const dPair = new Float32Array(host.offsets[n]);
+        for (let e = 0; e < n; e++) for (let p = host.offsets[e]; p < host.offsets[e + 1]; p++) dPair[p] = coef[host.tokens[p] * n + e];
+        const dz = new Float32Array(t * n);
+        hostRouteBackward(cfg, host, t, n, dPair, dz);
+        const hostGrad = rows(dz, t, n);
+        for (let row = 0; row < t; row++) {
+          for (let i = 0; i < n; i++) {
+            assert.ok(Math.abs(hostGrad[row][i] - jaxGrad[row][i]) <= 2e-6 + 1e-4 * Math.abs(jaxGrad[row][i]), `${where}: row ${row}: host ∂L/∂z ${hostGrad[row]}, jax-js grad ${jaxGrad[row]}`);
+          }
+        }
+      }
+    }
+  });
+}
+
+test("every rule without a host form is one the native engine refuses by name", async () => {
+  const { nativeImageUnsupported } = await import("../../../src/steps/nativeImageStep.js");
+  for (const kind of Object.keys(VARIANTS)) assert.ok(HOST_ROUTER_KINDS.includes(kind as RouterConfig["kind"]), `${kind} is tested here but has no host form`);
+  const { ROUTER_KINDS } = await import("../../../src/moe/routers/registry.js");
+  for (const kind of ROUTER_KINDS.filter((k) => !HOST_ROUTER_KINDS.includes(k))) {
+    const cfg = { kind: "moe" as const, inputDim: 4, numClasses: 2, d: 4, h: 4, layers: 1, experts: [4], router: routerDefaults(kind) };
+    assert.equal(nativeImageUnsupported(cfg), `the ${kind} router`);
+  }
+});

@@ -1,0 +1,89 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { numpy as np, tree } from "../../src/engine/jax.js";
+import { seedKey } from "../../src/engine/seedKey.js";
+import { initImageModel, type ImageModelConfig, type ImageModelParams } from "../../src/models/imageModel.js";
+import { type RouterConfig } from "../../src/moe/routers/registry.js";
+import { routerDefaults } from "../../src/moe/routers/registry.js";
+import { NativeImageStep, nativeImageUnsupported } from "../../src/steps/nativeImageStep.js";
+import { adamw } from "../../src/steps/adamw.js";
+import { flattenWithPaths } from "../../src/engine/paramTree.js";
+import { makeImageGradFn, makeTrainStep, unpackStepStats } from "../../src/steps/imageStep.js";
+import { assertAllClose, lcg, setup } from "../helpers.js";
+
+await setup();
+
+const HYPER = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 };
+const B = 24;
+
+function model(kind: "dense" | "moe", router: RouterConfig, experts: number[]): ImageModelConfig {
+  return { kind, inputDim: 20, numClasses: 5, d: 16, h: 24, layers: experts.length || 2, experts, router };
+}
+
+function batch(seed: number) {
+  const r = lcg(seed);
+  return { x: Float32Array.from({ length: B * 20 }, () => r() * 2 - 1), y: Int32Array.from({ length: B }, () => Math.floor(r() * 5)) };
+}
+
+async function leaves(t: ImageModelParams): Promise<Map<string, number[]>> {
+  const out = new Map<string, number[]>();
+  for (const [path, leaf] of flattenWithPaths(t)) out.set(path, Array.from(await leaf.ref.data()));
+  tree.dispose(t);
+  return out;
+}
+
+function assertTreesClose(actual: Map<string, number[]>, expected: Map<string, number[]>, rtol: number, what: string) {
+  assert.deepEqual([...actual.keys()], [...expected.keys()]);
+  for (const [path, e] of expected) {
+    const scale = Math.max(...e.map(Math.abs), 1e-12);
+    assertAllClose(actual.get(path)!, e, { rtol, atol: rtol * scale }, `${what} ${path}`);
+  }
+}
+
+const CASES: [string, ImageModelConfig][] = [
+  ["dense", model("dense", routerDefaults("percentile"), [])],
+  ["percentile, 4-3-2 experts (one token per expert at N = 2)", model("moe", routerDefaults("percentile"), [4, 3, 2])],
+  ["top-2 with softmax-of-gates weights", model("moe", { ...routerDefaults("topk"), k: 2, renormalize: "softmax-of-gates" }, [4, 4])],
+  ["threshold 0.3, no noise", model("moe", { ...routerDefaults("threshold"), threshold: 0.3, noise: 0 }, [5, 3])],
+  // B = 24 over 4 experts: C = max(4, ⌈1.25·24/4⌉) = 8, so crowded experts drop tokens.
+  ["switch (jitter, capacity, balancing and z-losses)", model("moe", routerDefaults("switch"), [4, 4])],
+  ["switch at capacity 4 with a strong balancing loss", model("moe", { ...routerDefaults("switch"), capacityFactorTrain: 0.5, balanceCoef: 0.5, zLossCoef: 0.1 }, [6, 2])],
+  ["percentile with input jitter and noise (two draws per layer)", model("moe", { ...routerDefaults("percentile"), jitter: 0.05 }, [4, 4])],
+  ["per-layer routers: Switch, then top-1", { ...model("moe", routerDefaults("percentile"), [4, 3]), layerRouters: [routerDefaults("switch"), { ...routerDefaults("topk"), k: 1 }] }],
+];
+
+for (const [label, cfg] of CASES) {
+  test(`native image step equals the jitted jax-js step: ${label}`, async () => {
+    assert.equal(nativeImageUnsupported(cfg), null);
+    const opt = adamw(HYPER);
+    const params = initImageModel(seedKey(7), cfg);
+    const state = opt.init(tree.ref(params));
+    const native = await NativeImageStep.create(cfg, B, HYPER, 1.0, params, state);
+    const jitted = makeTrainStep(cfg, opt, 1.0);
+    const gradFn = makeImageGradFn(cfg);
+    let p = params, s = state;
+    for (let t = 0; t < 3; t++) {
+      const { x, y } = batch(t);
+      const expectedGrads = await leaves(gradFn(p, np.array(x).reshape([B, 20]), np.array(y, { dtype: np.int32 }), seedKey(100 + t)));
+      const [p2, s2, packed] = jitted(p, s, np.array(x).reshape([B, 20]), np.array(y, { dtype: np.int32 }), seedKey(100 + t), np.array(3e-3));
+      p = p2;
+      s = s2;
+      const expected = unpackStepStats(await packed.data(), cfg.experts.length);
+      const got = unpackStepStats(await native.step(x, y, seedKey(100 + t), 3e-3), cfg.experts.length);
+      assertTreesClose(await leaves(native.gradients()), expectedGrads, 2e-4, `step ${t} gradient`);
+      assertAllClose(got.active, expected.active, { rtol: 1e-6, atol: 0 }, `step ${t} active experts`);
+      assert.equal(got.correct, expected.correct, `step ${t} correct`);
+      assertAllClose([got.loss, got.gradNorm, ...got.routerGradNorm], [expected.loss, expected.gradNorm, ...expected.routerGradNorm], { rtol: 1e-4, atol: 1e-7 }, `step ${t} stats`);
+    }
+    assertTreesClose(await leaves(native.params()), await leaves(tree.ref(p)), 1e-4, "parameters after 3 steps");
+    const nativeOpt = native.opt();
+    assertTreesClose(await leaves(nativeOpt.mu), await leaves(tree.ref(s.mu)), 2e-4, "first moments");
+    assert.equal((await nativeOpt.count.data())[0], 3);
+    tree.dispose([p, s, nativeOpt.nu]);
+  });
+}
+
+test("the native step says which configurations it cannot run", () => {
+  assert.match(nativeImageUnsupported(model("moe", routerDefaults("gshard"), [4, 4]))!, /gshard/);
+  assert.match(nativeImageUnsupported({ ...model("moe", routerDefaults("percentile"), [4, 4]), capacity: 1.25 })!, /capacity/);
+});

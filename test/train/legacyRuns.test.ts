@@ -1,0 +1,56 @@
+/**
+ * Run folders written before the `stepKernel` → `engine` rename (`test/fixtures/legacy-runs/`, made
+ * by an earlier commit and interrupted after their step-4 checkpoint) still resume, evaluate and
+ * report with the current code: the resumed run ends with exactly the metrics the old code wrote for
+ * the same run trained without a stop, and every command that reads the old key says once how it
+ * read it.
+ */
+import assert from "node:assert/strict";
+import { cpSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { before, test } from "node:test";
+import { tree } from "../../src/engine/jax.js";
+import { train } from "../../src/train/train.js";
+import { run } from "../cli/runCli.js";
+import { setup } from "../helpers.js";
+
+before(setup);
+
+const FIXTURES = new URL("../fixtures/legacy-runs/", import.meta.url).pathname;
+const TIMING = new Set(["stepMs"]);
+
+/** Metric lines without their wall-clock fields. */
+function metrics(path: string): unknown[] {
+  return readFileSync(path, "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => Object.fromEntries(Object.entries(JSON.parse(l) as Record<string, unknown>).filter(([k]) => !TIMING.has(k))));
+}
+
+for (const [name, engine, value] of [["native-switch", "native", "native"], ["jit-top-p", "jax", "jit"]] as const) {
+  test(`an old run folder (${name}, "stepKernel": "${value}") resumes to the old uninterrupted metrics, then evaluates and reports`, async () => {
+    const root = mkdtempSync(join(tmpdir(), "dynamoe-legacy-"));
+    const dir = join(root, name);
+    cpSync(join(FIXTURES, name), dir, { recursive: true });
+    const notes: string[] = [];
+    const result = await train(undefined, { outDir: dir, resume: true, onEvent: (e) => e.type === "note" && notes.push(e.message) });
+    tree.dispose(result.params);
+    assert.deepEqual(notes, [`config key "stepKernel" is now "engine" (${JSON.stringify(value)} read as ${JSON.stringify(engine)})`]);
+    assert.equal(result.summary.engine, engine);
+    assert.deepEqual(metrics(join(dir, "metrics.jsonl")), metrics(join(dir, "uninterrupted-metrics.jsonl")));
+
+    const evaluated = run(["eval", "--run", dir]);
+    assert.equal(evaluated.code, 0, evaluated.stderr);
+    assert.match(evaluated.stderr, /^note: config key "stepKernel" is now "engine"/m);
+    assert.match(evaluated.stdout, new RegExp(`${(100 * result.summary.test.accuracy).toFixed(2)}%`));
+
+    const inspected = run(["inspect", dir, "--no-plots"]);
+    assert.equal(inspected.code, 0, inspected.stderr);
+    const results = run(["results", root]);
+    assert.equal(results.code, 0, results.stderr);
+    assert.match(results.stdout, /switch|top-p/);
+    const report = run(["report", root]);
+    assert.equal(report.code, 0, report.stderr);
+  });
+}
