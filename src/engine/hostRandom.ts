@@ -9,7 +9,7 @@
  *   uniform(key, n)[i] = float32 with exponent 0 and the top 23 bits as mantissa, minus 1: [0, 1)
  *   normal(key, n)     = Box–Muller: √(−2 log(1 − u1)) · cos(2π u2), u1, u2 uniform from split(key, 2)
  *
- * Why: the native step (`src/native/`) draws router noise every step, and a jax-js call costs about
+ * Why: the native engine (`src/steps/nativeImageStep.ts`, via `src/moe/drawSchedule.ts`) draws router noise every step, and a jax-js call costs about
  * 2 ms for what is 10 µs of arithmetic here; splitting the training loop's key costs another 1 ms.
  * Splits and uniform draws are exact; normal draws agree to float32 rounding (jax-js computes
  * log1p and cos in float32). `test/engine/hostRandom.test.ts` holds all four against jax-js.
