@@ -39,7 +39,7 @@ import { encodeSafetensors, type SafeTensor } from "../../src/train/safetensors.
 import { train } from "../../src/train/train.js";
 import { TORCH_PYTHON, torchEnv } from "./torch.js";
 
-const TWIN_SCRIPT = fileURLToPath(new URL("./peer/lm_twin.py", import.meta.url));
+const TWIN_SCRIPT = fileURLToPath(new URL("./lm_twin.py", import.meta.url));
 
 const { values } = parseArgs({
   options: {

@@ -13,7 +13,7 @@ import { existsSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 
-export const TORCH_SCRIPT = fileURLToPath(new URL("./peer/pytorch_models.py", import.meta.url));
+export const TORCH_SCRIPT = fileURLToPath(new URL("./pytorch_models.py", import.meta.url));
 export const TORCH_PYTHON = process.env.DYNAMOE_TORCH_PYTHON || "/usr/bin/python3";
 
 /** What `pytorch_models.py --info` prints. */

@@ -103,6 +103,7 @@ export function buildProgram(): Command {
     )
     .option("--threads <n>", "wasm threads (default 1; see docs/performance.md)")
     .addOption(new Option("--device <device>", "wasm (CPU, default) or webgpu (a GPU through the `webgpu` package; docs/performance.md)").choices(["wasm", "webgpu"]))
+    .addOption(new Option("--step-kernel <kind>", "the old name of --engine (jit is jax)").hideHelp())
     .addHelpText("after", routersHelp())
     .action(async (opts) => trainCommand(opts));
 

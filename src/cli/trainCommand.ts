@@ -32,6 +32,8 @@ export type TrainFlags = {
   resume?: string;
   dataDir?: string;
   engine?: string;
+  /** The old name of `engine`, read as the config key `stepKernel` (renamed with a note). */
+  stepKernel?: string;
 };
 
 function readConfigFile(path: string): Record<string, unknown> {
@@ -70,6 +72,7 @@ export function configFromFlags(flags: TrainFlags): TrainConfigInput {
   set("maxSteps", flags.maxSteps);
   set("dataDir", flags.dataDir);
   set("engine", flags.engine);
+  set("stepKernel", flags.stepKernel);
   set("dispatch", flags.dispatch);
   set("dispatchCapacity", flags.dispatchCapacity);
   if (flags.layerRouters !== undefined) cfg.layerRouters = flags.layerRouters.map((kind) => ({ kind }));

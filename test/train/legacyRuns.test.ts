@@ -6,7 +6,7 @@
  * read it.
  */
 import assert from "node:assert/strict";
-import { cpSync, mkdtempSync, readFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { before, test } from "node:test";
@@ -54,3 +54,14 @@ for (const [name, engine, value] of [["native-switch", "native", "native"], ["ji
     assert.equal(report.code, 0, report.stderr);
   });
 }
+
+test("the old flag --step-kernel still works, with the same one-line note", () => {
+  const root = mkdtempSync(join(tmpdir(), "dynamoe-legacy-flag-"));
+  const cfg = join(root, "tiny.json");
+  writeFileSync(cfg, JSON.stringify({ d: 8, h: 8, layers: 2, eMax: 4, trainLimit: 128, testLimit: 64, batchSize: 64, maxSteps: 1, epochs: 1 }));
+  const r = run(["train", "--config", cfg, "--step-kernel", "jit", "--out", join(root, "run")]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /^note: config key "stepKernel" is now "engine" \("jit" read as "jax"\)$/m);
+  assert.equal((JSON.parse(readFileSync(join(root, "run", "summary.json"), "utf8")) as { engine: string }).engine, "jax");
+  assert.equal((JSON.parse(readFileSync(join(root, "run", "config.json"), "utf8")) as { engine: string }).engine, "jax");
+});
