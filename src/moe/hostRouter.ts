@@ -14,6 +14,7 @@
  * form says how), so both forms pick the same experts except on exact near-ties
  * (`test/moe/routers/consistency.test.ts` holds each rule's two forms together).
  */
+import { argmaxRow } from "./routers/hostRows.js";
 import { ruleOf } from "./routers/registry.js";
 import type { RoutingRule } from "./routers/rule.js";
 import type { RouterConfig } from "./routers/registry.js";
@@ -68,13 +69,6 @@ export function allocHostRouting(t: number, n: number, tokens: Int32Array, pairW
       dp: new Float64Array(n), taken: new Int32Array(n), meanProb: new Float64Array(n),
     },
   };
-}
-
-/** Index of the first maximum of `s[at .. at+n)`. */
-function argmax(s: Float32Array, at: number, n: number): number {
-  let best = 0;
-  for (let i = 1; i < n; i++) if (s[at + i] > s[at + best]) best = i;
-  return best;
 }
 
 /** Softmax of row `at` of z into probs (f64 arithmetic); returns logsumexp. */
@@ -134,7 +128,7 @@ export function hostRoute(cfg: RouterConfig, z: Float32Array, t: number, n: numb
     meanProb.fill(0);
     for (let r = 0; r < t; r++) {
       const at = r * n;
-      fraction[argmax(scores, at, n)] += 1 / t;
+      fraction[argmaxRow(scores, at, n)] += 1 / t;
       for (let i = 0; i < n; i++) meanProb[i] += probs[at + i] / t;
     }
     let balance = 0;
