@@ -3,12 +3,12 @@
  * in `npm test`): imports run one way, from a folder to the folders listed before it, never after,
  * and there are no cycles.
  *
- *   errors ← engine ← data ← kernels ← moe ← models ← analysis ← steps ← train ← report, sweep ← reproduce ← cli ← index
+ *   errors ← io ← engine ← data ← kernels ← moe ← models ← analysis ← steps ← train ← report, sweep ← reproduce ← cli ← index
  *
  * `analysis` sits below the training loop because the loop measures routing and gradient variance
  * while it trains; the report renders those measurements above it.
  */
-const LAYERS = ["errors", "engine", "data", "kernels", "moe", "models", "analysis", "steps", "train", "report", "sweep", "reproduce", "cli", "index"];
+const LAYERS = ["errors", "io", "engine", "data", "kernels", "moe", "models", "analysis", "steps", "train", "report", "sweep", "reproduce", "cli", "index"];
 
 /** The path pattern of a layer: a folder under src/, or one of src/'s top-level files. */
 const pathOf = (layer) => (layer === "errors" || layer === "index" ? `^src/${layer}\\.ts$` : `^src/${layer}/`);

@@ -6,8 +6,9 @@
  * and after it (`dynamoe analyze grad-variance`), with the same batches and keys for the same
  * (seed, step), so the two agree at a step both measure.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { random, type numpy as np } from "../engine/jax.js";
+import { readJsonLines } from "../io/runFiles.js";
 import { seedKey } from "../engine/seedKey.js";
 import { epochPermutation } from "../data/batches.js";
 import { gradVariance, windowVariance, type GradVarianceResult } from "./gradVariance.js";
@@ -71,11 +72,8 @@ export async function measureGradVariance<P>(gradFn: TaskGradFn<P>, params: P, o
 /** The training losses logged in a run's `metrics.jsonl` at steps ≤ `upTo`, in order. */
 export function loggedTrainLosses(metricsPath: string, upTo = Infinity): number[] {
   if (!existsSync(metricsPath)) return [];
-  return readFileSync(metricsPath, "utf8")
-    .split("\n")
-    .filter((l) => l.trim() !== "")
-    .map((l) => JSON.parse(l) as { type: string; step: number; loss: number })
-    .filter((l) => l.type === "train" && l.step <= upTo)
+  return readJsonLines<{ type: string; step: number; loss: number }>(metricsPath)
+    .records.filter((l) => l.type === "train" && l.step <= upTo)
     .map((l) => l.loss);
 }
 

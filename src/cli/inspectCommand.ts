@@ -3,10 +3,11 @@
  * evaluation, and plots in `RUN/plots/` (SVG, and PNG where the rasteriser loads): per layer the
  * k-histogram, the expert-load heat map over training, expert co-activation and usage per class.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { LayerRoutingStats } from "../analysis/routingStats.js";
 import { UserError } from "../errors.js";
+import { readJsonLines } from "../io/runFiles.js";
 
 type EvalLine = {
   type: "eval";
@@ -42,11 +43,8 @@ const pct = (x: number) => (100 * x).toFixed(1) + "%";
 export function readRoutingHistory(dir: string): EvalLine[] {
   const path = join(dir, "metrics.jsonl");
   if (!existsSync(path)) throw new UserError(`${dir}: not a dynamoe run folder (no metrics.jsonl)`);
-  return readFileSync(path, "utf8")
-    .split("\n")
-    .filter((l) => l.trim() !== "")
-    .map((l) => JSON.parse(l) as { type: string })
-    .filter((l): l is EvalLine => l.type === "eval" && Array.isArray((l as EvalLine).routing) && (l as EvalLine).routing!.length > 0);
+  return readJsonLines<{ type: string }>(path)
+    .records.filter((l): l is EvalLine => l.type === "eval" && Array.isArray((l as EvalLine).routing) && (l as EvalLine).routing!.length > 0);
 }
 
 /** The terminal summary of one evaluation's routing, one row per layer. */

@@ -80,6 +80,18 @@ export function configFromFlags(flags: TrainFlags): TrainConfigInput {
   return cfg as TrainConfigInput;
 }
 
+/** A finished run's summary; a `UserError` when it is damaged. */
+function readSummary(dir: string): TrainSummary {
+  const path = join(dir, "summary.json");
+  try {
+    const s = JSON.parse(readFileSync(path, "utf8")) as TrainSummary;
+    if (!s || typeof s !== "object" || !s.test || typeof s.test.accuracy !== "number") throw new Error("missing fields");
+    return s;
+  } catch (err) {
+    throw new UserError(`${path}: damaged (${(err as Error).message.split("\n")[0]}); delete it and run dynamoe train --resume ${dir} to rebuild it from the checkpoint`);
+  }
+}
+
 /** A fresh folder name under runs/ that does not exist yet. */
 function defaultOutDir(c: TrainConfig): string {
   const what = (c.model === "dense" ? "dense" : `moe-${c.router.kind}-${c.schedule}`) + (c.task === "lm" && c.attention ? "-attn" : "");
@@ -118,12 +130,16 @@ export function printSummary(s: TrainSummary, outDir: string | undefined): void 
 export async function trainCommand(flags: TrainFlags): Promise<void> {
   let outDir: string;
   let input: TrainConfigInput = {};
+  let changes: Record<string, unknown> = {};
   if (flags.resume) {
     outDir = flags.resume;
     if (!existsSync(join(outDir, "config.json"))) throw new UserError(`--resume ${outDir}: not a dynamoe run folder (no config.json)`);
-    if (existsSync(join(outDir, "summary.json"))) {
+    // Flags given with --resume are changes to the saved configuration (only the safe ones are accepted).
+    const { resume: _r, ...rest } = flags;
+    changes = configFromFlags(rest) as Record<string, unknown>;
+    if (existsSync(join(outDir, "summary.json")) && Object.keys(changes).length === 0) {
       process.stderr.write(`${outDir} has already finished; its summary:\n`);
-      printSummary(JSON.parse(readFileSync(join(outDir, "summary.json"), "utf8")) as TrainSummary, outDir);
+      printSummary(readSummary(outDir), outDir);
       return;
     }
   } else {
@@ -144,7 +160,7 @@ export async function trainCommand(flags: TrainFlags): Promise<void> {
   try {
     // The notes of a new run's configuration were printed when it was validated above.
     const onEvent = flags.resume ? progress.onEvent : (e: TrainEvent) => e.type !== "note" && progress.onEvent(e);
-    const { summary } = await train(input, { outDir, resume: Boolean(flags.resume), onEvent, signal: controller.signal });
+    const { summary } = await train(input, { outDir, resume: Boolean(flags.resume), changes, onEvent, signal: controller.signal });
     progress.stop();
     printSummary(summary, outDir);
   } finally {

@@ -1,8 +1,10 @@
 /**
  * Checkpoints: parameters, AdamW state, the step counters and the PRNG key in one safetensors
- * file, written atomically (temp file, fsync, rename) so a crash never leaves a half-written one.
+ * file, written atomically (`io/runFiles.ts`) so a crash or a full disk never leaves a half-written
+ * one, and never written with a NaN or infinite value in it (`NonFiniteError`).
  */
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { writeFileAtomic } from "../io/runFiles.js";
 import { numpy as np } from "../engine/jax.js";
 import { UserError } from "../errors.js";
 import type { AdamWState } from "../steps/adamw.js";
@@ -31,17 +33,9 @@ function fromTensor(t: SafeTensor): np.Array {
   return np.array(t.data, { dtype }).reshape(t.shape);
 }
 
-/** Write `data` to `path` atomically: a temp file beside it, fsync, then rename over. */
-export function writeFileAtomic(path: string, data: Buffer | string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, "w");
-  try {
-    writeSync(fd, typeof data === "string" ? Buffer.from(data) : data);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
+/** A training state with a NaN or infinite value: never written as a checkpoint. */
+export class NonFiniteError extends Error {
+  override name = "NonFiniteError";
 }
 
 /** Serialise a training state (arrays are read, not consumed). */
@@ -52,6 +46,11 @@ export async function saveCheckpoint<P>(path: string, state: TrainState<P>, extr
   for (const [p, a] of flattenWithPaths(state.opt.nu)) tensors[`opt.nu.${p}`] = await toTensor(a);
   tensors["opt.count"] = await toTensor(state.opt.count);
   tensors["rng.key"] = await toTensor(state.key);
+  for (const [name, t] of Object.entries(tensors)) {
+    if (t.dtype !== "F32") continue;
+    const bad = t.data.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) throw new NonFiniteError(`${name.startsWith("params.") ? "the parameters" : "the optimizer state"} became ${t.data[bad]} (${name})`);
+  }
   const meta = { format: FORMAT, progress: JSON.stringify(state.progress), ...extra };
   writeFileAtomic(path, encodeSafetensors(tensors, meta));
 }

@@ -6,6 +6,8 @@
  * τ = 50, AdamW lr 1e-3, weight decay 0.01, batch 256, clipping at 1.0, cosine decay with warm-up.
  * Language models (`task: "lm"`) take d, L from the scale preset, h = 2d, batch 32, context 128.
  */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { z } from "zod";
 import { UserError } from "../errors.js";
 import { ROUTER_KINDS, routerDefaults } from "../moe/routers/registry.js";
@@ -267,4 +269,48 @@ export function resolveConfig(input: unknown, opts: ResolveOptions = {}): TrainC
 /** The spec defaults, fully resolved. */
 export function defaultConfig(): TrainConfig {
   return resolveConfig({});
+}
+
+/** A run folder's saved `config.json`, resolved (old keys renamed with a note); a `UserError` when missing or damaged. */
+export function readRunConfig(dir: string, opts: ResolveOptions = {}): TrainConfig {
+  const path = join(dir, "config.json");
+  if (!existsSync(path)) throw new UserError(`${dir}: no config.json, not a dynamoe run folder`);
+  let saved: unknown;
+  try {
+    saved = JSON.parse(readFileSync(path, "utf8"));
+  } catch (err) {
+    throw new UserError(`${path}: not valid JSON (${(err as Error).message.split("\n")[0]}); the run folder is damaged`);
+  }
+  if (!saved || typeof saved !== "object" || Array.isArray(saved)) throw new UserError(`${path}: not a JSON object; the run folder is damaged`);
+  try {
+    return resolveConfig(saved, opts);
+  } catch (err) {
+    if (err instanceof UserError) throw new UserError(`${path}: ${err.message}`);
+    throw err;
+  }
+}
+
+/**
+ * The keys a resumed run may change: the learning rate and its schedule's floor, how long it trains,
+ * and how often it logs and checkpoints. Everything else (the model, the data, the router, the seed,
+ * the optimizer's other settings) would make the checkpoint mean something else.
+ */
+export const RESUME_CHANGEABLE_KEYS = ["lr", "minLrRatio", "epochs", "maxSteps", "logEvery", "checkpointEvery", "evalBatchSize"] as const;
+
+/**
+ * The saved configuration with `changes` applied for a resumed run: each changed key that may change
+ * gets a note; a key that may not (and differs from the saved value) is a `UserError` naming it.
+ */
+export function applyResumeChanges(saved: TrainConfig, changes: Record<string, unknown>, onNote?: (line: string) => void): TrainConfig {
+  if (Object.keys(changes).length === 0) return saved;
+  const next = resolveConfig({ ...saved, ...changes }) as Record<string, unknown>;
+  const before = saved as Record<string, unknown>;
+  const changed = Object.keys(next).filter((k) => JSON.stringify(next[k]) !== JSON.stringify(before[k]));
+  const allowed = new Set<string>(RESUME_CHANGEABLE_KEYS);
+  const refused = changed.filter((k) => !allowed.has(k));
+  if (refused.length > 0) {
+    throw new UserError(`--resume cannot change ${refused.join(", ")} (the checkpoint was trained with the saved value); only ${RESUME_CHANGEABLE_KEYS.join(", ")} may change`);
+  }
+  for (const k of changed) onNote?.(`resuming with ${k} ${JSON.stringify(next[k])} (was ${JSON.stringify(before[k])})`);
+  return next as TrainConfig;
 }

@@ -9,7 +9,7 @@
  * half-filled logging window are part of the checkpoint, and metric lines written after the
  * checkpoint are dropped.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { initEngine } from "../engine/engine.js";
 import { numpy as np, random, tree } from "../engine/jax.js";
@@ -22,8 +22,9 @@ import { GRAD_VARIANCE_FILE, gradVarianceRecord, loggedTrainLosses, measureGradV
 import type { ImageModelConfig, ImageModelParams } from "../models/imageModel.js";
 import type { LmModelConfig, LmModelParams } from "../models/lmModel.js";
 import { adamw, type AdamWState } from "../steps/adamw.js";
-import { CHECKPOINT_FILE, checkpointExists, loadCheckpoint, saveCheckpoint, writeFileAtomic, type Progress } from "./checkpoint.js";
-import { resolveConfig, type TrainConfig } from "./config.js";
+import { appendLine, LOCK_FILE, lockRunFolder, readJsonLines, sweepTempFiles, writeError, writeFileAtomic } from "../io/runFiles.js";
+import { CHECKPOINT_FILE, checkpointExists, loadCheckpoint, NonFiniteError, saveCheckpoint, type Progress } from "./checkpoint.js";
+import { applyResumeChanges, readRunConfig, resolveConfig, type TrainConfig } from "./config.js";
 import { makeEvaluator, type EvalResult } from "./evaluate.js";
 import { cosineWithWarmup } from "./lrSchedule.js";
 import { imageTask } from "./imageTask.js";
@@ -50,6 +51,12 @@ export type TrainOptions = {
   outDir?: string;
   /** Continue from `outDir`'s checkpoint (its saved config is used; `config` is ignored). */
   resume?: boolean;
+  /**
+   * With `resume`: configuration keys to change for the rest of the run. Only the keys that are safe
+   * to change mid-run (`RESUME_CHANGEABLE_KEYS`: learning rate, epochs, logging) are accepted, each with
+   * a note; any other is a `UserError` naming it.
+   */
+  changes?: Record<string, unknown>;
   /** Already-loaded images (else loaded from `config.dataset`). */
   dataset?: ImageDataset;
   /** Already-loaded text for `task: "lm"` (else loaded from `config.corpus`). */
@@ -113,21 +120,78 @@ function emptyWindow(layers: number): Window {
   return { steps: 0, loss: 0, correct: 0, examples: 0, gradNorm: 0, lr: 0, ms: 0, active: z(), routerGradNorm: z() };
 }
 
+/** The files a run folder holds; none of them may be a link (a planted one would redirect our writes). */
+const RUN_FILES = ["config.json", "metrics.jsonl", CHECKPOINT_FILE, "summary.json", GRAD_VARIANCE_FILE, "split.json"];
+
+/** Refuse a folder that cannot take a new run: one that holds a run, or other files of its own. */
+function checkNewRunFolder(outDir: string): void {
+  if (existsSync(join(outDir, CHECKPOINT_FILE)) || existsSync(join(outDir, "summary.json"))) {
+    throw new UserError(`${outDir} already holds a run: use --resume ${outDir} to continue it, or choose another --out`);
+  }
+  const own = new Set([...RUN_FILES, LOCK_FILE, "plots"]);
+  const foreign = readdirSync(outDir).filter((name) => !own.has(name) && !/\.tmp-\d+$/.test(name));
+  if (foreign.length > 0 && !existsSync(join(outDir, "config.json"))) {
+    throw new UserError(`${outDir} is not empty and not a dynamoe run folder (it holds ${foreign.slice(0, 3).join(", ")}${foreign.length > 3 ? ", …" : ""}); choose another --out`);
+  }
+}
+
+function checkNoLinks(outDir: string): void {
+  for (const name of RUN_FILES) {
+    const path = join(outDir, name);
+    if (existsSync(path) || lstatExists(path)) {
+      if (lstatSync(path).isSymbolicLink()) throw new UserError(`${path} is a symbolic link; a run folder's files must be plain files`);
+    }
+  }
+}
+
+function lstatExists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Train a model. Validates `config` (throwing `UserError` on a bad one) and returns the summary. */
 export async function train(configInput: unknown, opts: TrainOptions = {}): Promise<TrainResult> {
   const t0 = performance.now();
   const { outDir } = opts;
   if (opts.resume && !outDir) throw new UserError("resume needs a run folder");
-  const ckptPath = outDir ? join(outDir, CHECKPOINT_FILE) : "";
   const onNote = (message: string) => opts.onEvent?.({ type: "note", message });
   let config: TrainConfig;
   if (opts.resume) {
-    const saved = join(outDir!, "config.json");
-    if (!existsSync(saved)) throw new UserError(`${outDir}: no config.json, not a dynamoe run folder`);
-    config = resolveConfig(JSON.parse(readFileSync(saved, "utf8")), { onNote });
+    const saved = readRunConfig(outDir!, { onNote });
+    config = applyResumeChanges(saved, opts.changes ?? {}, onNote);
   } else {
     config = resolveConfig(configInput, { onNote });
   }
+  let release = () => {};
+  if (outDir) {
+    if (existsSync(outDir) && !statSync(outDir).isDirectory()) throw new UserError(`--out ${outDir} is not a folder`);
+    try {
+      mkdirSync(outDir, { recursive: true });
+    } catch (err) {
+      throw writeError(outDir, err);
+    }
+    release = lockRunFolder(outDir);
+  }
+  try {
+    if (outDir) {
+      if (!opts.resume) checkNewRunFolder(outDir);
+      checkNoLinks(outDir);
+      sweepTempFiles(outDir);
+      if (opts.resume && opts.changes && Object.keys(opts.changes).length > 0) writeFileAtomic(join(outDir, "config.json"), JSON.stringify(config, null, 2) + "\n");
+    }
+    return await trainIn(config, opts, t0);
+  } finally {
+    release();
+  }
+}
+
+async function trainIn(config: TrainConfig, opts: TrainOptions, t0: number): Promise<TrainResult> {
+  const { outDir } = opts;
+  const ckptPath = outDir ? join(outDir, CHECKPOINT_FILE) : "";
   const engine = await initEngine();
 
   // The loop below only passes parameters between the task's own functions, so it is typed over `unknown`.
@@ -157,8 +221,11 @@ export async function train(configInput: unknown, opts: TrainOptions = {}): Prom
   const gvPath = outDir && gv ? join(outDir, GRAD_VARIANCE_FILE) : "";
   /** Logged training losses, for the loss variance of gradient-variance records. */
   let trainLosses: number[] = [];
+  /** The step of the last checkpoint written or resumed from (null before the first). */
+  let lastCheckpointStep: number | null = null;
+  /** The step of the last evaluation already in metrics.jsonl when resuming (so it is not logged twice). */
+  let evalLoggedAt = -1;
 
-  if (outDir) mkdirSync(outDir, { recursive: true });
   if (opts.resume && checkpointExists(ckptPath)) {
     tree.dispose(opt);
     key.dispose();
@@ -166,16 +233,16 @@ export async function train(configInput: unknown, opts: TrainOptions = {}): Prom
     ({ params, opt, key, progress } = state);
     window = JSON.parse(state.metadata.window) as Window;
     truncateMetrics(metricsPath, progress.step);
+    lastCheckpointStep = progress.step;
+    const last = readJsonLines<{ type?: string; step?: number }>(metricsPath).records.at(-1);
+    if (last?.type === "eval") evalLoggedAt = last.step ?? -1;
     if (gvPath) truncateMetrics(gvPath, progress.step);
     trainLosses = loggedTrainLosses(metricsPath);
   } else if (outDir) {
-    if (!opts.resume && checkpointExists(ckptPath)) {
-      throw new UserError(`${outDir} already holds a run: use --resume ${outDir} to continue it, or choose another --out`);
-    }
     writeFileAtomic(join(outDir, "config.json"), JSON.stringify(config, null, 2) + "\n");
     for (const [name, text] of Object.entries(task.runFiles ?? {})) writeFileAtomic(join(outDir, name), text);
-    writeFileSync(metricsPath, "");
-    if (gvPath) writeFileSync(gvPath, "");
+    writeFileAtomic(metricsPath, "");
+    if (gvPath) writeFileAtomic(gvPath, "");
   }
   const resumedFrom = progress.step;
   opts.onEvent?.({ type: "start", totalSteps, stepsPerEpoch, params: counts.params, resumedFrom, config });
@@ -191,16 +258,27 @@ export async function train(configInput: unknown, opts: TrainOptions = {}): Prom
   const measureVariance = async () => {
     const r = await measureGradVariance(gradFn!, trainer.params(), { seed: config.seed, step: progress.step, k: gv!.k, trainExamples: task.trainExamples, batchSize: config.batchSize });
     const record = gradVarianceRecord(progress.step, r, trainLosses, gv!.lossWindow);
-    if (gvPath) writeFileSync(gvPath, JSON.stringify(record) + "\n", { flag: "a" });
+    if (gvPath) appendLine(gvPath, JSON.stringify(record));
     opts.onEvent?.({ type: "gradVariance", record });
   };
   const stepTimes: number[] = [];
   const log = (line: Record<string, unknown>) => {
-    if (metricsPath) writeFileSync(metricsPath, JSON.stringify(line) + "\n", { flag: "a" });
+    if (metricsPath) appendLine(metricsPath, JSON.stringify(line));
   };
+  /** Where a diverged run stands: the last finite checkpoint, and how to go on from it. */
+  const keptAdvice = () =>
+    outDir && lastCheckpointStep !== null
+      ? `; the last finite checkpoint (step ${lastCheckpointStep}) is kept in ${outDir}: continue from it with a lower learning rate, e.g. dynamoe train --resume ${outDir} --lr ${config.lr / 2}`
+      : "; try a lower --lr or a stronger clip";
   const checkpoint = async () => {
     if (!outDir) return;
-    await saveCheckpoint(ckptPath, { params: trainer.params(), opt: trainer.opt(), key, progress }, { window: JSON.stringify(window) });
+    try {
+      await saveCheckpoint(ckptPath, { params: trainer.params(), opt: trainer.opt(), key, progress }, { window: JSON.stringify(window) });
+    } catch (err) {
+      if (err instanceof NonFiniteError) throw new DivergedError(`${err.message} at step ${progress.step}${keptAdvice()}`);
+      throw err;
+    }
+    lastCheckpointStep = progress.step;
     opts.onEvent?.({ type: "checkpoint", step: progress.step });
   };
   const flushWindow = () => {
@@ -253,10 +331,7 @@ export async function train(configInput: unknown, opts: TrainOptions = {}): Prom
       key = k;
       const s = unpackStepStats(await trainer.step(perm, progress.batch * config.batchSize, sub, lr), layers);
       const ms = performance.now() - ts;
-      if (!Number.isFinite(s.loss)) {
-        const where = outDir && checkpointExists(ckptPath) ? `; the last good checkpoint is kept in ${outDir}` : "";
-        throw new DivergedError(`loss became ${s.loss} at step ${progress.step + 1}${where}; try a lower --lr or a stronger clip`);
-      }
+      if (!Number.isFinite(s.loss)) throw new DivergedError(`loss became ${s.loss} at step ${progress.step + 1}${keptAdvice()}`);
       stepTimes.push(ms);
       window.steps += 1;
       window.loss += s.loss;
@@ -281,12 +356,17 @@ export async function train(configInput: unknown, opts: TrainOptions = {}): Prom
     progress = { step: progress.step, epoch: progress.epoch + 1, batch: 0 };
     await checkpoint();
   }
-  if (stoppedEarly) {
+  if (stoppedEarly && evalLoggedAt === progress.step) {
+    // Resumed after the final evaluation was logged: evaluate again for the summary only.
+    lastEval = await evaluator(trainer.params());
+  } else if (stoppedEarly) {
     flushWindow();
     lastEval = await evaluator(trainer.params());
     reportEval(lastEval, progress.epoch + progress.batch / stepsPerEpoch);
     await checkpoint();
   }
+  // Resumed after the last epoch's checkpoint: the run is trained and logged; the summary needs its evaluation.
+  lastEval ??= await evaluator(trainer.params());
   key.dispose();
   const finalParams = trainer.finish();
 
@@ -332,12 +412,12 @@ function splitTwoKey(key: np.Array): [np.Array, np.Array] {
   return [a, b];
 }
 
-/** Drop metric lines logged after `step` (they belong to the part of a killed run being redone). */
+/**
+ * Drop metric lines logged after `step` (they belong to the part of a killed run being redone), and
+ * a last line torn by the kill.
+ */
 function truncateMetrics(path: string, step: number): void {
   if (!existsSync(path)) return;
-  const kept = readFileSync(path, "utf8")
-    .split("\n")
-    .filter((l) => l.trim() !== "")
-    .filter((l) => (JSON.parse(l) as { step: number }).step <= step);
-  writeFileSync(path, kept.map((l) => l + "\n").join(""));
+  const { records } = readJsonLines<{ step: number }>(path);
+  writeFileAtomic(path, records.filter((r) => r.step <= step).map((r) => JSON.stringify(r) + "\n").join(""));
 }

@@ -18,7 +18,7 @@
 import { createRequire } from "node:module";
 import { findPackage } from "../findPackage.js";
 import { DataError } from "../types.js";
-import { CORPUS_NAMES, keepNonEmpty, readCorpusFile, type Corpus } from "./readCorpusFile.js";
+import { keepNonEmpty, readCorpusFile, type Corpus } from "./readCorpusFile.js";
 
 export { CORPUS_NAMES, readCorpusFile, splitTxtDocuments, type Corpus, type CorpusName } from "./readCorpusFile.js";
 
