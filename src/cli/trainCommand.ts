@@ -138,8 +138,9 @@ export async function trainCommand(flags: TrainFlags): Promise<void> {
     const { resume: _r, ...rest } = flags;
     changes = configFromFlags(rest) as Record<string, unknown>;
     if (existsSync(join(outDir, "summary.json")) && Object.keys(changes).length === 0) {
+      const summary = readSummary(outDir);
       process.stderr.write(`${outDir} has already finished; its summary:\n`);
-      printSummary(readSummary(outDir), outDir);
+      printSummary(summary, outDir);
       return;
     }
   } else {

@@ -66,9 +66,17 @@ export function checkpointExists(path: string): boolean {
 export function loadCheckpoint<P>(path: string, template: P): TrainState<P> & { metadata: Record<string, string> } {
   const { tensors, metadata } = decodeSafetensors(readFileSync(path), path);
   if (metadata.format !== FORMAT) throw new UserError(`${path}: not a dynamoe checkpoint`);
-  const take = (name: string, like?: np.Array): np.Array => {
+  const progress = parseProgress(metadata.progress, path);
+  try {
+    if (typeof metadata.window === "string") JSON.parse(metadata.window);
+  } catch {
+    throw new UserError(`${path}: its logging window is not JSON (the file was altered)`);
+  }
+  const take = (name: string, like?: { shape: readonly number[] }, dtype: SafeTensor["dtype"] = "F32"): np.Array => {
     const t = tensors[name];
     if (!t) throw new UserError(`${path}: missing tensor ${name} (checkpoint from another model configuration?)`);
+    if (t.dtype !== dtype) throw new UserError(`${path}: ${name} is ${t.dtype}, a checkpoint holds ${dtype} there (the file was altered)`);
+    if (dtype === "F32" && t.data.some((v) => !Number.isFinite(v))) throw new UserError(`${path}: ${name} holds NaN or infinite values; the checkpoint is not usable`);
     if (like && like.shape.join(",") !== t.shape.join(",")) {
       throw new UserError(`${path}: ${name} has shape [${t.shape}] but the model expects [${like.shape}]`);
     }
@@ -85,9 +93,25 @@ export function loadCheckpoint<P>(path: string, template: P): TrainState<P> & { 
   for (const [, leaf] of flattenWithPaths(template)) leaf.dispose();
   return {
     params,
-    opt: { mu, nu, count: take("opt.count") },
-    key: take("rng.key"),
-    progress: JSON.parse(metadata.progress) as Progress,
+    opt: { mu, nu, count: take("opt.count", { shape: [] }) },
+    key: take("rng.key", undefined, "U32"),
+    progress,
     metadata,
   };
+}
+
+/** The checkpoint's `progress` metadata, checked: non-negative whole numbers. */
+function parseProgress(text: string | undefined, path: string): Progress {
+  let p: unknown;
+  try {
+    p = JSON.parse(text ?? "");
+  } catch {
+    throw new UserError(`${path}: its progress record is missing or not JSON (the file was altered)`);
+  }
+  const ok = (v: unknown) => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+  const r = p as Progress;
+  if (!r || typeof r !== "object" || !ok(r.step) || !ok(r.epoch) || !ok(r.batch)) {
+    throw new UserError(`${path}: its progress record ${text} is not three non-negative whole numbers (the file was altered)`);
+  }
+  return { step: r.step, epoch: r.epoch, batch: r.batch };
 }

@@ -59,23 +59,33 @@ export function decodeSafetensors(buf: Buffer, file = "checkpoint"): { tensors: 
   } catch {
     return fail("header is not JSON");
   }
+  if (!header || typeof header !== "object" || Array.isArray(header)) return fail("header is not a JSON object");
   const base = 8 + n;
   const tensors: Record<string, SafeTensor> = {};
   let metadata: Record<string, string> = {};
-  for (const [name, info] of Object.entries(header)) {
+  const isIndex = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+  for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
     if (name === "__metadata__") {
-      metadata = info as unknown as Record<string, string>;
+      if (!raw || typeof raw !== "object" || Array.isArray(raw) || Object.values(raw).some((v) => typeof v !== "string")) fail("__metadata__ is not an object of strings");
+      metadata = raw as Record<string, string>;
       continue;
     }
-    const Ctor = CTOR[info.dtype];
-    if (!Ctor) fail(`tensor ${name} has unsupported dtype ${info.dtype}`);
-    const [begin, end] = info.data_offsets;
+    if (!raw || typeof raw !== "object" || Array.isArray(raw)) return fail(`tensor ${name} is not described by an object`);
+    const info = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    const dtype = info.dtype as SafeDType;
+    const Ctor = typeof dtype === "string" ? CTOR[dtype] : undefined;
+    if (!Ctor) return fail(`tensor ${name} has unsupported dtype ${String(info.dtype)}`);
+    if (!Array.isArray(info.shape) || !info.shape.every(isIndex)) return fail(`tensor ${name} has no valid shape (non-negative integers)`);
+    const offsets = info.data_offsets;
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isIndex) || offsets[0] > offsets[1]) return fail(`tensor ${name} has no valid data_offsets`);
+    const [begin, end] = offsets as [number, number];
     if (base + end > buf.length) fail(`tensor ${name} runs past the end of the file (truncated?)`);
-    const count = info.shape.reduce((a, b) => a * b, 1);
-    if (end - begin !== count * BYTES[info.dtype]) fail(`tensor ${name} has a size that does not match its shape`);
+    const shape = info.shape as number[];
+    const count = shape.reduce((a, b) => a * b, 1);
+    if (end - begin !== count * BYTES[dtype]) fail(`tensor ${name} has a size that does not match its shape`);
     const copy = new Uint8Array(end - begin);
     copy.set(buf.subarray(base + begin, base + end));
-    tensors[name] = { dtype: info.dtype, shape: info.shape, data: new Ctor(copy.buffer) };
+    tensors[name] = { dtype, shape, data: new Ctor(copy.buffer) };
   }
   return { tensors, metadata };
 }

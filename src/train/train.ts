@@ -153,6 +153,21 @@ function lstatExists(path: string): boolean {
   }
 }
 
+/** The checkpoint's half-filled logging window, checked against the model's layer count. */
+function parseWindow(text: string | undefined, layers: number, path: string): Window {
+  let w: Window;
+  try {
+    w = JSON.parse(text ?? "") as Window;
+  } catch {
+    throw new UserError(`${path}: its logging window is missing or not JSON (the file was altered)`);
+  }
+  const nums = ["steps", "loss", "correct", "examples", "gradNorm", "lr", "ms"] as const;
+  const ok = w && typeof w === "object" && nums.every((k) => typeof w[k] === "number" && Number.isFinite(w[k]))
+    && [w.active, w.routerGradNorm].every((a) => Array.isArray(a) && a.length === layers && a.every((v) => typeof v === "number" && Number.isFinite(v)));
+  if (!ok) throw new UserError(`${path}: its logging window is not a valid record (the file was altered)`);
+  return w;
+}
+
 /** Train a model. Validates `config` (throwing `UserError` on a bad one) and returns the summary. */
 export async function train(configInput: unknown, opts: TrainOptions = {}): Promise<TrainResult> {
   const t0 = performance.now();
@@ -231,7 +246,10 @@ async function trainIn(config: TrainConfig, opts: TrainOptions, t0: number): Pro
     key.dispose();
     const state = loadCheckpoint(ckptPath, params);
     ({ params, opt, key, progress } = state);
-    window = JSON.parse(state.metadata.window) as Window;
+    if (progress.step !== progress.epoch * stepsPerEpoch + progress.batch || progress.batch > stepsPerEpoch) {
+      throw new UserError(`${ckptPath}: its progress (step ${progress.step}, epoch ${progress.epoch}, batch ${progress.batch}) does not fit ${stepsPerEpoch} steps per epoch (the file was altered, or the data changed)`);
+    }
+    window = parseWindow(state.metadata.window, layers, ckptPath);
     truncateMetrics(metricsPath, progress.step);
     lastCheckpointStep = progress.step;
     const last = readJsonLines<{ type?: string; step?: number }>(metricsPath).records.at(-1);
