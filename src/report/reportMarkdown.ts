@@ -32,8 +32,18 @@ export function reportMarkdown(r: Report, chartDir: string): string {
   }
   out.push(`## Runs: command and configuration\n\n${quick}config.json is the resolved configuration, so the command re-runs a run exactly (an unfinished one resumes).\n`);
   for (const run of r.runs) {
-    out.push(`### \`${run.name}\`\n\n${run.status}${run.group ? ` [${run.group}]` : ""}${run.problems.length ? `\n\n${run.problems.join("; ")}` : ""}\n\n\`\`\`sh\n${run.command}\n\`\`\`\n\n<details><summary>config.json</summary>\n\n\`\`\`json\n${run.config}\n\`\`\`\n\n</details>\n`);
+    out.push(`### ${mdText(run.name)}\n\n${run.status}${run.group ? ` [${mdText(run.group)}]` : ""}${run.problems.length ? `\n\n${mdText(run.problems.join("; "))}` : ""}\n\n\`\`\`sh\n${run.command}\n\`\`\`\n\n<details><summary>config.json</summary>\n\n\`\`\`json\n${run.config}\n\`\`\`\n\n</details>\n`);
   }
   out.push(`## How the verdicts are computed\n\n${quick}${[...verdictRules(), ...claimRules()].map((t) => `- ${t}`).join("\n")}\n\nThe paper's numbers used: images, descending ahead of uniform by up to ${PAPER.imagesDescendingOverUniformMaxPoints} points; LM Tiny descending ${PAPER.lmTiny.descending.toFixed(2)} vs uniform ${PAPER.lmTiny.uniform.toFixed(2)}; LM Small ascending ${PAPER.lmSmall.ascending.toFixed(2)} vs MLP ${PAPER.lmSmall.dense.toFixed(2)}.\n`);
   return out.join("\n");
+}
+
+/** Text from run folders (names, problems) as inert Markdown: HTML and Markdown syntax escaped. */
+export function mdText(text: string): string {
+  return text
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/([\\`*_[\]#|!])/g, "\\$1")
+    .replace(/\r?\n/g, " ");
 }

@@ -109,5 +109,7 @@ export function csvRecords(c: Collection): Record<string, string | number>[] {
 
 /** The CSV text (header row, then one row per group). */
 export function resultsCsv(c: Collection): string {
-  return stringify(csvRecords(c), { header: true });
+  // escape_formulas: a cell starting with =, +, -, @, tab or CR is prefixed with a quote, so that a
+  // run or group name cannot become a spreadsheet formula.
+  return stringify(csvRecords(c), { header: true, escape_formulas: true });
 }

@@ -58,6 +58,9 @@ export function deepMerge(base: Record<string, unknown>, over: Record<string, un
   return out;
 }
 
+/** The most runs one sweep may expand to (a grid past this is almost surely a mistake in the spec). */
+export const MAX_SWEEP_RUNS = 10_000;
+
 /** Every combination of one value per axis, keys in the given order: `{a: [1, 2], b: [3]}` -> `[{a: 1, b: 3}, {a: 2, b: 3}]`. */
 export function crossProduct(axes: Record<string, unknown[]>): Record<string, unknown>[] {
   let points: Record<string, unknown>[] = [{}];
@@ -74,6 +77,8 @@ export function crossProduct(axes: Record<string, unknown[]>): Record<string, un
 export function expandSweep(spec: SweepSpec): SweepRun[] {
   const base = normalize(spec.base);
   const grid = spec.grid ?? {};
+  const size = (Object.values(grid).reduce((n, values) => n * values.length, 1) + (spec.include?.length ?? 0)) * spec.seeds.length;
+  if (size > MAX_SWEEP_RUNS) throw new UserError(`${spec.name}: the grid has ${size.toLocaleString("en-US")} runs, more than the ${MAX_SWEEP_RUNS.toLocaleString("en-US")} a sweep may have; split it into several specs`);
   const points: { vary: Record<string, unknown>; source: string }[] = [];
   if (Object.keys(grid).length > 0 || !spec.include?.length) {
     for (const p of crossProduct(grid)) points.push({ vary: normalize(p), source: "grid" });

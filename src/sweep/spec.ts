@@ -82,7 +82,13 @@ export function parseSweepSpec(text: string, file: string): SweepSpec {
     const at = e.linePos ? ` at line ${e.linePos[0].line}, column ${e.linePos[0].col}` : "";
     throw new UserError(`${where}: not valid YAML${at} (${e.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "")})`);
   }
-  const raw: unknown = doc.toJS();
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    // An alias to no anchor, or aliases expanding past the limit (a "billion laughs" file).
+    throw new UserError(`${where}: its YAML aliases cannot be resolved (${(e as Error).message.split("\n")[0]})`);
+  }
   if (!raw || typeof raw !== "object" || Array.isArray(raw)) throw new UserError(`${where}: a sweep spec must be a YAML mapping with keys such as base, grid, seeds (docs/sweeps.md)`);
   const result = sweepSpecSchema.safeParse(raw);
   if (!result.success) throw new UserError(formatIssues(where, result.error));

@@ -84,9 +84,9 @@ export const configSchema = z
     /** Expert / FFN hidden size. @default 128 for images; 2d for language models */
     h: positiveInt.optional(),
     /** Blocks L. @default 4 for images; the scale preset's for language models */
-    layers: positiveInt.optional(),
+    layers: positiveInt.max(1024).optional(),
     schedule: z.enum(SCHEDULE_KINDS).default("uniform"),
-    eMax: positiveInt.default(8),
+    eMax: positiveInt.max(1024).default(8),
     eMin: positiveInt.default(2),
     /**
      * `matched` rescales the schedule (or the explicit list) to the uniform schedule's total expert
@@ -135,7 +135,7 @@ export const configSchema = z
     gradVariance: z
       .strictObject({
         every: positiveInt,
-        k: z.number().int().min(2).default(8),
+        k: z.number().int().min(2).max(256).default(8),
         lossWindow: z.number().int().min(2).default(20),
       })
       .optional(),
@@ -145,6 +145,13 @@ export const configSchema = z
   })
   .transform(fillTaskDefaults)
   .superRefine((c, ctx) => {
+    // Sizes that cannot fit: parameters, gradients and two Adam moments in float32 within wasm's 4 GiB.
+    const perLayer = c.model === "moe" ? c.eMax * (c.budget === "matched" ? 2 : 1) : 1;
+    const expertRows = c.experts ? c.experts.reduce((a, b) => a + b, 0) : c.layers * perLayer;
+    const floats = expertRows * 2 * c.d * c.h + (c.task === "lm" ? (50257 + c.context) * c.d : 3072 * c.d);
+    if (floats * 16 > 4 * 2 ** 30) {
+      ctx.addIssue({ code: "custom", path: ["d"], message: `d = ${c.d}, h = ${c.h}, ${expertRows} expert blocks: about ${(floats * 16 / 2 ** 30).toFixed(0)} GiB of parameters and optimizer state, more than WebAssembly's 4 GiB` });
+    }
     if (c.eMin > c.eMax) ctx.addIssue({ code: "custom", path: ["eMin"], message: `must be ≤ eMax (${c.eMax})` });
     if (c.schedule === "custom" && !c.experts) {
       ctx.addIssue({ code: "custom", path: ["experts"], message: "schedule custom needs an experts list" });

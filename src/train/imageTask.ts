@@ -6,6 +6,7 @@ import { countParams, initImageModel, type ImageModelConfig, type ImageModelPara
 import type { StackConfig } from "../models/stackConfig.js";
 import { matchBudget } from "../moe/budget.js";
 import { expertSchedule } from "../moe/schedules.js";
+import { UserError } from "../errors.js";
 import type { TrainConfig } from "./config.js";
 import { makeEvaluator } from "./evaluate.js";
 import { dispatchLabels } from "./dispatchLabels.js";
@@ -48,6 +49,7 @@ export async function imageTask(config: TrainConfig, dataset?: ImageDataset): Pr
   const data = dataset ?? (await (await import("../data/loadImageDataset.js")).loadImageDataset(config.dataset, { dataDir: config.dataDir }));
   const trainSplit = limitSplit(data.train, data.inputDim, config.trainLimit);
   const testSplit = limitSplit(data.test, data.inputDim, config.testLimit);
+  if (testSplit.n === 0) throw new UserError(`the test split of ${data.name} is empty: a run needs test examples to evaluate on`);
   const cfg = modelConfigFor(config, data.inputDim, data.numClasses);
   const b = config.batchSize;
   return {
