@@ -3,7 +3,9 @@
  * evaluation, and plots in `RUN/plots/` (SVG, and PNG where the rasteriser loads): per layer the
  * k-histogram, the expert-load heat map over training, expert co-activation and usage per class.
  */
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync } from "node:fs";
+import { makeFolder } from "../io/makeFolder.js";
+import { writeFileAtomic } from "../io/runFiles.js";
 import { join } from "node:path";
 import type { LayerRoutingStats } from "../analysis/routingStats.js";
 import { UserError } from "../errors.js";
@@ -78,7 +80,7 @@ export async function writeRoutingPlots(dir: string, history: EvalLine[]): Promi
   const { renderSvg, svgToPng } = await import("../report/renderChart.js");
   const plots = await import("../report/routingPlots.js");
   const out = join(dir, "plots");
-  mkdirSync(out, { recursive: true });
+  makeFolder(out, "the plots folder");
   const last = history.at(-1)!.routing!;
   const buckets = history.at(-1)!.byFrequency?.map((b) => b.bucket);
   const files: string[] = [];
@@ -96,11 +98,11 @@ export async function writeRoutingPlots(dir: string, history: EvalLine[]): Promi
     for (const [name, spec] of Object.entries(charts)) {
       const base = join(out, `layer${l}-${name}`);
       const svg = await renderSvg(spec);
-      writeFileSync(base + ".svg", svg);
+      writeFileAtomic(base + ".svg", svg);
       files.push(base + ".svg");
       const bytes = png ? await svgToPng(svg) : null;
       if (bytes) {
-        writeFileSync(base + ".png", bytes);
+        writeFileAtomic(base + ".png", Buffer.from(bytes));
         files.push(base + ".png");
       } else {
         png = false;

@@ -3,7 +3,8 @@
  * paper's claims with verdicts, results, charts, each run's command and configuration) and its
  * Markdown twin beside it (`report.md`, charts as SVG files in `report-charts/`).
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { makeFolder } from "../io/makeFolder.js";
+import { writeFileAtomic } from "../io/runFiles.js";
 import { basename, dirname, join } from "node:path";
 import { UserError } from "../errors.js";
 import { buildReport } from "../report/buildReport.js";
@@ -24,10 +25,10 @@ export async function reportCommand(dir: string, opts: { out?: string } = {}): P
   const paths = reportPaths(dir, opts.out);
   const collection = collectRuns(dir);
   const report = await buildReport(collection);
-  mkdirSync(paths.charts, { recursive: true });
-  for (const s of report.sections) for (const ch of s.charts) writeFileSync(join(paths.charts, `${ch.id}.svg`), ch.svg);
-  writeFileSync(paths.html, reportHtml(report));
-  writeFileSync(paths.markdown, reportMarkdown(report, paths.chartsRel));
+  makeFolder(paths.charts, "the report's chart folder");
+  for (const s of report.sections) for (const ch of s.charts) writeFileAtomic(join(paths.charts, `${ch.id}.svg`), ch.svg);
+  writeFileAtomic(paths.html, reportHtml(report));
+  writeFileAtomic(paths.markdown, reportMarkdown(report, paths.chartsRel));
   const verdicts = report.claims.map((c) => `claim ${c.id}: ${c.verdict}`).join("; ");
   process.stdout.write(`report: ${paths.html} and ${paths.markdown} (${collection.groups.length} groups, ${collection.runs.length} runs)\n${verdicts}\n`);
   if (report.quickBanner) process.stdout.write(`${report.quickBanner}\n`);

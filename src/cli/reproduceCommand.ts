@@ -6,7 +6,8 @@
  * the same sweeps can be rerun, or spread over a cluster with `dynamoe sweep SPEC --shard i/n`. Like
  * a sweep, it is resumable: run it again and finished runs are skipped.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { makeFolder } from "../io/makeFolder.js";
+import { writeFileAtomic } from "../io/runFiles.js";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { UserError } from "../errors.js";
@@ -30,9 +31,9 @@ export async function reproduceCommand(what: string, flags: ReproduceFlags): Pro
   if (!part) throw new UserError(`reproduce: --only must be one of ${Object.keys(PARTS).join(", ")} (got "${flags.only}")`);
   const root = flags.out ?? join("runs", quick ? "reproduce-paper-quick" : "reproduce-paper");
   const specDir = join(root, "specs");
-  mkdirSync(specDir, { recursive: true });
+  makeFolder(specDir, "the reproduce folder");
   if (quick) {
-    writeFileSync(
+    writeFileAtomic(
       join(root, "QUICK"),
       `dynamoe reproduce paper --quick: ${QUICK.imageSteps} steps per image run (test on the first ${QUICK.imageTest} images), ` +
         `${QUICK.lmSteps} steps per language model at Tiny scale only, one seed (validation on ${QUICK.lmValidationSequences} sequences). Not the paper's settings.\n`,
@@ -42,7 +43,7 @@ export async function reproduceCommand(what: string, flags: ReproduceFlags): Pro
   const failures: string[] = [];
   for (const { name, spec } of paperSpecs({ quick, corpus: flags.corpus ?? "sotu" }).filter((s) => part(s.name))) {
     const path = join(specDir, `${name}.yaml`);
-    writeFileSync(path, `# written by dynamoe reproduce paper${quick ? " --quick" : ""}\n` + stringify({ name, out: join(root, name), ...spec }));
+    writeFileAtomic(path, `# written by dynamoe reproduce paper${quick ? " --quick" : ""}\n` + stringify({ name, out: join(root, name), ...spec }));
     try {
       await sweepCommand(path, { jobs: flags.jobs, shard: flags.shard, dryRun: flags.dryRun, threads: flags.threads });
     } catch (err) {
@@ -63,7 +64,7 @@ export async function reproduceCommand(what: string, flags: ReproduceFlags): Pro
   const command = `dynamoe reproduce paper${quick ? " --quick" : ""}${flags.only ? ` --only ${flags.only}` : ""}`;
   const record = { command, quick, jobs: flags.jobs ?? 1, shard: flags.shard ?? null, wallSeconds, finished: new Date().toISOString(), failures };
   const recordFile = `reproduce${flags.only ? `-${flags.only}` : ""}.json`;
-  writeFileSync(join(root, recordFile), JSON.stringify(record, null, 2) + "\n");
+  writeFileAtomic(join(root, recordFile), JSON.stringify(record, null, 2) + "\n");
   process.stdout.write(`${command}: ${(wallSeconds / 60).toFixed(1)} min wall time (${root}/${recordFile})\n`);
   if (failures.length) throw new UserError(`${failures.length} sweep(s) had failed runs: ${failures.join("; ")}`);
 }

@@ -2,7 +2,8 @@
  * `dynamoe results DIR [--csv FILE]`: every run folder under DIR, grouped by configuration (seeds
  * pooled), as a table on stdout and as CSV (default `DIR/results.csv`).
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { makeFolder } from "../io/makeFolder.js";
+import { writeFileAtomic } from "../io/runFiles.js";
 import { dirname, join } from "node:path";
 import { collectRuns } from "../report/collect.js";
 import { formatResultsTable, resultsCsv } from "../report/resultsTable.js";
@@ -11,7 +12,7 @@ export async function resultsCommand(dir: string, opts: { csv?: string } = {}): 
   const collection = collectRuns(dir);
   process.stdout.write(formatResultsTable(collection));
   const csvPath = opts.csv ?? join(dir, "results.csv");
-  mkdirSync(dirname(csvPath), { recursive: true });
-  writeFileSync(csvPath, resultsCsv(collection));
+  makeFolder(dirname(csvPath), "the folder of --csv");
+  writeFileAtomic(csvPath, resultsCsv(collection));
   process.stdout.write(`csv: ${csvPath} (${collection.groups.length} groups, ${collection.runs.length} runs)\n`);
 }

@@ -3,8 +3,9 @@
  * written to a temporary name and renamed, so a reader never sees half a file.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
+import { open, readFile, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { makeFolder } from "../io/makeFolder.js";
 
 /** A file's bytes, or `undefined` when it is missing, shorter than `header` or opens with another magic. */
 export async function readCacheFile(path: string, magic: Buffer, header: number): Promise<Buffer | undefined> {
@@ -20,7 +21,7 @@ export async function readCacheFile(path: string, magic: Buffer, header: number)
 
 /** Write `parts` one after another into `path` atomically (temporary file, then rename). */
 export async function writeCacheFile(path: string, parts: Uint8Array[]): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
+  makeFolder(dirname(path), "the cache folder ($DYNAMOE_CACHE)");
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.part`);
   const fh = await open(tmp, "w");
   try {

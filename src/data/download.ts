@@ -5,9 +5,10 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, rename, rm, stat } from "node:fs/promises";
+import { rename, rm, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { basename, dirname, join } from "node:path";
+import { makeFolder } from "../io/makeFolder.js";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import cliProgress from "cli-progress";
@@ -82,7 +83,7 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
     if (expected === undefined || (await fileDigest(dest, algorithm)) === expected) return dest;
     await rm(dest, { force: true }); // a stale or corrupt copy: fetch it again
   }
-  await mkdir(dirname(dest), { recursive: true });
+  makeFolder(dirname(dest), "the download folder");
   const tmp = join(dirname(dest), `.${basename(dest)}.${process.pid}.${randomBytes(4).toString("hex")}.part`);
 
   let response: Response;

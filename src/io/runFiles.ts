@@ -9,7 +9,7 @@
  *   by a kill or a crash mid-write, and such a line is always the last.
  * - `readJsonLines`: the lines of a JSON-lines file; a torn last line (no newline at its end, or not
  *   JSON) is left out, a bad line before it is a `UserError`.
- * - `sweepTempFiles`: temp files left by writers that died (`NAME.tmp-PID` with no such process).
+ * - `sweepTempFiles`: temp files left by writers that died (`NAME.tmp-PID-HEX` with no such process).
  * - `lockRunFolder`: one writer per run folder.
  *
  * Failpoints, for the fault-injection tests (`test/faults/`): with `DYNAMOE_FAILPOINT=KIND:N` the N-th
@@ -17,6 +17,7 @@
  * writes half its bytes and kills the process with SIGKILL, as a crash in the middle of it would.
  */
 import { closeSync, existsSync, fstatSync, fsyncSync, lstatSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { UserError } from "../errors.js";
 
@@ -28,6 +29,9 @@ const DISK_ERRORS: Record<string, string> = {
   EPERM: "operation not permitted",
   EFBIG: "file too large",
   EIO: "input/output error",
+  EISDIR: "it is a folder",
+  ENOTDIR: "a part of its path is not a folder",
+  ENOENT: "its folder does not exist",
 };
 
 /** A failed write as one line naming the file, or the error itself when it is not the disk's. */
@@ -61,7 +65,7 @@ function writeAll(fd: number, bytes: Uint8Array): void {
 /** Write `data` to `path` atomically: a temp file beside it, every byte, fsync, size check, rename. */
 export function writeFileAtomic(path: string, data: Buffer | string): void {
   const bytes = typeof data === "string" ? Buffer.from(data) : data;
-  const tmp = `${path}.tmp-${process.pid}`;
+  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`; // unique across machines sharing a folder
   let fd = -1;
   try {
     fd = openSync(tmp, "w");
@@ -141,12 +145,15 @@ export function processAlive(pid: number): boolean {
   }
 }
 
-/** Remove `NAME.tmp-PID` files in `dir` whose writer is gone; returns their names. */
+/** A temp file's name: `NAME.tmp-PID-HEX`. */
+export const TEMP_NAME = /\.tmp-(\d+)-[0-9a-f]+$/;
+
+/** Remove `NAME.tmp-PID-HEX` files in `dir` whose writer is gone; returns their names. */
 export function sweepTempFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];
   const swept: string[] = [];
   for (const name of readdirSync(dir)) {
-    const m = /\.tmp-(\d+)$/.exec(name);
+    const m = TEMP_NAME.exec(name);
     if (!m) continue;
     const pid = Number(m[1]);
     if (pid === process.pid || processAlive(pid)) continue;

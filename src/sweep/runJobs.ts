@@ -11,7 +11,8 @@
  * group, so a terminal's Ctrl-C reaches them only through us, exactly once.
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
+import { makeFolder } from "../io/makeFolder.js";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -120,7 +121,7 @@ function runJob(job: TrainJob, state: Exclude<JobState, "done">, opts: RunJobsOp
       const outcome: JobOutcome = { job, status, code, seconds, stderrTail: status === "done" || status === "resumed" ? [] : tail.slice() };
       const log = join(job.dir, ERROR_LOG);
       if (status === "failed") {
-        mkdirSync(job.dir, { recursive: true });
+        makeFolder(job.dir, "the run folder");
         const head = `# dynamoe ${args.join(" ")}\n# exit ${code ?? `signal ${signal}`} after ${seconds.toFixed(1)} s, ${new Date().toISOString()}\n`;
         writeFileSync(log, head + tail.join("\n") + "\n");
         outcome.errorLog = log;

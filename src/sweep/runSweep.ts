@@ -3,8 +3,9 @@
  * their folders, then run what is not finished (`runJobs`). Every run of a sweep lives in
  * `<out>/<run id>/`, so shards that share `out` (or whose folders are copied together) make one sweep.
  */
-import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { makeFolder } from "../io/makeFolder.js";
+import { writeFileAtomic } from "../io/runFiles.js";
 import { join } from "node:path";
 import { UserError } from "../errors.js";
 import { expandSweep, type SweepRun } from "./expandSweep.js";
@@ -33,13 +34,6 @@ export type SweepPlan = {
   /** This shard's runs, sorted by id, with their folder's state. */
   runs: PlannedRun[];
 };
-
-/** Temp file and rename: readers never see half a file. The temp name is unique across machines sharing the folder. */
-function writeAtomic(path: string, text: string): void {
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
-}
 
 /**
  * Expand `spec`, keep shard `shard` (all runs without one) and look at each run's folder under `out`
@@ -81,9 +75,9 @@ export type SweepResult = { outcomes: (JobOutcome & { run: PlannedRun })[]; inte
  * sweep's manifest, then `runJobs` (skip finished, resume interrupted, start fresh).
  */
 export async function runSweep(plan: SweepPlan, opts: Omit<RunJobsOptions, "parallel"> & { jobs?: number } = {}): Promise<SweepResult> {
-  mkdirSync(plan.out, { recursive: true });
+  makeFolder(plan.out, "the sweep folder");
   // Every shard writes the same manifest, atomically, so shards sharing `out` agree.
-  writeAtomic(
+  writeFileAtomic(
     join(plan.out, SWEEP_MANIFEST),
     JSON.stringify({ name: plan.spec.name, spec: plan.spec, runs: plan.all.map((r) => ({ id: r.id, seed: r.seed, vary: r.vary })) }, null, 2) + "\n",
   );
@@ -91,8 +85,8 @@ export async function runSweep(plan: SweepPlan, opts: Omit<RunJobsOptions, "para
   for (const run of plan.runs) {
     const configPath = join(run.dir, SWEEP_CONFIG);
     if (run.state !== "done") {
-      mkdirSync(run.dir, { recursive: true });
-      writeAtomic(configPath, JSON.stringify(run.config, null, 2) + "\n");
+      makeFolder(run.dir, "the run folder");
+      writeFileAtomic(configPath, JSON.stringify(run.config, null, 2) + "\n");
     }
     jobs.push({ dir: run.dir, flags: ["--config", configPath], label: run.id });
   }

@@ -9,7 +9,7 @@
  * half-filled logging window are part of the checkpoint, and metric lines written after the
  * checkpoint are dropped.
  */
-import { existsSync, lstatSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import { existsSync, lstatSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { initEngine } from "../engine/engine.js";
 import { numpy as np, random, tree } from "../engine/jax.js";
@@ -22,7 +22,8 @@ import { GRAD_VARIANCE_FILE, gradVarianceRecord, loggedTrainLosses, measureGradV
 import type { ImageModelConfig, ImageModelParams } from "../models/imageModel.js";
 import type { LmModelConfig, LmModelParams } from "../models/lmModel.js";
 import { adamw, type AdamWState } from "../steps/adamw.js";
-import { appendLine, LOCK_FILE, lockRunFolder, readJsonLines, sweepTempFiles, writeError, writeFileAtomic } from "../io/runFiles.js";
+import { appendLine, LOCK_FILE, lockRunFolder, readJsonLines, sweepTempFiles, TEMP_NAME, writeFileAtomic } from "../io/runFiles.js";
+import { makeFolder } from "../io/makeFolder.js";
 import { CHECKPOINT_FILE, checkpointExists, loadCheckpoint, NonFiniteError, saveCheckpoint, type Progress } from "./checkpoint.js";
 import { applyResumeChanges, readRunConfig, resolveConfig, type TrainConfig } from "./config.js";
 import { makeEvaluator, type EvalResult } from "./evaluate.js";
@@ -130,7 +131,7 @@ function checkNewRunFolder(outDir: string): void {
   }
   // Files that other dynamoe commands put in a run folder: a sweep's config and error log, the quick-run marker, analyses, plots.
   const own = new Set([...RUN_FILES, LOCK_FILE, "plots", "sweep-config.json", "sweep-error.log", "QUICK", "grad-variance-final.json"]);
-  const foreign = readdirSync(outDir).filter((name) => !own.has(name) && !/\.tmp-\d+$/.test(name));
+  const foreign = readdirSync(outDir).filter((name) => !own.has(name) && !TEMP_NAME.test(name));
   if (foreign.length > 0 && !existsSync(join(outDir, "config.json"))) {
     throw new UserError(`${outDir} is not empty and not a dynamoe run folder (it holds ${foreign.slice(0, 3).join(", ")}${foreign.length > 3 ? ", …" : ""}); choose another --out`);
   }
@@ -185,11 +186,7 @@ export async function train(configInput: unknown, opts: TrainOptions = {}): Prom
   let release = () => {};
   if (outDir) {
     if (existsSync(outDir) && !statSync(outDir).isDirectory()) throw new UserError(`--out ${outDir} is not a folder`);
-    try {
-      mkdirSync(outDir, { recursive: true });
-    } catch (err) {
-      throw writeError(outDir, err);
-    }
+    makeFolder(outDir, "the run folder");
     release = lockRunFolder(outDir);
   }
   try {

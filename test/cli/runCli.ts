@@ -13,9 +13,9 @@ export function run(args: string[], env: Record<string, string> = {}) {
 }
 
 /** Each `dynamoe ...args` fails with exactly one stderr line matching its pattern, and no stack trace. */
-export function assertOneLineErrors(cases: [string[], RegExp][]): void {
-  for (const [args, pattern] of cases) {
-    const r = run(args);
+export function assertOneLineErrors(cases: [string[], RegExp, Record<string, string>?][]): void {
+  for (const [args, pattern, env] of cases) {
+    const r = run(args, env);
     assert.notEqual(r.code, 0, `${args.join(" ")} should fail`);
     const err = r.stderr.trim().split("\n").filter((l) => !l.startsWith("(run with --help"));
     assert.equal(err.length, 1, `${args.join(" ")}: expected one line, got:\n${r.stderr}`);

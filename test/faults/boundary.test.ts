@@ -73,3 +73,27 @@ test("run names cannot become spreadsheet formulas or raw HTML in reports", asyn
   assert.doesNotMatch(prose, /<script>/);
   assert.match(prose, /&lt;script&gt;/);
 });
+
+test("outputs that cannot be written (at a file, under a file, a dangling link, /proc, /sys, a cache at a file) are one line each", async () => {
+  const root = join(WORK, "outputs");
+  const { train } = await import("../../src/train/train.js");
+  const { tree } = await import("../../src/engine/jax.js");
+  const done = await train({ d: 8, h: 8, layers: 1, eMax: 2, eMin: 2, trainLimit: 64, testLimit: 32, batchSize: 32, maxSteps: 1, epochs: 1 }, { outDir: join(root, "a") });
+  tree.dispose(done.params);
+  const plain = file("plain.txt", "x");
+  const dangling = join(WORK, "dangling");
+  symlinkSync(join(WORK, "nowhere"), dangling);
+  const steps = ["--max-steps", "1"];
+  assertOneLineErrors([
+    [["train", "--out", join(plain, "run"), ...steps], /cannot create the run folder .*plain\.txt exists and is not a folder/],
+    [["train", "--out", join(dangling, "run"), ...steps], /cannot create the run folder .*dangling is a symbolic link to nothing/],
+    [["train", "--out", "/proc/dynamoe-run", ...steps], /cannot create the run folder \/proc\/dynamoe-run: /],
+    [["train", "--out", "/sys/dynamoe/run", ...steps], /cannot create the run folder \/sys\/dynamoe\/run: /],
+    [["results", root, "--csv", join(plain, "r.csv")], /cannot create the folder of --csv .*plain\.txt exists and is not a folder/],
+    [["results", root, "--csv", root], /could not write .*outputs: it is a folder/],
+    [["results", root, "--csv", "/sys/r.csv"], /could not write \/sys\/r\.csv: /],
+    [["report", root, "--out", join(dangling, "r.html")], /cannot create the report's chart folder .*dangling is a symbolic link to nothing/],
+    [["report", root, "--out", "/proc/r.html"], /cannot create the report's chart folder .*\/proc\/r-charts: /],
+    [["train", "--task", "lm", ...steps], /cannot create the cache folder \(\$DYNAMOE_CACHE\) .*plain\.txt exists and is not a folder/, { DYNAMOE_CACHE: plain }],
+  ]);
+});

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { run } from "../cli/runCli.js";
+import { TEMP_NAME } from "../../src/io/runFiles.js";
 
 const WORK = mkdtempSync(join(tmpdir(), "dynamoe-diskfull-"));
 const CONFIG = join(WORK, "tiny.json");
@@ -44,7 +45,7 @@ test("a full disk stops the run with one line, keeps the last checkpoint, and th
     assert.equal(lines.length, 1, full.stderr);
     assert.doesNotMatch(full.stderr, /\n\s+at /);
     assert.match(lines[0], /could not write .*checkpoint\.safetensors: no space left on the device \(ENOSPC\); the previous file is kept/);
-    assert.deepEqual(readdirSync(dir).filter((n) => /\.tmp-\d+$/.test(n)), [], "no temp file left on the full disk");
+    assert.deepEqual(readdirSync(dir).filter((n) => TEMP_NAME.test(n)), [], "no temp file left on the full disk");
     const evaluated = run(["eval", "--run", dir]);
     assert.equal(evaluated.code, 0, `the kept checkpoint loads: ${evaluated.stderr}`);
 

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { CLI, ROOT } from "../cli/runCli.js";
+import { TEMP_NAME } from "../../src/io/runFiles.js";
 import { lcg } from "../helpers.js";
 
 const WORK = mkdtempSync(join(tmpdir(), "dynamoe-faults-"));
@@ -69,7 +70,7 @@ test(`killed inside each of its writes (${FAILPOINTS.length} failpoints), then r
     else assert.equal(r.code, 0, `${fp}: ${r.stderr}`);
     finish(dir);
     assert.deepEqual(outcome(dir), reference, `${fp}: the resumed run differs from the uninterrupted one`);
-    assert.deepEqual(readdirSync(dir).filter((n) => /\.tmp-\d+$/.test(n) || n === "run.lock"), [], `${fp}: temp files or the lock left behind`);
+    assert.deepEqual(readdirSync(dir).filter((n) => TEMP_NAME.test(n) || n === "run.lock"), [], `${fp}: temp files or the lock left behind`);
   }
   assert.ok(killed >= 12, `only ${killed} failpoints were reached`);
 });
@@ -113,8 +114,8 @@ test("a second writer on the same run folder is refused with the holder's PID; a
   const stale = join(WORK, "stale-lock");
   dynamoe(["train", "--config", CONFIG, "--out", stale], { DYNAMOE_FAILPOINT: "atomic:3" });
   writeFileSync(join(stale, "run.lock"), "999999\n");
-  assert.ok(readdirSync(stale).some((n) => /\.tmp-\d+$/.test(n)), "the failpoint left a temp file");
+  assert.ok(readdirSync(stale).some((n) => TEMP_NAME.test(n)), "the failpoint left a temp file");
   finish(stale);
   assert.deepEqual(outcome(stale), reference);
-  assert.deepEqual(readdirSync(stale).filter((n) => /\.tmp-\d+$/.test(n)), [], "stale temp file swept");
+  assert.deepEqual(readdirSync(stale).filter((n) => TEMP_NAME.test(n)), [], "stale temp file swept");
 });

@@ -14,8 +14,9 @@
  * for Mixture-of-Experts Neural Networks", arXiv:2603.01697; Nguyen et al., "Recycling the Web",
  * arXiv:2506.04689.
  */
-import { copyFile, mkdir, readFile, rename, rm, stat } from "node:fs/promises";
+import { copyFile, readFile, rename, rm, stat } from "node:fs/promises";
 import { dirname, extname, join, resolve } from "node:path";
+import { makeFolder } from "../../io/makeFolder.js";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { UserError } from "../../errors.js";
@@ -238,7 +239,7 @@ function parseSource(url: string): Source {
 /** Copy a local file to `dest` (a staging name: the caller checks it before renaming it into place). */
 async function copyLocal(path: string, dest: string, onProgress: DownloadOptions["onProgress"]): Promise<void> {
   if (!(await isFile(path))) throw new DataError(`${path} does not exist or is not a file: check the path given to --url or $${RECYCLING_THE_WEB_URL_ENV}`);
-  await mkdir(dirname(dest), { recursive: true });
+  makeFolder(dirname(dest), "the download folder");
   await copyFile(path, dest);
   const size = (await stat(dest)).size;
   onProgress?.({ received: size, total: size });
