@@ -12,7 +12,11 @@ fi
 out=$(mktemp -d)
 for name in linearCrossEntropy mlp; do
   src=src/kernels/$name.c
-  clang --target=wasm32 -O3 -msimd128 -nostdlib -ffreestanding -fno-builtin -Wall -Wextra -Werror \
+  # mlp runs on threads: it imports a shared memory and exports its stack pointer (one stack per thread).
+  threads=""
+  [ "$name" = mlp ] && threads="-matomics -mbulk-memory -mmutable-globals -Wl,--import-memory -Wl,--shared-memory -Wl,--export=__stack_pointer"
+  # shellcheck disable=SC2086
+  clang --target=wasm32 -O3 -msimd128 $threads -nostdlib -ffreestanding -fno-builtin -Wall -Wextra -Werror \
     -Wl,--no-entry -Wl,--export=__heap_base -Wl,--initial-memory=1048576 -Wl,--max-memory=4294967296 \
     -o "$out/$name.wasm" "$src"
   {

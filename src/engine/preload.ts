@@ -6,12 +6,14 @@
  * `Float16Array`) must exist by then. `src/engine/jax.ts` imports this file before re-exporting
  * jax-js, and every dynamoe module imports jax-js through that file.
  *
- * Thread count: the `DYNAMOE_THREADS` environment variable, else 1. One thread is the default
+ * Thread count of jax-js: the `DYNAMOE_THREADS` environment variable, else 1. One thread is the default
  * because, for the spec's models (d = 128, many small kernels), jax-js's worker pool costs more in
  * message round trips than it gains: `npm run bench` measured a 2-thread step at 1.3–2.3× the time
  * of a 1-thread step on our 2-core machine (docs/performance.md).
- * It cannot change once jax-js has loaded.
+ * It cannot change once jax-js has loaded. The native engine's kernels run on their own pool
+ * (`nativeThreads`), every core by default: its fork and join cost about a microsecond.
  */
+import { availableParallelism } from "node:os";
 import { NodeWebWorker } from "./workerAdapter.js";
 
 /** The thread count from `DYNAMOE_THREADS` (default 1). */
@@ -22,6 +24,12 @@ export function threadsFromEnv(): number {
     throw new Error(`DYNAMOE_THREADS must be a positive integer, got "${raw}"`);
   }
   return n;
+}
+
+/** Threads of the native engine: `DYNAMOE_THREADS` (the CLI's `--threads`) when set, else every core. */
+export function nativeThreads(): number {
+  const raw = process.env.DYNAMOE_THREADS;
+  return raw === undefined || raw === "" ? availableParallelism() : threadsFromEnv();
 }
 
 function install(threads: number): void {

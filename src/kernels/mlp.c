@@ -1,8 +1,12 @@
 /*
  * The operations of an MLP or MoE training step on the CPU, in WebAssembly SIMD: matrix products,
  * bias and column sums, tanh-GELU, LayerNorm, row gathers and weighted scatters for expert
- * dispatch, the global squared norm and AdamW. `src/native/` composes them into a whole training
- * step (forward, backward, clipping, update) over one block of kernel memory.
+ * dispatch, the global squared norm and AdamW. `src/steps/nativeImageStep.ts` composes them into a
+ * whole training step (forward, backward, clipping, update) over one block of kernel memory.
+ *
+ * Threads: the module imports a shared memory, and `kernelPool.ts` runs one instance per thread on it,
+ * each with its own stack (`__stack_pointer` is exported for that). Nothing here keeps state outside
+ * the stack and the caller's buffers, so any number of threads may run kernels on disjoint outputs.
  *
  * Why this exists: jax-js 0.1.25 runs an image step as some 350–650 generated kernels whose
  * 128-wide matmuls reach about 22 GFLOP/s, and it has no way to call our code inside `jit`; the
@@ -10,7 +14,7 @@
  * the measurements.
  *
  * Conventions: row-major float32 arrays, sizes in elements, pointers are byte offsets into this
- * module's memory (the caller, `src/native/kernel.ts`, lays them out). `accumulate` = 0 overwrites.
+ * module's memory (the caller, `src/kernels/mlpKernel.ts`, lays them out). `accumulate` = 0 overwrites.
  * Element-wise operations take any n; the SIMD body handles n & ~3 and a scalar loop the rest.
  */
 #include "simd.h"
@@ -41,16 +45,16 @@ static inline float sum(const float *x, int n) {
   return s;
 }
 
-/* Depth of one packed block of the right operand: KB × 8 floats (4 KB) stay in L1 for all rows. */
+/* Depth of one packed block of the right operand: KB × 8 floats (4 KB) stay in L1 for all rows.
+ * The block lives on the caller's stack, so threads sharing the memory never share it. */
 #define KB 128
-static float bpack[KB * 8] __attribute__((aligned(16)));
 
 /*
  * Every row of a against the packed panel: out[i, 0..w) (+)= Σ_p a[i·ai + p·ap] · bpack[p, 0..w).
  * A partial panel (w < 8, zero-padded) goes through an 8-wide scratch tile so nothing past column w
  * is written.
  */
-static void panel_rows(int rows, int kb, const float *a, int ai, int ap, float *out, int ldo, int w, int acc) {
+static void panel_rows(const float *bpack, int rows, int kb, const float *a, int ai, int ap, float *out, int ldo, int w, int acc) {
   int i = 0;
   if (w == 8) {
     for (; i + TILE_ROWS <= rows; i += TILE_ROWS) tile(TILE_ROWS, kb, a + i * ai, ai, ap, bpack, 8, out + i * ldo, ldo, acc);
@@ -71,7 +75,7 @@ static void panel_rows(int rows, int kb, const float *a, int ai, int ap, float *
 
 /* Pack rows p0 .. p0+kb, columns j .. j+w of the right operand into bpack (KB × 8, zero-padded past w):
  * b[p, j] is b[p·ldb + j], or b[j·ldb + p] when `transposed` (the operand given as [cols, depth]). */
-static void pack_panel(const float *b, int ldb, int transposed, int p0, int kb, int j, int w) {
+static void pack_panel(float *bpack, const float *b, int ldb, int transposed, int p0, int kb, int j, int w) {
   if (!transposed && w == 8) {
     for (int p = 0; p < kb; p++) {
       wasm_v128_store(bpack + p * 8, wasm_v128_load(b + (p0 + p) * ldb + j));
@@ -90,12 +94,13 @@ static void pack_panel(const float *b, int ldb, int transposed, int p0, int kb, 
  */
 static void gemm_packed(int rows, int cols, int depth, const float *a, int ai, int ap, const float *b, int ldb, int transposed,
                         float *out, int ldo, int accumulate) {
+  float bpack[KB * 8] __attribute__((aligned(16)));
   for (int p0 = 0; p0 < depth; p0 += KB) {
     int kb = depth - p0 < KB ? depth - p0 : KB;
     for (int j = 0; j < cols; j += 8) {
       int w = cols - j < 8 ? cols - j : 8;
-      pack_panel(b, ldb, transposed, p0, kb, j, w);
-      panel_rows(rows, kb, a + p0 * ap, ai, ap, out + j, ldo, w, accumulate || p0 > 0);
+      pack_panel(bpack, b, ldb, transposed, p0, kb, j, w);
+      panel_rows(bpack, rows, kb, a + p0 * ap, ai, ap, out + j, ldo, w, accumulate || p0 > 0);
     }
   }
 }

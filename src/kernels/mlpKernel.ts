@@ -2,6 +2,9 @@
  * The MLP kernel module (`src/kernels/mlp.c`) and a bump allocator over its memory. A native step
  * allocates every buffer it will ever use up front (shapes are static), then takes its typed views
  * once: growing a WebAssembly memory detaches the views taken before.
+ *
+ * The memory is shared (the module imports it), so `mlpPool` (parallelKernels.ts) can run the kernels on several threads;
+ * each thread after the first gets a stack of `STACK_BYTES` from the arena.
  */
 import { sourceSha256, wasmBase64 } from "./mlpWasm.js";
 
@@ -9,6 +12,7 @@ import { sourceSha256, wasmBase64 } from "./mlpWasm.js";
 export type MlpExports = {
   memory: WebAssembly.Memory;
   __heap_base: WebAssembly.Global;
+  __stack_pointer: WebAssembly.Global;
   matmul(rows: number, cols: number, depth: number, a: number, ai: number, ap: number, b: number, ldb: number, out: number, ldo: number, accumulate: number): void;
   matmul_t(rows: number, cols: number, depth: number, a: number, ai: number, ap: number, bt: number, ldbt: number, out: number, ldo: number, accumulate: number): void;
   add_bias(y: number, b: number, rows: number, cols: number): void;
@@ -33,11 +37,25 @@ export const mlpKernelSourceSha256 = sourceSha256;
 
 let compiled: WebAssembly.Module | undefined;
 
-/** A fresh instance with its own memory (one per native step, so steps never share buffers). */
-export function mlpInstance(): MlpExports {
-  compiled ??= new WebAssembly.Module(Buffer.from(wasmBase64, "base64"));
-  return new WebAssembly.Instance(compiled, {}).exports as unknown as MlpExports;
+/** The compiled module (compiled once per process). */
+export function mlpModule(): WebAssembly.Module {
+  return (compiled ??= new WebAssembly.Module(Buffer.from(wasmBase64, "base64")));
 }
+
+/** 64 KiB pages the module asks for at least (`--initial-memory` in scripts/build-kernels.sh), and at most (4 GiB). */
+const MIN_PAGES = 16;
+const MAX_PAGES = 65536;
+
+/** A fresh instance with its own shared memory (one per native step, so steps never share buffers). */
+export function mlpInstance(): MlpExports {
+  const memory = new WebAssembly.Memory({ initial: MIN_PAGES, maximum: MAX_PAGES, shared: true });
+  const { exports } = new WebAssembly.Instance(mlpModule(), { env: { memory } });
+  return { ...exports, memory } as unknown as MlpExports;
+}
+
+/** Stack of each pool thread after the first (the first uses the module's own, below `__heap_base`). */
+export const STACK_BYTES = 64 * 1024;
+
 
 /** A buffer in kernel memory: its byte offset and element count. */
 export type Buf = { at: number; n: number };

@@ -5,6 +5,8 @@
  * that holds the state between steps (`trainer.ts`).
  */
 import { numpy as np, tree } from "../engine/jax.js";
+import { nativeThreads, preparedThreads } from "../engine/preload.js";
+import { spawnNodeWorker } from "../kernels/nodeWorkers.js";
 import { UserError } from "../errors.js";
 import type { HeadKernel } from "../models/headKernel.js";
 import type { ImageModelConfig, ImageModelParams } from "../models/imageModel.js";
@@ -60,6 +62,8 @@ export type TrainerOptions = {
   adam: AdamWOptions;
   /** Global gradient-norm clip; 0 disables. */
   clip: number;
+  /** Threads of the native engine (the numbers do not depend on it). @default nativeThreads() (`DYNAMOE_THREADS`, else every core) */
+  threads?: number;
   /** Language models: the output layer's chunk and implementation, and sequences per trunk pass. */
   lm?: { headChunk?: number; headKernel?: HeadKernel; microBatch?: number };
 };
@@ -75,9 +79,12 @@ export async function makeTrainer(
   const b = opts.batch;
   if (engine === "native") {
     const cfg = model as ImageModelConfig;
-    const native = await NativeImageStep.create(cfg, b, opts.adam, opts.clip, params as ImageModelParams, opt as AdamWState<ImageModelParams>);
+    const threads = { threads: opts.threads ?? nativeThreads(), spawn: spawnNodeWorker };
+    const native = await NativeImageStep.create(cfg, b, opts.adam, opts.clip, params as ImageModelParams, opt as AdamWState<ImageModelParams>, threads);
     tree.dispose([params, opt]);
     return hostTrainer({
+      threads: native.threads,
+      close: () => native.close(),
       step(order, start, key, lr) {
         const { x, y } = batches(order, start);
         return native.step(x as Float32Array, y, key, lr);
@@ -95,7 +102,7 @@ export async function makeTrainer(
         const { x, y } = batches(order, start);
         return step(p as LmModelParams, state as AdamWState<LmModelParams>, np.array(x, { dtype: np.int32 }).reshape([b, s]), np.array(y, { dtype: np.int32 }), key, lr);
       },
-      params, opt, lrArray,
+      params, opt, lrArray, preparedThreads,
     );
   }
   const step = makeTrainStep(model, adamw(opts.adam), opts.clip);
@@ -104,6 +111,6 @@ export async function makeTrainer(
       const { x, y } = batches(order, start);
       return step(p as ImageModelParams, state as AdamWState<ImageModelParams>, np.array(x).reshape([b, model.inputDim]), np.array(y, { dtype: np.int32 }), key, lr);
     },
-    params, opt, lrArray,
+    params, opt, lrArray, preparedThreads,
   );
 }

@@ -14,7 +14,9 @@
 import type { HostKey } from "../engine/hostRandom.js";
 import { numpy as np } from "../engine/jax.js";
 import { flattenWithPaths, isDecayed, mapWithPaths } from "../engine/paramTree.js";
-import { Arena, mlpInstance, type Buf, type MlpExports } from "../kernels/mlpKernel.js";
+import { Arena, mlpInstance, type Buf } from "../kernels/mlpKernel.js";
+import type { KernelPool, SpawnWorker } from "../kernels/kernelPool.js";
+import { mlpPool, parallelKernels, type Kernels } from "../kernels/parallelKernels.js";
 import { hostStepDraws, type HostDraws } from "../moe/drawSchedule.js";
 import { allocHostRouting, hostRoute, hostRouteBackward, type HostRouting } from "../moe/hostRouter.js";
 import { HOST_ROUTER_KINDS, routerCapacity } from "../moe/routers/registry.js";
@@ -35,6 +37,10 @@ export function nativeImageUnsupported(cfg: ImageModelConfig): string | null {
   return null;
 }
 
+/** The threads a native step runs on: how many, how a worker starts, and (tests) the smallest call worth splitting. */
+export type NativeThreads = { threads: number; spawn: SpawnWorker; minWork?: number };
+const ONE_THREAD: NativeThreads = { threads: 1, spawn: () => ({ stop() {} }) };
+
 type Leaf = { path: string; shape: number[]; off: number; n: number; decayed: boolean };
 
 /** Buffers of one block. */
@@ -53,7 +59,8 @@ type Block = {
 
 /** What a native step owns; `step` advances it, `params()`/`opt()` read it back as jax-js trees. */
 export class NativeImageStep {
-  private readonly k: MlpExports;
+  private readonly k: Kernels;
+  private readonly pool: KernelPool | null;
   private readonly mem: Arena;
   private readonly leaves: Leaf[];
   private readonly byPath: Map<string, Leaf>;
@@ -74,11 +81,13 @@ export class NativeImageStep {
     private readonly clip: number,
     params: ImageModelParams,
     count: number,
+    threads: NativeThreads,
   ) {
     const { d, h, inputDim, numClasses: c } = cfg;
     const b = batch;
-    this.k = mlpInstance();
-    const mem = (this.mem = new Arena(this.k));
+    const kernels = mlpInstance();
+    const mem = (this.mem = new Arena(kernels));
+    const startPool = mlpPool(mem, threads.threads, threads.spawn);
     let total = 0;
     this.leaves = flattenWithPaths(params).map(([path, leaf]) => {
       const n = leaf.shape.reduce((x, y) => x * y, 1);
@@ -115,6 +124,8 @@ export class NativeImageStep {
     const maxPairs = Math.max(b, ...this.blocks.map((bl) => (bl.moe ? b * bl.moe.n : 0)));
     this.tmpD = mem.take(maxPairs * d); this.tmpH = mem.take(maxPairs * h);
     mem.commit();
+    this.pool = startPool();
+    this.k = parallelKernels(kernels, this.pool, threads.minWork);
     for (const block of this.blocks) {
       if (block.moe) block.moe.routing = allocHostRouting(b, block.moe.n, mem.i32(block.moe.tokens), mem.f32(block.moe.pairW));
     }
@@ -122,12 +133,18 @@ export class NativeImageStep {
     this.count = count;
   }
 
-  /** A native step holding copies of `params` and `opt` (neither is consumed). */
-  static async create(cfg: ImageModelConfig, batch: number, hyper: AdamWOptions, clip: number, params: ImageModelParams, opt: AdamWState<ImageModelParams>): Promise<NativeImageStep> {
+  /**
+   * A native step holding copies of `params` and `opt` (neither is consumed), on `threads` threads
+   * (workers started by `spawn`); the numbers are the same for any thread count. `close()` ends it.
+   */
+  static async create(
+    cfg: ImageModelConfig, batch: number, hyper: AdamWOptions, clip: number, params: ImageModelParams, opt: AdamWState<ImageModelParams>,
+    threads: NativeThreads = ONE_THREAD,
+  ): Promise<NativeImageStep> {
     const reason = nativeImageUnsupported(cfg);
     if (reason) throw new Error(`the native step does not support ${reason}`);
     const count = (await opt.count.ref.data())[0];
-    const s = new NativeImageStep(cfg, batch, hyper, clip, params, count);
+    const s = new NativeImageStep(cfg, batch, hyper, clip, params, count, threads);
     await s.load(params, opt);
     return s;
   }
@@ -338,6 +355,16 @@ export class NativeImageStep {
       k.adamw(this.P.at + o, this.G.at + o, this.M.at + o, this.V.at + o, leaf.n, lr, beta1, beta2, eps, leaf.decayed ? weightDecay : 0, c1, c2, gscale);
     }
     return Float32Array.from([loss, gradNorm, correct, ...active, ...routerGradNorm]);
+  }
+
+  /** Threads the kernels run on. */
+  get threads(): number {
+    return this.pool?.threads ?? 1;
+  }
+
+  /** Stop the worker threads (the state stays readable). */
+  close(): void {
+    this.pool?.close();
   }
 
   /** Bytes of kernel memory this step holds. */

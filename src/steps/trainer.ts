@@ -12,6 +12,8 @@ import type { AdamWState } from "./adamw.js";
 
 export type Trainer<P> = {
   kind: "jax" | "native";
+  /** Threads the step runs on. */
+  threads: number;
   /**
    * Train on examples `order[start .. start+batch)` with router noise from `key` (consumed) at
    * learning rate `lr`; resolves to the packed stats of `unpackStepStats`.
@@ -31,9 +33,10 @@ export type StepFn<P> = (
 ) => [P, AdamWState<P>, np.Array] | Promise<[P, AdamWState<P>, np.Array]>;
 
 /** The `jax` trainer over a jax-js step function; takes ownership of `params` and `opt`. */
-export function jitTrainer<P>(step: StepFn<P>, params: P, opt: AdamWState<P>, lrArray: (lr: number) => np.Array): Trainer<P> {
+export function jitTrainer<P>(step: StepFn<P>, params: P, opt: AdamWState<P>, lrArray: (lr: number) => np.Array, threads: number): Trainer<P> {
   return {
     kind: "jax",
+    threads,
     async step(order, start, key, lr) {
       const [p, o, packed] = await step(params, opt, order, start, key, lrArray(lr));
       params = p;
@@ -54,6 +57,9 @@ export function jitTrainer<P>(step: StepFn<P>, params: P, opt: AdamWState<P>, lr
  * are cached until the next step and disposed then.
  */
 export function hostTrainer<P>(impl: {
+  threads: number;
+  /** Stop the step's threads (after `finish`). */
+  close(): void;
   step(order: Int32Array, start: number, key: np.Array, lr: number): Promise<ArrayLike<number>>;
   readParams(): P;
   readOpt(): AdamWState<P>;
@@ -67,6 +73,7 @@ export function hostTrainer<P>(impl: {
   };
   return {
     kind: "native",
+    threads: impl.threads,
     step(order, start, key, lr) {
       drop();
       return impl.step(order, start, key, lr);
@@ -77,6 +84,7 @@ export function hostTrainer<P>(impl: {
       const out = params ?? impl.readParams();
       if (opt) tree.dispose(opt);
       params = opt = null;
+      impl.close();
       return out;
     },
   };

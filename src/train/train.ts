@@ -407,7 +407,7 @@ async function trainIn(config: TrainConfig, opts: TrainOptions, t0: number): Pro
     wallSeconds: (performance.now() - t0) / 1000,
     device: engine.device,
     ...(engine.adapter ? { adapter: engine.adapter } : {}),
-    threads: engine.threads,
+    threads: trainer.threads,
     stoppedEarly,
   };
   if (outDir) writeFileAtomic(join(outDir, "summary.json"), JSON.stringify(summary, null, 2) + "\n");

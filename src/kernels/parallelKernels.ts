@@ -1,0 +1,94 @@
+/**
+ * The MLP kernels split over a `KernelPool`: each call's output is cut into disjoint ranges of rows
+ * (or of elements, in multiples of four), one per thread, and no reduction is ever split. A kernel
+ * computes each output element the same way wherever its range starts (simd.h's tiles accumulate a
+ * row in the same order whatever the tile height; element-wise kernels take the SIMD path for every
+ * element below n & ~3), so results are bit-identical for any thread count
+ * (`test/kernels/parallelKernels.test.ts`).
+ *
+ * Reductions over rows (`sum_rows`, LayerNorm's parameter gradients, `sum_squares`) stay on the
+ * calling thread; they are a small share of a step. Calls too small to repay a fork and join
+ * (`MIN_PARALLEL_WORK`) also run on the calling thread.
+ */
+import { KernelPool, type SpawnWorker } from "./kernelPool.js";
+import { mlpModule, STACK_BYTES, type Arena, type MlpExports } from "./mlpKernel.js";
+
+/** Multiply-adds (or element operations × 8) below which a call runs on the calling thread. */
+export const MIN_PARALLEL_WORK = 1 << 15;
+
+/** `total` cut into `parts` ranges whose starts are multiples of `align`, as even as that allows. */
+export function splitRanges(total: number, parts: number, align: number): [number, number][] {
+  const units = Math.ceil(total / align);
+  const out: [number, number][] = [];
+  for (let t = 0; t < parts; t++) {
+    const u0 = Math.floor((units * t) / parts), u1 = Math.floor((units * (t + 1)) / parts);
+    out.push([Math.min(u0 * align, total), Math.min(u1 * align, total)]);
+  }
+  return out;
+}
+
+/** The kernels the native steps call, with the splittable ones spread over `pool`. */
+export type Kernels = Omit<MlpExports, "memory" | "__heap_base" | "__stack_pointer">;
+
+/**
+ * `k`'s kernels, the splittable ones run on `pool` (null, or a one-thread pool: all on the calling
+ * thread, exactly `k`).
+ */
+export function parallelKernels(k: MlpExports, pool: KernelPool | null, minWork = MIN_PARALLEL_WORK): Kernels {
+  const T = pool?.threads ?? 1;
+  if (!pool || T === 1) return k;
+  /** Run `name` over `total` units cut at multiples of `align`; `argsFor(start, count)` gives a share's arguments. */
+  const split = (name: string, total: number, align: number, work: number, argsFor: (start: number, count: number) => number[]) => {
+    if (work < minWork || total <= align) {
+      const f = (k as unknown as Record<string, (...a: number[]) => unknown>)[name];
+      f(...argsFor(0, total));
+      return;
+    }
+    pool.run(name, splitRanges(total, T, align).map(([s, e]) => (e > s ? argsFor(s, e - s) : null)));
+  };
+  const ROWS = 4; // simd.h's TILE_ROWS: shares of whole register tiles
+  return {
+    ...k,
+    matmul: (rows, cols, depth, a, ai, ap, b, ldb, out, ldo, acc) =>
+      split("matmul", rows, ROWS, rows * cols * depth, (r, n) => [n, cols, depth, a + r * ai * 4, ai, ap, b, ldb, out + r * ldo * 4, ldo, acc]),
+    matmul_t: (rows, cols, depth, a, ai, ap, bt, ldbt, out, ldo, acc) =>
+      split("matmul_t", rows, ROWS, rows * cols * depth, (r, n) => [n, cols, depth, a + r * ai * 4, ai, ap, bt, ldbt, out + r * ldo * 4, ldo, acc]),
+    add_bias: (y, b, rows, cols) => split("add_bias", rows, 1, rows * cols, (r, n) => [y + r * cols * 4, b, n, cols]),
+    add: (x, y, n) => split("add", n, 4, n, (i, m) => [x + i * 4, y + i * 4, m]),
+    gelu_forward: (x, y, n) => split("gelu_forward", n, 4, n * 8, (i, m) => [x + i * 4, y + i * 4, m]),
+    gelu_backward: (x, dy, dx, n) => split("gelu_backward", n, 4, n * 8, (i, m) => [x + i * 4, dy + i * 4, dx + i * 4, m]),
+    gelu_forward_t: (x, y, t, n) => split("gelu_forward_t", n, 4, n * 8, (i, m) => [x + i * 4, y + i * 4, t + i * 4, m]),
+    gelu_backward_t: (x, t, dy, dx, n) => split("gelu_backward_t", n, 4, n * 8, (i, m) => [x + i * 4, t + i * 4, dy + i * 4, dx + i * 4, m]),
+    layernorm_forward: (x, scale, bias, rows, d, eps, y, xhat, rstd) =>
+      split("layernorm_forward", rows, 1, rows * d * 8, (r, n) => [x + r * d * 4, scale, bias, n, d, eps, y + r * d * 4, xhat + r * d * 4, rstd + r * 4]),
+    gather_rows: (src, d, idx, w, n, dst) =>
+      split("gather_rows", n, 1, n * d, (r, m) => [src, d, idx + r * 4, w === 0 ? 0 : w + r * 4, m, dst + r * d * 4]),
+    // Rows of one call go to distinct rows of dst (a token is routed to an expert at most once).
+    scatter_add_rows: (dst, d, idx, w, n, src) =>
+      split("scatter_add_rows", n, 1, n * d, (r, m) => [dst, d, idx + r * 4, w === 0 ? 0 : w + r * 4, m, src + r * d * 4]),
+    gathered_dots: (a, d, idx, b, n, out) => split("gathered_dots", n, 1, n * d, (r, m) => [a, d, idx + r * 4, b + r * d * 4, m, out + r * 4]),
+    adamw: (p, g, m, v, n, lr, beta1, beta2, eps, wd, c1, c2, gscale) =>
+      split("adamw", n, 4, n * 8, (i, c) => [p + i * 4, g + i * 4, m + i * 4, v + i * 4, c, lr, beta1, beta2, eps, wd, c1, c2, gscale]),
+    zero: (x, n) => split("zero", n, 4, n, (i, m) => [x + i * 4, m]),
+  };
+}
+
+/** The exports `parallelKernels` runs on the pool (the workers' export table). */
+export const POOL_EXPORTS = [
+  "matmul", "matmul_t", "add_bias", "add", "gelu_forward", "gelu_backward", "gelu_forward_t", "gelu_backward_t",
+  "layernorm_forward", "gather_rows", "scatter_add_rows", "gathered_dots", "adamw", "zero",
+];
+
+/**
+ * A pool of `threads` threads over `mem`'s instance: takes the workers' stacks from `mem` (so call
+ * it before `mem.commit()`) and returns a function that starts the pool once the memory is committed.
+ * One thread needs no pool (null).
+ */
+export function mlpPool(mem: Arena, threads: number, spawn: SpawnWorker): () => KernelPool | null {
+  if (threads <= 1) return () => null;
+  const tops = Array.from({ length: threads - 1 }, () => {
+    const s = mem.take(STACK_BYTES / 4);
+    return s.at + STACK_BYTES;
+  });
+  return () => new KernelPool(threads, mlpModule(), mem.k.memory, mem.k as unknown as Record<string, unknown>, POOL_EXPORTS, tops, spawn);
+}
