@@ -1,9 +1,9 @@
 /**
- * Where the native image step's time goes (`src/native/imageStep.ts`): every call into the kernel
+ * Where the native image step's time goes (`src/steps/nativeImageStep.ts`): every call into the kernel
  * module is timed, matrix products grouped by kind with their FLOP rate, and the rest of the step
  * (routing, random draws, bookkeeping in JavaScript) is what the kernels do not account for.
  *
- *   npm run profile:native -- [--model moe-uniform] [--steps 30] [--warmup 10]
+ *   npm run profile:native -- [--model moe-uniform] [--steps 30] [--warmup 10] [--threads 1]
  *
  * Models as in `npm run bench`: dense, moe-<schedule>, moe-<router>. Random batches of MNIST's
  * shape, batch 256. The timers add a little overhead per call (about 300 calls a step).
@@ -12,7 +12,7 @@ import { parseArgs } from "node:util";
 import { reportMachineLoad } from "../machine.js";
 
 const { values } = parseArgs({
-  options: { model: { type: "string", default: "moe-uniform" }, steps: { type: "string", default: "30" }, warmup: { type: "string", default: "10" } },
+  options: { model: { type: "string", default: "moe-uniform" }, steps: { type: "string", default: "30" }, warmup: { type: "string", default: "10" }, threads: { type: "string", default: "1" } },
 });
 
 const { initEngine } = await import("../../src/engine/engine.js");
@@ -34,7 +34,8 @@ const config = resolveConfig(
 const mc = modelConfigFor(config, 784, 10);
 const hyper = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 };
 const params = initImageModel(seedKey(0), mc);
-const native = await NativeImageStep.create(mc, 256, hyper, 1, params, adamw(hyper).init(tree.ref(params)));
+const { spawnNodeWorker } = await import("../../src/kernels/nodeWorkers.js");
+const native = await NativeImageStep.create(mc, 256, hyper, 1, params, adamw(hyper).init(tree.ref(params)), { threads: Number(values.threads), spawn: spawnNodeWorker });
 tree.dispose(params);
 
 type Entry = { ms: number; flop: number; calls: number };

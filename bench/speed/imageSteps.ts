@@ -9,8 +9,8 @@
  *   npm run bench -- [--steps 30] [--warmup 5] [--models dense,moe-uniform,...] [--threads 1,2]
  *                    [--dispatch dense,auto,native]
  *
- * `--dispatch native` stands for the native engine (one thread whatever `--threads` says: its kernels
- * run on the main thread; it is timed once per thread count all the same, as a check on noise).
+ * `--dispatch native` stands for the native engine, on `--threads` threads (its own kernel pool; the
+ * jitted rows run jax-js's worker pool with that many threads).
  *
  * Models: `dense`, `moe-<schedule>` (the percentile router), `moe-<router>` for every router kind
  * (uniform schedule), `moe-top1` (top-k with k = 1).
@@ -115,7 +115,7 @@ async function child(model: string, dispatch: string): Promise<void> {
     model,
     dispatch: model === "dense" && !isNative ? "-" : dispatch,
     plan: isNative ? "native step" : dispatchLabels(mc, B).join("; ") || "-",
-    threads: engine.threads,
+    threads: trainer.threads,
     medianMs: q(0.5),
     p10Ms: q(0.1),
     p90Ms: q(0.9),

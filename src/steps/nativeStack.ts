@@ -1,0 +1,224 @@
+/**
+ * The stack of blocks shared by the image and the language model, on our kernels: per block
+ * `n = LN(h); h += FFN(n)` or `h += Σ_{i∈S(n)} w_i E_i(n)`, forward and backward over a residual
+ * stream of `rows` rows held in kernel memory.
+ *
+ * MoE layers are truly sparse: expert i runs only on the rows routed to it (gathered), so compute
+ * follows the routing. Routing runs on the host (`moe/hostRouter.ts`) with the draws of
+ * `moe/drawSchedule.ts`, so the native steps make the jax-js steps' routing decisions.
+ */
+import type { Arena, Buf } from "../kernels/mlpKernel.js";
+import type { Kernels } from "../kernels/parallelKernels.js";
+import { hostStepDraws, type HostDraws } from "../moe/drawSchedule.js";
+import type { HostKey } from "../engine/hostRandom.js";
+import { allocHostRouting, hostRoute, hostRouteBackward, type HostRouting } from "../moe/hostRouter.js";
+import { HOST_ROUTER_KINDS, routerCapacity } from "../moe/routers/registry.js";
+import { layerRouter, type StackConfig } from "../models/stackConfig.js";
+import type { NativeParams } from "./nativeParams.js";
+
+export const LN_EPS = 1e-5;
+
+/** Why the native engine cannot run this stack, or null when it can. */
+export function nativeStackUnsupported(cfg: StackConfig): string | null {
+  if (cfg.kind === "dense") return null;
+  if (typeof cfg.capacity === "number") return "a numeric dispatch capacity";
+  for (let l = 0; l < cfg.layers; l++) {
+    const r = layerRouter(cfg, l);
+    if (!HOST_ROUTER_KINDS.includes(r.kind)) return `the ${r.kind} router`;
+  }
+  return null;
+}
+
+/** Buffers of one block. */
+type Block = {
+  xhat: Buf; rstd: Buf; normed: Buf; dNormed: Buf;
+  /** Dense FFN: pre-activation, activation and the tanh GELU kept for its backward pass, `[R, h]`. */
+  pre?: Buf; act?: Buf; tanh?: Buf;
+  moe?: {
+    n: number; routing: HostRouting; z: Buf; dz: Buf; tokens: Buf; pairW: Buf;
+    /** Router input jitter: the factors `[R, d]` and the jittered router input `[R, d]`. */
+    jitter?: Buf; xr?: Buf;
+    /** Per pair (grouped by expert): input `[P, d]`, pre-activation and activation `[P, h]`, output `[P, d]`. */
+    xe: Buf; pre: Buf; act: Buf; tanh: Buf; out: Buf; dPair: Buf;
+  };
+};
+
+export class NativeStack {
+  private readonly blocks: Block[];
+  private readonly tmpD: Buf;
+  private readonly tmpH: Buf;
+  private readonly drawFn: ((key: HostKey) => HostDraws[]) | null;
+
+  /** Takes the buffers for `rows` rows from `mem` (before `mem.commit()`). */
+  constructor(readonly cfg: StackConfig, readonly rows: number, private readonly mem: Arena) {
+    const { d, h } = cfg;
+    const b = rows;
+    this.blocks = Array.from({ length: cfg.layers }, (_, l) => {
+      const block: Block = { xhat: mem.take(b * d), rstd: mem.take(b), normed: mem.take(b * d), dNormed: mem.take(b * d) };
+      if (cfg.kind === "dense") {
+        block.pre = mem.take(b * h);
+        block.act = mem.take(b * h);
+        block.tanh = mem.take(b * h);
+      } else {
+        const n = cfg.experts[l];
+        const pairs = b * n;
+        const tokens = mem.take(pairs), pairW = mem.take(pairs);
+        const jittered = layerRouter(cfg, l).jitter > 0;
+        block.moe = {
+          n, z: mem.take(b * n), dz: mem.take(b * n), tokens, pairW,
+          ...(jittered ? { jitter: mem.take(b * d), xr: mem.take(b * d) } : {}),
+          xe: mem.take(pairs * d), pre: mem.take(pairs * h), act: mem.take(pairs * h), tanh: mem.take(pairs * h), out: mem.take(pairs * d), dPair: mem.take(pairs),
+          routing: undefined as unknown as HostRouting,
+        };
+      }
+      return block;
+    });
+    const maxPairs = Math.max(b, ...this.blocks.map((bl) => (bl.moe ? b * bl.moe.n : 0)));
+    this.tmpD = mem.take(maxPairs * d);
+    this.tmpH = mem.take(maxPairs * h);
+    this.drawFn = hostStepDraws(this.blocks.map((bl, l) => (bl.moe ? { router: layerRouter(cfg, l), experts: bl.moe.n } : null)), b, d);
+  }
+
+  /** Set up the routing views (after `mem.commit()`). */
+  bind(): void {
+    for (const block of this.blocks) {
+      if (block.moe) block.moe.routing = allocHostRouting(this.rows, block.moe.n, this.mem.i32(block.moe.tokens), this.mem.f32(block.moe.pairW));
+    }
+  }
+
+  /** The step's router draws from `key` (null when no router draws anything). */
+  draws(key: HostKey): HostDraws[] | null {
+    return this.drawFn ? this.drawFn(key) : null;
+  }
+
+  /** Whether any router draws noise (else the key is not read). */
+  get drawsNoise(): boolean {
+    return this.drawFn !== null;
+  }
+
+  /** Paths of the routers' weights (their gradient norms are step statistics). */
+  routerPaths(): string[] {
+    return this.blocks.flatMap((bl, l) => (bl.moe ? [`blocks.${l}.moe.router.w`] : []));
+  }
+
+  /**
+   * Forward through every block, updating the residual stream `H` `[R, d]` in place. Returns the
+   * auxiliary losses' sum and each MoE layer's mean active experts per row.
+   */
+  forward(k: Kernels, p: NativeParams<unknown>, H: Buf, draws: HostDraws[] | null): { aux: number; active: number[] } {
+    const { cfg, rows: b } = this;
+    const { d, h } = cfg;
+    const f32 = (buf: Buf) => this.mem.f32(buf);
+    const P = (path: string) => p.at(path, "P");
+    const active: number[] = [];
+    let aux = 0;
+    this.blocks.forEach((bl, l) => {
+      const pre = `blocks.${l}`;
+      k.layernorm_forward(H.at, P(`${pre}.norm.scale`), P(`${pre}.norm.bias`), b, d, LN_EPS, bl.normed.at, bl.xhat.at, bl.rstd.at);
+      if (!bl.moe) {
+        const f = `${pre}.ffn`;
+        k.matmul(b, h, d, bl.normed.at, d, 1, P(`${f}.up.w`), h, bl.pre!.at, h, 0);
+        k.add_bias(bl.pre!.at, P(`${f}.up.b`), b, h);
+        k.gelu_forward_t(bl.pre!.at, bl.act!.at, bl.tanh!.at, b * h);
+        k.matmul(b, d, h, bl.act!.at, h, 1, P(`${f}.down.w`), d, H.at, d, 1); // h += act W_down
+        k.add_bias(H.at, P(`${f}.down.b`), b, d);
+        return;
+      }
+      const m = bl.moe;
+      const rcfg = layerRouter(cfg, l);
+      const n = m.n;
+      const draw = draws?.[l] ?? {};
+      let routerIn = bl.normed.at;
+      if (draw.jitter) {
+        const u = f32(m.jitter!), xr = f32(m.xr!), xn = f32(bl.normed);
+        u.set(draw.jitter);
+        for (let i = 0; i < xr.length; i++) xr[i] = Math.fround(xn[i] * u[i]);
+        routerIn = m.xr!.at;
+      }
+      const layerNoise = draw.noise ?? null;
+      k.matmul(b, n, d, routerIn, d, 1, P(`${pre}.moe.router.w`), n, m.z.at, n, 0);
+      const z = f32(m.z);
+      for (let i = 0; i < z.length; i++) z[i] = Math.fround(z[i] / rcfg.temperature);
+      aux += hostRoute(rcfg, z, b, n, layerNoise, m.routing, routerCapacity(b, n, rcfg, true) ?? b);
+      active.push(m.routing.offsets[n] / b);
+      for (let e = 0; e < n; e++) {
+        const p0 = m.routing.offsets[e], rows = m.routing.offsets[e + 1] - p0;
+        if (rows === 0) continue;
+        const idx = m.tokens.at + p0 * 4;
+        const xe = m.xe.at + p0 * d * 4, pe = m.pre.at + p0 * h * 4, ae = m.act.at + p0 * h * 4, oe = m.out.at + p0 * d * 4;
+        k.gather_rows(bl.normed.at, d, idx, 0, rows, xe);
+        k.matmul(rows, h, d, xe, d, 1, P(`${pre}.moe.w1`) + e * d * h * 4, h, pe, h, 0);
+        k.add_bias(pe, P(`${pre}.moe.b1`) + e * h * 4, rows, h);
+        k.gelu_forward_t(pe, ae, m.tanh.at + p0 * h * 4, rows * h);
+        k.matmul(rows, d, h, ae, h, 1, P(`${pre}.moe.w2`) + e * h * d * 4, d, oe, d, 0);
+        k.add_bias(oe, P(`${pre}.moe.b2`) + e * d * 4, rows, d);
+        k.scatter_add_rows(H.at, d, idx, m.pairW.at + p0 * 4, rows, oe);
+      }
+    });
+    return { aux, active };
+  }
+
+  /**
+   * Backward through every block, last to first: `dH` `[R, d]` holds ∂L/∂h of the residual stream
+   * after the last block and is left holding it before the first; the blocks' parameter gradients
+   * are written into `p.G`.
+   */
+  backward(k: Kernels, p: NativeParams<unknown>, dH: Buf): void {
+    const { cfg, rows: b } = this;
+    const { d, h } = cfg;
+    const f32 = (buf: Buf) => this.mem.f32(buf);
+    const P = (path: string) => p.at(path, "P");
+    const G = (path: string) => p.at(path, "G");
+    for (let l = cfg.layers - 1; l >= 0; l--) {
+      const bl = this.blocks[l];
+      const pre = `blocks.${l}`;
+      if (!bl.moe) {
+        const f = `${pre}.ffn`;
+        k.matmul(h, d, b, bl.act!.at, 1, h, dH.at, d, G(`${f}.down.w`), d, 0);
+        k.sum_rows(dH.at, b, d, G(`${f}.down.b`));
+        k.matmul_t(b, h, d, dH.at, d, 1, P(`${f}.down.w`), d, this.tmpH.at, h, 0);
+        k.gelu_backward_t(bl.pre!.at, bl.tanh!.at, this.tmpH.at, this.tmpH.at, b * h);
+        k.matmul(d, h, b, bl.normed.at, 1, d, this.tmpH.at, h, G(`${f}.up.w`), h, 0);
+        k.sum_rows(this.tmpH.at, b, h, G(`${f}.up.b`));
+        k.matmul_t(b, d, h, this.tmpH.at, h, 1, P(`${f}.up.w`), h, bl.dNormed.at, d, 0);
+      } else {
+        const m = bl.moe;
+        const n = m.n;
+        const rcfg = layerRouter(cfg, l);
+        k.zero(bl.dNormed.at, b * d);
+        for (let e = 0; e < n; e++) {
+          const p0 = m.routing.offsets[e], rows = m.routing.offsets[e + 1] - p0;
+          if (rows === 0) continue;
+          const idx = m.tokens.at + p0 * 4;
+          const xe = m.xe.at + p0 * d * 4, pe = m.pre.at + p0 * h * 4, ae = m.act.at + p0 * h * 4, oe = m.out.at + p0 * d * 4;
+          const dOut = this.tmpD.at, dAct = this.tmpH.at;
+          // ∂L/∂w of each pair, then ∂L/∂out = w · ∂L/∂h of its token.
+          k.gathered_dots(dH.at, d, idx, oe, rows, m.dPair.at + p0 * 4);
+          k.gather_rows(dH.at, d, idx, m.pairW.at + p0 * 4, rows, dOut);
+          k.matmul(h, d, rows, ae, 1, h, dOut, d, G(`${pre}.moe.w2`) + e * h * d * 4, d, 0);
+          k.sum_rows(dOut, rows, d, G(`${pre}.moe.b2`) + e * d * 4);
+          k.matmul_t(rows, h, d, dOut, d, 1, P(`${pre}.moe.w2`) + e * h * d * 4, d, dAct, h, 0);
+          k.gelu_backward_t(pe, m.tanh.at + p0 * h * 4, dAct, dAct, rows * h);
+          k.matmul(d, h, rows, xe, 1, d, dAct, h, G(`${pre}.moe.w1`) + e * d * h * 4, h, 0);
+          k.sum_rows(dAct, rows, h, G(`${pre}.moe.b1`) + e * h * 4);
+          k.matmul_t(rows, d, h, dAct, h, 1, P(`${pre}.moe.w1`) + e * d * h * 4, h, dOut, d, 0); // ∂L/∂x of the gathered rows
+          k.scatter_add_rows(bl.dNormed.at, d, idx, 0, rows, dOut);
+        }
+        // The router: ∂L/∂z from the weights, then through z = n W_r / T.
+        const dz = f32(m.dz);
+        hostRouteBackward(rcfg, m.routing, b, n, f32(m.dPair), dz);
+        for (let i = 0; i < dz.length; i++) dz[i] = Math.fround(dz[i] / rcfg.temperature);
+        const routerIn = m.xr ? m.xr.at : bl.normed.at;
+        k.matmul(d, n, b, routerIn, 1, d, m.dz.at, n, G(`${pre}.moe.router.w`), n, 0);
+        if (!m.jitter) k.matmul_t(b, d, n, m.dz.at, n, 1, P(`${pre}.moe.router.w`), n, bl.dNormed.at, d, 1);
+        else {
+          // Through the jitter: ∂L/∂n += (∂L/∂x_r) ⊙ u.
+          k.matmul_t(b, d, n, m.dz.at, n, 1, P(`${pre}.moe.router.w`), n, this.tmpD.at, d, 0);
+          const g = this.mem.f32({ at: this.tmpD.at, n: b * d }), u = f32(m.jitter), dn = f32(bl.dNormed);
+          for (let i = 0; i < g.length; i++) dn[i] += g[i] * u[i];
+        }
+      }
+      k.layernorm_backward(bl.dNormed.at, bl.xhat.at, bl.rstd.at, P(`${pre}.norm.scale`), b, d, dH.at, 1, G(`${pre}.norm.scale`), G(`${pre}.norm.bias`));
+    }
+  }
+}
