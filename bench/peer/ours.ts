@@ -6,8 +6,8 @@
  * Prints `{"ready": true, "params", "spec", "threads", "firstStepMs", "plan"}` after the warm-up steps,
  * then answers each stdin line `{"run": K}` with `{"times": [K step times, ms]}` and `{"quit": true}`
  * with `{"peakRssMb"}`. The steps are those `dynamoe train` runs (image: forward, loss, gradients,
- * clipping and AdamW, as on the engine `--engine auto|native|jax` picks through
- * `src/steps/makeTrainer.ts`; LM: jax-js's step), on the same random inputs.
+ * clipping and AdamW, on the engine `--engine auto|native|jax` picks through
+ * `src/steps/makeTrainer.ts`, image and LM alike), on the same random inputs.
  */
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
@@ -39,6 +39,8 @@ let plan: string;
 let params: number;
 /** One timed step (ms), including the host-to-engine copy of its batch and the read of its stats. */
 let step: () => Promise<number>;
+/** Threads the chosen engine runs on. */
+let threadsUsed = 1;
 
 if (model.task === "image") {
   const mc = modelConfigFor(config, 784, 10);
@@ -52,6 +54,7 @@ if (model.task === "image") {
   const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296) * 2 - 1;
   const batches = Array.from({ length: 4 }, () => ({ x: Float32Array.from({ length: b * 784 }, rnd), y: Int32Array.from({ length: b }, (_, i) => (i * 7) % 10) }));
   const trainer = await makeTrainer(mc, { engine: used, device: engine.device, batch: b, adam, clip: config.clip }, p, adamw(adam).init(p), (_order, start) => batches[start % batches.length]);
+  threadsUsed = trainer.threads;
   let key = random.key(1);
   let i = 0;
   step = async () => {
@@ -74,6 +77,7 @@ if (model.task === "image") {
     { engine: config.engine, device: engine.device, batch: b, adam, clip: config.clip, lm: { headChunk: config.headChunk, headKernel: config.headKernel } },
     p, adamw(adam).init(p), (_order, k) => ({ x: ids(k), y: ids(k + 1) }),
   );
+  threadsUsed = trainer.threads;
   let i = 0;
   step = async () => {
     const k = i++ % 4;
@@ -84,13 +88,14 @@ if (model.task === "image") {
 }
 
 const paramCount = params;
+
 const emit = (obj: unknown) => process.stdout.write(JSON.stringify(obj) + "\n");
 let firstStepMs: number | null = null;
 for (let w = 0; w < Number(values.warmup); w++) {
   const ms = await step();
   firstStepMs ??= ms;
 }
-emit({ ready: true, params: paramCount, spec, threads: engine.threads, firstStepMs, plan });
+emit({ ready: true, params: paramCount, spec, threads: threadsUsed, firstStepMs, plan });
 for await (const line of createInterface({ input: process.stdin })) {
   const cmd = JSON.parse(line) as { run?: number; quit?: boolean };
   if (cmd.quit) {

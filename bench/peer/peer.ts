@@ -15,15 +15,20 @@
  *   4. rounds: in each, ours, simple and loop each run `--steps` steps in turn (the order rotates from
  *      round to round), so machine noise falls on all three alike. Each column is the median of all
  *      its timed steps; the ratio is ours over the faster PyTorch formulation.
- * Both sides get the same thread count: ours `DYNAMOE_THREADS` (default 1, as dynamoe), PyTorch
- * `torch.set_num_threads` plus OMP/OpenBLAS/MKL_NUM_THREADS. Peak RSS is each process's own.
+ * Both sides get the same thread count: ours `DYNAMOE_THREADS` (the native engine's kernel pool),
+ * PyTorch `torch.set_num_threads` plus OMP/OpenBLAS/MKL_NUM_THREADS. Peak RSS is each process's own.
+ *
+ * PyTorch at its best: where the environment caps OpenBLAS at older kernels (`OPENBLAS_CORETYPE`,
+ * `OPENBLAS_L2_SIZE`, see `torch.ts`), both are unset for the PyTorch processes only, and the bench
+ * prints the OpenBLAS core each way. The float64 gradient check guards against the wrong results
+ * the caps exist for; if it fails uncapped, that model falls back to the caps and says so.
  */
 import { writeFileSync } from "node:fs";
 import os from "node:os";
 import { parseArgs } from "node:util";
 import { reportMachineLoad } from "../machine.js";
 import { PEER_MODELS, type PeerSpec } from "./spec.js";
-import { findTorch, LineProcess, TORCH_SCRIPT, torchEnv, type TorchInfo } from "./torch.js";
+import { findTorch, LineProcess, openblasCaps, TORCH_SCRIPT, torchEnv, torchInfo, type TorchInfo } from "./torch.js";
 import { spawnSync } from "node:child_process";
 
 type Ready = { ready: true; params: number; spec?: PeerSpec; threads: number; firstStepMs: number | null; plan?: string };
@@ -54,6 +59,8 @@ export type PeerRow = {
   steps: { ours: number[]; simple: number[]; loop: number[] };
   gelu: string | null;
   gradCheck: TorchCheck | null;
+  /** Whether PyTorch ran without the environment's OpenBLAS caps (false: its check failed there, or none were set). */
+  openblasUncapped: boolean;
 };
 
 const median = (xs: number[]) => {
@@ -62,10 +69,10 @@ const median = (xs: number[]) => {
 };
 
 /** Run the mirror's parameter-count and gradient check for a model description. */
-export function torchCheck(python: string, spec: PeerSpec, threads: number, checkBatch?: number): TorchCheck {
+export function torchCheck(python: string, spec: PeerSpec, threads: number, checkBatch?: number, best = true): TorchCheck {
   const args = [TORCH_SCRIPT, "--check", "--spec", JSON.stringify(spec), "--threads", String(threads)];
   if (checkBatch) args.push("--check-batch", String(checkBatch));
-  const r = spawnSync(python, args, { encoding: "utf8", env: torchEnv(threads), maxBuffer: 1 << 24 });
+  const r = spawnSync(python, args, { encoding: "utf8", env: torchEnv(threads, best), maxBuffer: 1 << 24 });
   if (r.status !== 0) throw new Error(`pytorch_models.py --check failed:\n${r.stderr}`);
   return JSON.parse(r.stdout.trim().split("\n").at(-1)!) as TorchCheck;
 }
@@ -83,6 +90,8 @@ async function timeModel(
   o: { threads: number; rounds: number; steps: number; warmup: number; engine: string },
 ): Promise<PeerRow> {
   const isLm = name.startsWith("lm-");
+  /** PyTorch at its best (without OPENBLAS_CAPS) unless its gradient check fails there. */
+  let best = true;
   const ours = new LineProcess(`ours ${name}`, process.execPath, ["--import", "tsx", "bench/peer/ours.ts", "--model", name, "--warmup", String(o.warmup), "--engine", o.engine], {
     ...process.env,
     DYNAMOE_THREADS: String(o.threads),
@@ -93,8 +102,14 @@ async function timeModel(
     let check: TorchCheck | null = null;
     const servers: { variant: "simple" | "loop"; proc: LineProcess }[] = [];
     if (torch) {
-      // Correctness before timing: same parameter count, float32 gradients = float64 gradients.
-      check = torchCheck(torch.python, oursReady.spec!, o.threads, isLm ? 4 : undefined);
+      // Correctness before timing: same parameter count, float32 gradients = float64 gradients. At its
+      // best (OPENBLAS_CAPS unset) first; if that fails and the environment caps OpenBLAS, with the caps.
+      check = torchCheck(torch.python, oursReady.spec!, o.threads, isLm ? 4 : undefined, best);
+      if (!check.ok && best && openblasCaps().length) {
+        process.stderr.write(`${name}: PyTorch failed its float64 gradient check without ${openblasCaps().join(" ")}; falling back to the environment's setting\n`);
+        best = false;
+        check = torchCheck(torch.python, oursReady.spec!, o.threads, isLm ? 4 : undefined, best);
+      }
       const counts = `ours ${oursReady.params}, PyTorch simple ${check.params.simple}, loop ${check.params.loop}`;
       if (check.params.simple !== oursReady.params || check.params.loop !== oursReady.params) throw new Error(`${name}: parameter counts differ: ${counts}`);
       process.stderr.write(`${name}: parameters ${counts}: equal\n${name}: gradient check (float32 vs float64, relative): ${describeCheck(check)}\n`);
@@ -102,7 +117,7 @@ async function timeModel(
       if (check.gelu !== "native") process.stderr.write(`${name}: PyTorch's native GELU backward failed the check; using the "${check.gelu}" GELU\n`);
       for (const variant of ["simple", "loop"] as const) {
         const args = [TORCH_SCRIPT, "--serve", "--spec", JSON.stringify(oursReady.spec), "--variant", variant, "--gelu", check.gelu!, "--threads", String(o.threads), "--warmup", String(o.warmup)];
-        const proc = new LineProcess(`torch ${variant} ${name}`, torch.python, args, torchEnv(o.threads));
+        const proc = new LineProcess(`torch ${variant} ${name}`, torch.python, args, torchEnv(o.threads, best));
         procs.push(proc);
         const ready = await proc.next<Ready>();
         if (ready.params !== oursReady.params) throw new Error(`${name}: PyTorch ${variant} serves ${ready.params} parameters, ours ${oursReady.params}`);
@@ -140,6 +155,7 @@ async function timeModel(
       steps,
       gelu: check?.gelu ?? null,
       gradCheck: check,
+      openblasUncapped: best && openblasCaps().length > 0,
     };
   } finally {
     procs.forEach((p) => p.kill());
@@ -179,8 +195,15 @@ export async function runPeer(argv: string[]): Promise<void> {
   else {
     const i = found.info;
     process.stderr.write(`peer: PyTorch ${i.torch} (Python ${i.python} at ${found.python}), ${i.threads} thread(s), BLAS_INFO=${i.blasInfo}, loaded: ${i.blasLibraries.join(", ")}\n`);
+    const caps = openblasCaps();
+    const capped = caps.length ? torchInfo(found.python, threads, false) : null;
+    const core = (x: TorchInfo | string | null) => (x && typeof x !== "string" && x.openblasState ? `OpenBLAS core ${x.openblasState.core}, ${x.openblasState.threads} thread(s)` : "no OpenBLAS state");
+    process.stderr.write(
+      `peer: PyTorch runs ${core(i)}` +
+        (caps.length ? ` (${caps.join(" ")} unset for the PyTorch processes only; with them it would run ${core(capped)})` : " (the environment sets no OpenBLAS caps)") + "\n",
+    );
   }
-  process.stderr.write(`peer: threads ours ${threads} (DYNAMOE_THREADS), PyTorch ${threads} (set_num_threads, OMP/OPENBLAS/MKL_NUM_THREADS)\n`);
+  process.stderr.write(`peer: threads ours ${threads} (DYNAMOE_THREADS: the native engine's kernel pool), PyTorch ${threads} (set_num_threads, OMP/OPENBLAS/MKL_NUM_THREADS)\n`);
 
   const rows: PeerRow[] = [];
   for (const name of names) {

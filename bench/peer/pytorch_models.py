@@ -462,6 +462,21 @@ def blas_libraries():
     return sorted(libs)
 
 
+def openblas_state():
+    """The OpenBLAS core (kernel set) and thread count the loaded library runs, or None without OpenBLAS."""
+    import ctypes
+    for lib in blas_libraries():
+        if "openblas" not in lib:
+            continue
+        try:
+            so = ctypes.CDLL(lib)
+            so.openblas_get_corename.restype = ctypes.c_char_p
+            return {"core": so.openblas_get_corename().decode(), "threads": so.openblas_get_num_threads()}
+        except (OSError, AttributeError):
+            continue
+    return None
+
+
 def info():
     config = torch.__config__.show()
     found = re.search(r"BLAS_INFO=([^,\s]+)", config)
@@ -475,7 +490,8 @@ def info():
         "blasInfo": blas_info,
         "blasLibraries": libs,
         "openblas": any("openblas" in l for l in libs),
-        "env": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")},
+        "openblasState": openblas_state(),
+        "env": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")},
     }
 
 

@@ -27,16 +27,35 @@ export type TorchInfo = {
   /** The BLAS libraries mapped into the process after a matmul. */
   blasLibraries: string[];
   openblas: boolean;
+  /** The OpenBLAS core (kernel set) and threads it runs (`openblas_get_corename`), when OpenBLAS is loaded. */
+  openblasState: { core: string; threads: number } | null;
 };
 
-/** The environment of a PyTorch process with `threads` threads everywhere (OpenMP, OpenBLAS, MKL). */
-export function torchEnv(threads: number): NodeJS.ProcessEnv {
-  const n = String(threads);
-  return { ...process.env, OMP_NUM_THREADS: n, OPENBLAS_NUM_THREADS: n, MKL_NUM_THREADS: n };
+/**
+ * Variables some machines set to hold an old OpenBLAS to older kernels (a guard against wrong results
+ * on newer processors). They slow PyTorch's matmuls about 1.7×; the peer runs without them, and its
+ * float32-vs-float64 gradient check is what catches a wrong kernel (`peer.ts` falls back if it fails).
+ */
+export const OPENBLAS_CAPS = ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"] as const;
+
+/** Which of `OPENBLAS_CAPS` this environment sets, as `NAME=value`. */
+export function openblasCaps(): string[] {
+  return OPENBLAS_CAPS.filter((k) => process.env[k] !== undefined).map((k) => `${k}=${process.env[k]}`);
 }
 
-function torchInfo(python: string, threads: number): TorchInfo | string {
-  const r = spawnSync(python, [TORCH_SCRIPT, "--info", "--threads", String(threads)], { encoding: "utf8", env: torchEnv(threads) });
+/**
+ * The environment of a PyTorch process with `threads` threads everywhere (OpenMP, OpenBLAS, MKL);
+ * at its best (the default) without `OPENBLAS_CAPS`, else with the environment's settings.
+ */
+export function torchEnv(threads: number, best = true): NodeJS.ProcessEnv {
+  const n = String(threads);
+  const env: NodeJS.ProcessEnv = { ...process.env, OMP_NUM_THREADS: n, OPENBLAS_NUM_THREADS: n, MKL_NUM_THREADS: n };
+  if (best) for (const k of OPENBLAS_CAPS) delete env[k];
+  return env;
+}
+
+export function torchInfo(python: string, threads: number, best = true): TorchInfo | string {
+  const r = spawnSync(python, [TORCH_SCRIPT, "--info", "--threads", String(threads)], { encoding: "utf8", env: torchEnv(threads, best) });
   if (r.status !== 0) return (r.stderr || r.error?.message || "failed").trim().split("\n").at(-1)!;
   return JSON.parse(r.stdout.trim().split("\n").at(-1)!) as TorchInfo;
 }

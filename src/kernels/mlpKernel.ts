@@ -30,6 +30,11 @@ export type MlpExports = {
   sum_squares(x: number, n: number): number;
   adamw(p: number, g: number, m: number, v: number, n: number, lr: number, beta1: number, beta2: number, eps: number, wd: number, c1: number, c2: number, gscale: number): void;
   zero(x: number, n: number): void;
+  /** The LM head (`lmHead.c`): vocabulary rows per block, blocks per group, and its two passes over blocks [b0, b1) / groups [g0, g1). */
+  head_block_rows(): number;
+  head_group_blocks(): number;
+  head_stats(E: number, V: number, d: number, h: number, y: number, C: number, z: number, bmax: number, bsum: number, picked: number, b0: number, b1: number): void;
+  head_grads(E: number, V: number, d: number, h: number, y: number, C: number, cValid: number, s: number, z: number, m: number, w: number, dE: number, dhParts: number, g0: number, g1: number): void;
 };
 
 /** The SHA-256 of the C source (and simd.h) the embedded binary was built from. */

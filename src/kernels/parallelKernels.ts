@@ -70,13 +70,18 @@ export function parallelKernels(k: MlpExports, pool: KernelPool | null, minWork 
     adamw: (p, g, m, v, n, lr, beta1, beta2, eps, wd, c1, c2, gscale) =>
       split("adamw", n, 4, n * 8, (i, c) => [p + i * 4, g + i * 4, m + i * 4, v + i * 4, c, lr, beta1, beta2, eps, wd, c1, c2, gscale]),
     zero: (x, n) => split("zero", n, 4, n, (i, m) => [x + i * 4, m]),
+    // The LM head: blocks of the vocabulary (pass 1) and groups of blocks (pass 2) are disjoint outputs.
+    head_stats: (E, V, d, h, y, C, z, bmax, bsum, picked, b0, b1) =>
+      split("head_stats", b1 - b0, 1, (b1 - b0) * 256 * C * d, (i, n) => [E, V, d, h, y, C, z, bmax, bsum, picked, b0 + i, b0 + i + n]),
+    head_grads: (E, V, d, h, y, C, cValid, s, z, m, w, dE, dhParts, g0, g1) =>
+      split("head_grads", g1 - g0, 1, (g1 - g0) * 4096 * C * d, (i, n) => [E, V, d, h, y, C, cValid, s, z, m, w, dE, dhParts, g0 + i, g0 + i + n]),
   };
 }
 
 /** The exports `parallelKernels` runs on the pool (the workers' export table). */
 export const POOL_EXPORTS = [
   "matmul", "matmul_t", "add_bias", "add", "gelu_forward", "gelu_backward", "gelu_forward_t", "gelu_backward_t",
-  "layernorm_forward", "gather_rows", "scatter_add_rows", "gathered_dots", "adamw", "zero",
+  "layernorm_forward", "gather_rows", "scatter_add_rows", "gathered_dots", "adamw", "zero", "head_stats", "head_grads",
 ];
 
 /**

@@ -15,6 +15,7 @@ import { adamw, type AdamWOptions, type AdamWState } from "./adamw.js";
 import { makeTrainStep } from "./imageStep.js";
 import { makeLmTrainStep } from "./lmStep.js";
 import { NativeImageStep, nativeImageUnsupported } from "./nativeImageStep.js";
+import { NativeLmStep, nativeLmUnsupported } from "./nativeLmStep.js";
 import { hostTrainer, jitTrainer, type Trainer } from "./trainer.js";
 
 export const ENGINES = ["auto", "native", "jax"] as const;
@@ -33,7 +34,7 @@ function isLm(model: ModelConfig): model is LmModelConfig {
 /** Why the native engine cannot run `model` on `device` (then `jax` does), or null when it can. */
 export function nativeUnsupported(model: ModelConfig, device: string): string | null {
   if (device !== "wasm") return `the ${device} device (the native engine runs on the CPU)`;
-  if (isLm(model)) return "language models";
+  if (isLm(model)) return nativeLmUnsupported(model);
   return nativeImageUnsupported(model);
 }
 
@@ -78,16 +79,17 @@ export async function makeTrainer(
   const engine = chooseEngine(opts.engine ?? "auto", model, opts.device ?? "wasm");
   const b = opts.batch;
   if (engine === "native") {
-    const cfg = model as ImageModelConfig;
     const threads = { threads: opts.threads ?? nativeThreads(), spawn: spawnNodeWorker };
-    const native = await NativeImageStep.create(cfg, b, opts.adam, opts.clip, params as ImageModelParams, opt as AdamWState<ImageModelParams>, threads);
+    const native = isLm(model)
+      ? await NativeLmStep.create(model, b, opts.adam, opts.clip, params as LmModelParams, opt as AdamWState<LmModelParams>, threads, opts.lm?.headChunk)
+      : await NativeImageStep.create(model, b, opts.adam, opts.clip, params as ImageModelParams, opt as AdamWState<ImageModelParams>, threads);
     tree.dispose([params, opt]);
-    return hostTrainer({
+    return hostTrainer<unknown>({
       threads: native.threads,
       close: () => native.close(),
       step(order, start, key, lr) {
         const { x, y } = batches(order, start);
-        return native.step(x as Float32Array, y, key, lr);
+        return native instanceof NativeLmStep ? native.step(x as Int32Array, y, key, lr) : native.step(x as Float32Array, y, key, lr);
       },
       readParams: () => native.params(),
       readOpt: () => native.opt(),

@@ -1,0 +1,205 @@
+/**
+ * The language model's whole training step on our kernels (the paper's per-position model: no
+ * attention), with the state resident in kernel memory as in `nativeImageStep.ts`:
+ *
+ *   h_t = E[x_t] + P[t mod S];  the blocks (`nativeStack.ts`);  z = LN(h) Eᵀ (tied head);
+ *   L = mean_t (logsumexp(z_t) − z_t[y_t]) + auxiliary losses
+ *
+ * The 50,257-way head goes through `lmHead.c` in chunks of tokens, its vocabulary in blocks shared
+ * out over the threads; its `∂L/∂E` is added into the token table's gradient in kernel memory. The
+ * whole batch runs at once (no micro-batches: the buffers are allocated once and fit at the presets'
+ * sizes). The same function as `lmStep.ts`'s jax-js step with one micro-batch, and held against it by
+ * `test/steps/nativeLmStep.test.ts`.
+ */
+import { numpy as np } from "../engine/jax.js";
+import type { KernelPool } from "../kernels/kernelPool.js";
+import type { Arena, Buf } from "../kernels/mlpKernel.js";
+import type { Kernels } from "../kernels/parallelKernels.js";
+import type { LmModelConfig, LmModelParams } from "../models/lmModel.js";
+import type { AdamWOptions, AdamWState } from "./adamw.js";
+import { nativeMemory, ONE_THREAD, type NativeThreads } from "./nativeImageStep.js";
+import { NativeParams } from "./nativeParams.js";
+import { LN_EPS, NativeStack, nativeStackUnsupported } from "./nativeStack.js";
+
+/** Tokens per chunk of the head when not given. */
+export const NATIVE_HEAD_CHUNK = 256;
+
+/** Why the native step cannot run `cfg` (then the jax-js step does), or null when it can. */
+export function nativeLmUnsupported(cfg: LmModelConfig): string | null {
+  if (cfg.attention) return "attention";
+  if (cfg.d % 8 !== 0) return `width d = ${cfg.d} (the head's tiles need a multiple of 8)`;
+  return nativeStackUnsupported(cfg);
+}
+
+export class NativeLmStep {
+  private readonly k: Kernels;
+  private readonly pool: KernelPool | null;
+  private readonly mem: Arena;
+  private readonly p: NativeParams<LmModelParams>;
+  private readonly stack: NativeStack;
+  private readonly rows: number;
+  private readonly chunk: number;
+  private readonly blocks: number;
+  private readonly groups: number;
+  private readonly tok: Buf; private readonly tgt: Buf;
+  private readonly H: Buf; private readonly dH: Buf;
+  private readonly xhatF: Buf; private readonly rstdF: Buf; private readonly Z: Buf; private readonly dZ: Buf;
+  /** Head scratch: a padded chunk of hidden rows and targets, z `[V, C]`, block maxima and sums `[blocks, C]`, per-column m, S-weights, target logits, ∂L/∂h parts `[groups, C, d]`. */
+  private readonly hPad: Buf; private readonly yPad: Buf; private readonly z: Buf; private readonly bmax: Buf; private readonly bsum: Buf;
+  private readonly m: Buf; private readonly w: Buf; private readonly picked: Buf; private readonly dhParts: Buf;
+
+  private constructor(
+    readonly cfg: LmModelConfig,
+    readonly batch: number,
+    private readonly hyper: AdamWOptions,
+    private readonly clip: number,
+    params: LmModelParams,
+    threads: NativeThreads,
+    chunk: number,
+  ) {
+    const { d, vocab: V, context: S } = cfg;
+    const T = (this.rows = batch * S);
+    const memory = nativeMemory(threads);
+    const mem = (this.mem = memory.mem);
+    const HB = mem.k.head_block_rows(), GROUP = mem.k.head_group_blocks();
+    const C = (this.chunk = Math.ceil(Math.min(chunk, T) / 8) * 8);
+    this.blocks = Math.ceil(V / HB);
+    this.groups = Math.ceil(this.blocks / GROUP);
+    this.p = new NativeParams(mem, params);
+    this.tok = mem.take(T); this.tgt = mem.take(T);
+    this.H = mem.take(T * d); this.dH = mem.take(T * d);
+    this.stack = new NativeStack(cfg, T, mem);
+    this.xhatF = mem.take(T * d); this.rstdF = mem.take(T); this.Z = mem.take(T * d); this.dZ = mem.take(T * d);
+    this.hPad = mem.take(C * d); this.yPad = mem.take(C); this.z = mem.take(V * C);
+    this.bmax = mem.take(this.blocks * C); this.bsum = mem.take(this.blocks * C);
+    this.m = mem.take(C); this.w = mem.take(C); this.picked = mem.take(C); this.dhParts = mem.take(this.groups * C * d);
+    ({ k: this.k, pool: this.pool } = memory.commit());
+    this.stack.bind();
+  }
+
+  /**
+   * A native step holding copies of `params` and `opt` (neither is consumed), on `threads`; `chunk`
+   * tokens per pass of the head. `close()` ends it.
+   */
+  static async create(
+    cfg: LmModelConfig, batch: number, hyper: AdamWOptions, clip: number, params: LmModelParams, opt: AdamWState<LmModelParams>,
+    threads: NativeThreads = ONE_THREAD, chunk = NATIVE_HEAD_CHUNK,
+  ): Promise<NativeLmStep> {
+    const reason = nativeLmUnsupported(cfg);
+    if (reason) throw new Error(`the native step does not support ${reason}`);
+    const s = new NativeLmStep(cfg, batch, hyper, clip, params, threads, chunk);
+    await s.p.load(params, opt);
+    return s;
+  }
+
+  params(): LmModelParams {
+    return this.p.tree(this.p.P);
+  }
+
+  opt(): AdamWState<LmModelParams> {
+    return this.p.opt();
+  }
+
+  /** The gradient of the last step, before clipping (for tests). */
+  gradients(): LmModelParams {
+    return this.p.tree(this.p.G);
+  }
+
+  /**
+   * One step on token ids `x` `[B·S]` (sequence-major) and next-token targets `y` `[B·S]`, router
+   * noise from `key` (consumed), learning rate `lr`. Returns the packed stats of `unpackStepStats`
+   * (`correct` counts tokens; `loss` includes the auxiliary losses).
+   */
+  async step(x: Int32Array, y: Int32Array, key: np.Array, lr: number): Promise<Float32Array> {
+    const draws = this.stack.drawsNoise ? this.stack.draws(Array.from(await key.data()) as [number, number]) : (key.dispose(), null);
+    const { cfg, k, p, rows: T, chunk: C } = this;
+    const { d, vocab: V, context: S } = cfg;
+    const B = this.batch;
+    const mem = this.mem;
+    const P = (path: string) => p.at(path, "P");
+    const G = (path: string) => p.at(path, "G");
+    if (x.length !== T || y.length !== T) throw new Error(`native LM step: a batch of ${x.length} tokens is not [${B}, ${S}]`);
+    for (let i = 0; i < T; i++) {
+      if (!(x[i] >= 0 && x[i] < V)) throw new Error(`native LM step: token ${x[i]} outside the vocabulary [0, ${V})`);
+      if (!(y[i] >= 0 && y[i] < V)) throw new Error(`native LM step: target ${y[i]} outside the vocabulary [0, ${V})`);
+    }
+    mem.i32(this.tok).set(x);
+    mem.i32(this.tgt).set(y);
+    k.zero(p.G.at, p.G.n);
+
+    // Forward: embeddings, the blocks, the final LayerNorm.
+    k.gather_rows(P("embed.tokens"), d, this.tok.at, 0, T, this.H.at);
+    for (let b = 0; b < B; b++) k.add(this.H.at + b * S * d * 4, P("embed.positions"), S * d);
+    const { aux, active } = this.stack.forward(k, p, this.H, draws);
+    k.layernorm_forward(this.H.at, P("norm.scale"), P("norm.bias"), T, d, LN_EPS, this.Z.at, this.xhatF.at, this.rstdF.at);
+
+    // The head, chunk by chunk: loss and correct count, ∂L/∂Z, and ∂L/∂E into the table's gradient.
+    const { loss, correct } = this.head(T, C);
+
+    // Backward: the final LayerNorm, the blocks, the embeddings.
+    k.layernorm_backward(this.dZ.at, this.xhatF.at, this.rstdF.at, P("norm.scale"), T, d, this.dH.at, 0, G("norm.scale"), G("norm.bias"));
+    this.stack.backward(k, p, this.dH);
+    // A token may occur many times: its rows are added on one thread, in order.
+    mem.k.scatter_add_rows(G("embed.tokens"), d, this.tok.at, 0, T, this.dH.at);
+    for (let b = 0; b < B; b++) k.add(G("embed.positions"), this.dH.at + b * S * d * 4, S * d);
+
+    const { gradNorm, norms } = p.update(k, lr, this.hyper, this.clip, this.stack.routerPaths());
+    return Float32Array.from([loss / T + aux, gradNorm, correct, ...active, ...norms]);
+  }
+
+  /** The tied head over `T` rows of `Z` in chunks of `C`: the summed loss and correct count; writes `dZ` and adds ∂L/∂E. */
+  private head(T: number, C: number): { loss: number; correct: number } {
+    const { cfg, k, p, mem } = this;
+    const { d, vocab: V } = cfg;
+    const scale = Math.fround(1 / T);
+    const E = p.at("embed.tokens", "P"), dE = p.at("embed.tokens", "G");
+    const bmax = mem.f32(this.bmax), bsum = mem.f32(this.bsum), m = mem.f32(this.m), w = mem.f32(this.w), picked = mem.f32(this.picked);
+    const nb = this.blocks;
+    let loss = 0, correct = 0;
+    for (let s0 = 0; s0 < T; s0 += C) {
+      const n = Math.min(C, T - s0);
+      // A whole chunk is read in place; the last, partial one from zero-padded copies.
+      let h = this.Z.at + s0 * d * 4, y = this.tgt.at + s0 * 4;
+      if (n < C) {
+        const hp = mem.f32(this.hPad), yp = mem.i32(this.yPad);
+        hp.fill(0);
+        hp.set(mem.f32({ at: h, n: n * d }));
+        yp.fill(0);
+        yp.set(mem.i32({ at: y, n }));
+        h = this.hPad.at;
+        y = this.yPad.at;
+      }
+      k.head_stats(E, V, d, h, y, C, this.z.at, this.bmax.at, this.bsum.at, this.picked.at, 0, nb);
+      for (let c = 0; c < C; c++) {
+        let mx = -Infinity;
+        for (let b = 0; b < nb; b++) mx = Math.max(mx, bmax[b * C + c]);
+        let sum = 0;
+        for (let b = 0; b < nb; b++) sum += bsum[b * C + c] * Math.exp(bmax[b * C + c] - mx);
+        m[c] = mx;
+        w[c] = c < n ? scale / sum : 0;
+        if (c < n) {
+          loss += Math.log(sum) + mx - picked[c];
+          if (picked[c] >= mx) correct++;
+        }
+      }
+      k.head_grads(E, V, d, h, y, C, n, scale, this.z.at, this.m.at, this.w.at, dE, this.dhParts.at, 0, this.groups);
+      // ∂L/∂Z of the chunk: the groups' parts added in order.
+      const out = this.dZ.at + s0 * d * 4;
+      k.zero(out, n * d);
+      for (let g = 0; g < this.groups; g++) k.add(out, this.dhParts.at + g * C * d * 4, n * d);
+    }
+    return { loss, correct };
+  }
+
+  get threads(): number {
+    return this.pool?.threads ?? 1;
+  }
+
+  close(): void {
+    this.pool?.close();
+  }
+
+  get bytes(): number {
+    return this.mem.bytes;
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * The native LM step against the jitted jax-js LM step (one micro-batch): every gradient, the
+ * statistics, parameters and optimizer moments after three steps; and against itself on 1–3 threads,
+ * bit for bit. The vocabulary (5,000) spans 20 blocks in 2 groups of the head kernel, and the chunk
+ * (16 of 24 tokens) leaves a padded last chunk.
+ *
+ * The clip (10) is above the gradient norms here: jax-js sums the 80,000 squares of the token table
+ * in float32 and its norm is off by about 2e-4, which would scale the clipped updates apart. Our
+ * norm is checked against the float64 norm of jax-js's gradients instead.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { numpy as np, tree } from "../../src/engine/jax.js";
+import { flattenWithPaths } from "../../src/engine/paramTree.js";
+import { seedKey } from "../../src/engine/seedKey.js";
+import { spawnNodeWorker } from "../../src/kernels/nodeWorkers.js";
+import { initLmModel, type LmModelConfig, type LmModelParams } from "../../src/models/lmModel.js";
+import { routerDefaults, type RouterConfig } from "../../src/moe/routers/registry.js";
+import { adamw } from "../../src/steps/adamw.js";
+import { unpackStepStats } from "../../src/steps/imageStep.js";
+import { makeLmGradFn, makeLmTrainStep } from "../../src/steps/lmStep.js";
+import { NativeLmStep, nativeLmUnsupported } from "../../src/steps/nativeLmStep.js";
+import { assertAllClose, lcg, setup } from "../helpers.js";
+
+await setup();
+
+const HYPER = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 };
+const B = 3, S = 8, V = 5000, CHUNK = 16;
+
+function model(kind: "dense" | "moe", router: RouterConfig, experts: number[]): LmModelConfig {
+  return { kind, d: 16, h: 32, layers: experts.length || 2, experts, router, vocab: V, context: S, attention: false, heads: 1 };
+}
+
+function batch(seed: number) {
+  const r = lcg(seed);
+  // Some repeated tokens, so the embedding's gradient adds rows.
+  return { x: Int32Array.from({ length: B * S }, () => Math.floor(r() * 40) * 97), y: Int32Array.from({ length: B * S }, () => Math.floor(r() * V)) };
+}
+
+async function leaves(t: LmModelParams): Promise<Map<string, number[]>> {
+  const out = new Map<string, number[]>();
+  for (const [path, leaf] of flattenWithPaths(t)) out.set(path, Array.from(await leaf.ref.data()));
+  tree.dispose(t);
+  return out;
+}
+
+function assertTreesClose(actual: Map<string, number[]>, expected: Map<string, number[]>, rtol: number, what: string) {
+  assert.deepEqual([...actual.keys()], [...expected.keys()]);
+  for (const [path, e] of expected) {
+    const scale = Math.max(...e.map(Math.abs), 1e-12);
+    assertAllClose(actual.get(path)!, e, { rtol, atol: rtol * scale }, `${what} ${path}`);
+  }
+}
+
+const CASES: [string, LmModelConfig][] = [
+  ["dense", model("dense", routerDefaults("percentile"), [])],
+  ["percentile 4-2", model("moe", routerDefaults("percentile"), [4, 2])],
+  ["switch (jitter, capacity, aux losses)", model("moe", routerDefaults("switch"), [4, 4])],
+];
+
+for (const [label, cfg] of CASES) {
+  test(`native LM step equals the jitted jax-js LM step: ${label}`, async () => {
+    assert.equal(nativeLmUnsupported(cfg), null);
+    const opt = adamw(HYPER);
+    const params = initLmModel(seedKey(5), cfg);
+    const state = opt.init(tree.ref(params));
+    const native = await NativeLmStep.create(cfg, B, HYPER, 10, params, state, undefined, CHUNK);
+    const jitted = makeLmTrainStep(cfg, opt, 10, { microBatch: B, headChunk: CHUNK });
+    const gradFn = makeLmGradFn(cfg, { microBatch: B, headChunk: CHUNK });
+    let p = params, s = state;
+    for (let t = 0; t < 3; t++) {
+      const { x, y } = batch(t);
+      const xs = () => np.array(x, { dtype: np.int32 }).reshape([B, S]);
+      const expectedGrads = await leaves(await gradFn(p, xs(), np.array(y, { dtype: np.int32 }), seedKey(200 + t)));
+      const [p2, s2, packed] = await jitted(p, s, xs(), np.array(y, { dtype: np.int32 }), seedKey(200 + t), np.array(3e-3));
+      p = p2;
+      s = s2;
+      const layers = cfg.kind === "moe" ? cfg.layers : 0;
+      const expected = unpackStepStats(await packed.data(), layers);
+      const got = unpackStepStats(await native.step(x, y, seedKey(200 + t), 3e-3), layers);
+      assertTreesClose(await leaves(native.gradients()), expectedGrads, 2e-4, `step ${t} gradient`);
+      assertAllClose(got.active, expected.active, { rtol: 1e-6, atol: 0 }, `step ${t} active experts`);
+      assert.equal(got.correct, expected.correct, `step ${t} correct`);
+      assertAllClose([got.loss, ...got.routerGradNorm], [expected.loss, ...expected.routerGradNorm], { rtol: 1e-4, atol: 1e-7 }, `step ${t} stats`);
+      const exactNorm = Math.sqrt([...expectedGrads.values()].flat().reduce((acc, g) => acc + g * g, 0));
+      assertAllClose([got.gradNorm], [exactNorm], { rtol: 1e-5, atol: 0 }, `step ${t} gradient norm (float64 norm of the reference gradients)`);
+      assertAllClose([got.gradNorm], [expected.gradNorm], { rtol: 1e-3, atol: 0 }, `step ${t} gradient norm (jax-js, float32)`);
+    }
+    // AdamW divides by √v, so an element with a tiny gradient (an expert that saw one or two tokens)
+    // carries float32 rounding into its update at full size: 1e-3 of each leaf's scale.
+    assertTreesClose(await leaves(native.params()), await leaves(tree.ref(p)), 1e-3, "parameters after 3 steps");
+    const nativeOpt = native.opt();
+    assertTreesClose(await leaves(nativeOpt.mu), await leaves(tree.ref(s.mu)), 2e-4, "first moments");
+    assertTreesClose(await leaves(nativeOpt.nu), await leaves(tree.ref(s.nu)), 5e-4, "second moments");
+    tree.dispose([p, s]);
+    native.close();
+  });
+}
+
+test("native LM step on 1, 2 and 3 threads with every call split: bit-identical", async () => {
+  const cfg = model("moe", routerDefaults("percentile"), [4, 3]);
+  const run = async (threads: number) => {
+    const params = initLmModel(seedKey(9), cfg);
+    const state = adamw(HYPER).init(tree.ref(params));
+    const native = await NativeLmStep.create(cfg, B, HYPER, 1.0, params, state, { threads, spawn: spawnNodeWorker, minWork: 0 }, CHUNK);
+    tree.dispose([params, state]);
+    const stats: number[][] = [];
+    for (let t = 0; t < 3; t++) {
+      const { x, y } = batch(10 + t);
+      stats.push(Array.from(await native.step(x, y, seedKey(300 + t), 2e-3)));
+    }
+    const bytes = async (t: LmModelParams) => Buffer.concat([...(await leaves(t)).values()].map((v) => Buffer.from(Float32Array.from(v).buffer)));
+    const out = { stats, params: await bytes(native.params()), grads: await bytes(native.gradients()) };
+    native.close();
+    return out;
+  };
+  const one = await run(1);
+  for (const threads of [2, 3]) {
+    const many = await run(threads);
+    assert.deepEqual(many.stats, one.stats, `${threads} threads: stats`);
+    assert.ok(many.params.equals(one.params), `${threads} threads: parameters`);
+    assert.ok(many.grads.equals(one.grads), `${threads} threads: gradients`);
+  }
+});
+
+test("the native LM step says what it cannot run", () => {
+  assert.equal(nativeLmUnsupported({ ...model("dense", routerDefaults("percentile"), []), attention: true, heads: 2 }), "attention");
+  assert.match(nativeLmUnsupported({ ...model("dense", routerDefaults("percentile"), []), d: 12 }) ?? "", /multiple of 8/);
+});
