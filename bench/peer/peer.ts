@@ -27,7 +27,7 @@ import { writeFileSync } from "node:fs";
 import os from "node:os";
 import { parseArgs } from "node:util";
 import { reportMachineLoad } from "../machine.js";
-import { PEER_MODELS, type PeerSpec } from "./spec.js";
+import { PEER_MODELS, peerTarget, type PeerSpec } from "./spec.js";
 import { findTorch, LineProcess, openblasCaps, TORCH_SCRIPT, torchEnv, torchInfo, type TorchInfo } from "./torch.js";
 import { spawnSync } from "node:child_process";
 
@@ -210,7 +210,7 @@ export async function runPeer(argv: string[]): Promise<void> {
     const model = PEER_MODELS.find((m) => m.name === name)!;
     const steps = Number(model.task === "lm" ? values["lm-steps"] : values.steps);
     const warmup = model.task === "lm" ? Math.min(Number(values.warmup), 1) : Number(values.warmup);
-    rows.push(await timeModel(name, model.target, torch, { threads, rounds: Number(values.rounds), steps, warmup, engine: values.engine! }));
+    rows.push(await timeModel(name, peerTarget(model, threads), torch, { threads, rounds: Number(values.rounds), steps, warmup, engine: values.engine! }));
   }
   const loadAfter = os.loadavg()[0];
   const probe = rows.find((r) => r.gradCheck)?.gradCheck?.geluProbe;

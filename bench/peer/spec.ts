@@ -26,17 +26,31 @@ export type PeerSpec = {
   context?: number;
 };
 
-/** A benchmarked model: its configuration input (`resolveConfig`) and the target ratio ours / PyTorch. */
-export type PeerModel = { name: string; task: "image" | "lm"; config: Record<string, unknown>; target: number };
+/**
+ * A benchmarked model: its configuration input (`resolveConfig`) and the target ratio ours / PyTorch
+ * at its best, on one thread and on more.
+ */
+export type PeerModel = { name: string; task: "image" | "lm"; config: Record<string, unknown>; target: { oneThread: number; moreThreads: number } };
+
+/** The image models' targets: at most 0.8× PyTorch on one thread, 0.5× on more. */
+const IMAGE_TARGET = { oneThread: 0.8, moreThreads: 0.5 };
+/** The language models' targets: at most 0.5× on any thread count. */
+const LM_TARGET = { oneThread: 0.5, moreThreads: 0.5 };
 
 /** The models the peer bench times, with their targets (ours / the faster PyTorch variant). */
 export const PEER_MODELS: PeerModel[] = [
-  { name: "dense", task: "image", config: { model: "dense" }, target: 2.5 },
-  { name: "moe-uniform", task: "image", config: { model: "moe", schedule: "uniform" }, target: 1.0 },
-  { name: "moe-descending", task: "image", config: { model: "moe", schedule: "descending" }, target: 1.0 },
-  { name: "moe-switch", task: "image", config: { model: "moe", schedule: "uniform", router: { kind: "switch" } }, target: 1.5 },
-  { name: "lm-tiny", task: "lm", config: { task: "lm", scale: "tiny", model: "moe", schedule: "uniform" }, target: 2.0 },
+  { name: "dense", task: "image", config: { model: "dense" }, target: IMAGE_TARGET },
+  { name: "moe-uniform", task: "image", config: { model: "moe", schedule: "uniform" }, target: IMAGE_TARGET },
+  { name: "moe-descending", task: "image", config: { model: "moe", schedule: "descending" }, target: IMAGE_TARGET },
+  { name: "moe-switch", task: "image", config: { model: "moe", schedule: "uniform", router: { kind: "switch" } }, target: IMAGE_TARGET },
+  { name: "lm-tiny", task: "lm", config: { task: "lm", scale: "tiny", model: "moe", schedule: "uniform" }, target: LM_TARGET },
+  { name: "lm-small", task: "lm", config: { task: "lm", scale: "small", model: "moe", schedule: "uniform" }, target: LM_TARGET },
 ];
+
+/** The target of `model` at `threads` threads. */
+export function peerTarget(model: PeerModel, threads: number): number {
+  return threads === 1 ? model.target.oneThread : model.target.moreThreads;
+}
 
 function routerOf(cfg: ImageModelConfig | LmModelConfig): RouterConfig | undefined {
   if (cfg.kind !== "moe") return undefined;

@@ -1,9 +1,10 @@
 /**
- * Language-model training speed: training tokens per second for the Tiny and Small presets
- * (batch 32 × context 128 = 4,096 tokens per step), and the share of the step spent in the tied
- * 50,257-way output layer (`lmHead.ts`: logits, softmax cross-entropy and its gradients).
+ * Language-model training speed: training tokens per second for the Tiny, Small and Medium presets
+ * (batch 32 × context 128 = 4,096 tokens per step), on the engine `--engines` names (`auto`: the
+ * native engine where it runs the model, `src/steps/makeTrainer.ts`), and on the jax-js engine the
+ * share of the step spent in the tied 50,257-way output layer (`lmHead.ts`) timed alone.
  *
- *   npm run bench:lm -- [--scales tiny,small] [--models moe-uniform,dense] [--threads 1] [--steps 4] [--warmup 1] [--attention]
+ *   npm run bench:lm -- [--scales tiny,small,medium] [--models moe-uniform,dense] [--threads 1,2] [--engines auto] [--steps 4] [--warmup 1] [--attention] [--json FILE]
  *                       [--head-kernels fused,jax]   the output layer's implementations to run side by side (lmHead.ts)
  *                       [--naive]   also time jit(valueAndGrad) of the plain head against ours, at 512 tokens (or fewer if it does not fit)
  *
@@ -12,6 +13,7 @@
  * Inputs are random token ids; data loading is not timed.
  */
 import { spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import os from "node:os";
 import { parseArgs } from "node:util";
 import { reportMachineLoad } from "../machine.js";
@@ -19,9 +21,12 @@ import type { numpy as NP } from "../../src/engine/jax.js";
 
 const { values } = parseArgs({
   options: {
-    scales: { type: "string", default: "tiny,small" },
+    scales: { type: "string", default: "tiny,small,medium" },
     models: { type: "string", default: "moe-uniform,dense" },
-    threads: { type: "string", default: "1" },
+    threads: { type: "string", default: "1,2" },
+    engines: { type: "string", default: "auto" },
+    engine: { type: "string", default: "auto" },
+    json: { type: "string" },
     steps: { type: "string", default: "4" },
     warmup: { type: "string", default: "1" },
     attention: { type: "boolean", default: false },
@@ -32,7 +37,7 @@ const { values } = parseArgs({
   },
 });
 
-type Row = { scale: string; model: string; headKernel: string; threads: number; stepMs: number; headMs: number; tokensPerS: number; peakRssMb: number; naiveMs?: number; oursAtNMs?: number; naiveTokens?: number };
+type Row = { scale: string; model: string; engine: string; headKernel: string; threads: number; stepMs: number; headMs: number; tokensPerS: number; peakRssMb: number; naiveMs?: number; oursAtNMs?: number; naiveTokens?: number };
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -55,8 +60,23 @@ async function child(spec: string): Promise<void> {
   let params = initLmModel(random.key(0), cfg);
   const opt = adamw();
   let state = opt.init(params);
-  const step = makeLmTrainStep(cfg, opt, config.clip, { headChunk: config.headChunk, headKernel: config.headKernel });
   const ids = (seed: number) => Int32Array.from({ length: t }, (_, i) => (i * 7919 + seed * 104729) % 50257);
+  const { chooseEngine, makeTrainer } = await import("../../src/steps/makeTrainer.js");
+  if (chooseEngine(values.engine as "auto", cfg, engine.device) === "native") {
+    // The native engine: the step as training runs it (the head is inside; it is not timed alone).
+    const trainer = await makeTrainer(cfg, { engine: "native", device: engine.device, batch: b, adam: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 }, clip: config.clip, lm: { headChunk: config.headChunk } }, params, state, (_o, k) => ({ x: ids(k), y: ids(k + 1) }));
+    const times: number[] = [];
+    for (let i = 0; i < Number(values.warmup) + Number(values.steps); i++) {
+      const t0 = performance.now();
+      await trainer.step(new Int32Array(0), i, seedKey(i), 1e-3);
+      if (i >= Number(values.warmup)) times.push(performance.now() - t0);
+    }
+    tree.dispose(trainer.finish());
+    const row: Row = { scale, model, engine: "native", headKernel: "native", threads: trainer.threads, stepMs: median(times), headMs: NaN, tokensPerS: (t / median(times)) * 1000, peakRssMb: process.resourceUsage().maxRSS / 1024 };
+    process.stdout.write(JSON.stringify(row) + "\n");
+    return;
+  }
+  const step = makeLmTrainStep(cfg, opt, config.clip, { headChunk: config.headChunk, headKernel: config.headKernel });
   const stepTimes: number[] = [];
   const warmup = Number(values.warmup);
   for (let i = 0; i < warmup + Number(values.steps); i++) {
@@ -77,7 +97,7 @@ async function child(spec: string): Promise<void> {
     tree.dispose([r.losses, r.correct]);
     if (i > 0) headTimes.push(performance.now() - t0);
   }
-  const row: Row = { scale, model, headKernel: config.headKernel, threads: engine.threads, stepMs: median(stepTimes), headMs: median(headTimes), tokensPerS: (t / median(stepTimes)) * 1000, peakRssMb: process.resourceUsage().maxRSS / 1024 };
+  const row: Row = { scale, model, engine: "jax", headKernel: config.headKernel, threads: engine.threads, stepMs: median(stepTimes), headMs: median(headTimes), tokensPerS: (t / median(stepTimes)) * 1000, peakRssMb: process.resourceUsage().maxRSS / 1024 };
   if (values.naive) {
     // The plain formulation (logits, log-softmax and one-hot under jit(valueAndGrad)) against the
     // chunked head, at the largest of 512 / 256 / 128 tokens that fits in wasm's 4 GiB here.
@@ -121,32 +141,34 @@ async function parent(): Promise<void> {
   const rows: Row[] = [];
   for (const scale of values.scales!.split(",")) {
     for (const model of values.models!.split(",")) {
-      for (const threads of values.threads!.split(",").map(Number)) for (const kernel of values["head-kernels"]!.split(",")) {
-        const args = ["--import", "tsx", "bench/speed/lm.ts", "--child", `${scale}:${model}`, "--steps", values.steps!, "--warmup", values.warmup!, "--head-kernel", kernel];
+      for (const threads of values.threads!.split(",").map(Number)) for (const eng of values.engines!.split(",")) for (const kernel of eng === "jax" ? values["head-kernels"]!.split(",") : ["auto"]) {
+        const args = ["--import", "tsx", "bench/speed/lm.ts", "--child", `${scale}:${model}`, "--steps", values.steps!, "--warmup", values.warmup!, "--head-kernel", kernel, "--engine", eng];
         if (values.attention) args.push("--attention");
         if (values.naive) args.push("--naive");
         const r = spawnSync(process.execPath, args, { encoding: "utf8", env: { ...process.env, DYNAMOE_THREADS: String(threads) } });
         if (r.status !== 0) throw new Error(`bench child ${scale}/${model}/${threads} failed:\n${r.stderr}`);
         const row = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as Row;
         rows.push(row);
-        process.stderr.write(`${scale} ${model} threads=${threads} head=${kernel}: ${row.stepMs.toFixed(0)} ms/step\n`);
+        process.stderr.write(`${scale} ${model} ${row.engine} threads=${threads} head=${row.headKernel}: ${row.stepMs.toFixed(0)} ms/step, ${row.tokensPerS.toFixed(0)} tokens/s\n`);
       }
     }
   }
   const out = [
     `language-model training step, batch 32 × context 128 = 4,096 tokens, GPT-2 vocabulary (50,257), attention ${values.attention ? "on" : "off"}; median of ${values.steps} steps after ${values.warmup} warm-up`,
     "",
-    "| scale | model | threads | head kernel | ms/step | training tokens/s | output layer ms (alone) | output layer share of step | peak RSS MB |",
-    "|---|---|---|---|---|---|---|---|---|",
-    ...rows.map((r) => `| ${r.scale} | ${r.model} | ${r.threads} | ${r.headKernel} | ${r.stepMs.toFixed(0)} | ${r.tokensPerS.toFixed(0)} | ${r.headMs.toFixed(0)} | ${(100 * r.headMs / r.stepMs).toFixed(0)}% | ${r.peakRssMb.toFixed(0)} |`),
+    "| scale | model | engine | threads | head kernel | ms/step | training tokens/s | output layer ms (alone) | output layer share of step | peak RSS MB |",
+    "|---|---|---|---|---|---|---|---|---|---|",
+    ...rows.map((r) => `| ${r.scale} | ${r.model} | ${r.engine} | ${r.threads} | ${r.headKernel} | ${r.stepMs.toFixed(0)} | ${r.tokensPerS.toFixed(0)} | ${Number.isNaN(r.headMs) ? "—" : r.headMs.toFixed(0)} | ${Number.isNaN(r.headMs) ? "—" : `${(100 * r.headMs / r.stepMs).toFixed(0)}%`} | ${r.peakRssMb.toFixed(0)} |`),
   ];
   const naive = rows.filter((r) => r.naiveMs !== undefined);
   if (naive.length) {
     out.push("", "| scale | model | tokens | output layer: jit(valueAndGrad) of the plain head, ms | ours (chunked, hand-written gradient), ms | ratio |", "|---|---|---|---|---|---|");
     for (const r of naive) out.push(`| ${r.scale} | ${r.model} | ${r.naiveTokens} | ${r.naiveMs!.toFixed(0)} | ${r.oursAtNMs!.toFixed(0)} | ${(r.naiveMs! / r.oursAtNMs!).toFixed(1)}× |`);
   }
-  out.push("", `load average after: ${os.loadavg()[0].toFixed(2)}`);
+  const load = os.loadavg()[0];
+  out.push("", `load average after: ${load.toFixed(2)}`);
   process.stdout.write(out.join("\n") + "\n");
+  if (values.json) writeFileSync(values.json, JSON.stringify({ date: new Date().toISOString(), attention: values.attention, loadAfter: load, cores: os.availableParallelism(), rows }, null, 2) + "\n");
 }
 
 if (values.child) await child(values.child);

@@ -101,7 +101,7 @@ export function buildProgram(): Command {
         `what runs the training step: native (our WebAssembly SIMD kernels; image models with the ${HOST_ROUTER_KINDS.join(", ")} routers, on the CPU), jax (jax-js's compiled step: every model, CPU or WebGPU), auto: native where it can`,
       ).choices([...ENGINES]),
     )
-    .option("--threads <n>", "wasm threads (default 1; see docs/performance.md)")
+    .option("--threads <n>", "threads (default: every core for the native engine, 1 for jax-js; see docs/performance.md)")
     .addOption(new Option("--device <device>", "wasm (CPU, default) or webgpu (a GPU through the `webgpu` package; docs/performance.md)").choices(["wasm", "webgpu"]))
     .addOption(new Option("--step-kernel <kind>", "the old name of --engine (jit is jax)").hideHelp())
     .addHelpText("after", routersHelp())
@@ -116,7 +116,7 @@ export function buildProgram(): Command {
     .option("--temperature <t>", "sampling temperature; 0 picks the most likely token (default 0.8)", numArg("--temperature"))
     .option("--top-k <k>", "sample among the k most likely tokens; 0 for all (default 40)", intArg("--top-k", 0))
     .option("--seed <n>", "random seed of the sampler (default 0)", intArg("--seed", 0))
-    .option("--threads <n>", "wasm threads (default 1; see docs/performance.md)")
+    .option("--threads <n>", "threads (default: every core for the native engine, 1 for jax-js; see docs/performance.md)")
     .addOption(new Option("--device <device>", "wasm (CPU, default) or webgpu (a GPU through the `webgpu` package; docs/performance.md)").choices(["wasm", "webgpu"]))
     .action(async (opts) => (await import("./generateCommand.js")).generateCommand(opts));
 
@@ -125,7 +125,7 @@ export function buildProgram(): Command {
     .description("re-evaluate a saved run's checkpoint on its test set")
     .requiredOption("--run <dir>", "run folder")
     .option("--data-dir <dir>", "read the dataset's files from <dir>")
-    .option("--threads <n>", "wasm threads (default 1; see docs/performance.md)")
+    .option("--threads <n>", "threads (default: every core for the native engine, 1 for jax-js; see docs/performance.md)")
     .addOption(new Option("--device <device>", "wasm (CPU, default) or webgpu (a GPU through the `webgpu` package; docs/performance.md)").choices(["wasm", "webgpu"]))
     .action(async (opts) => evalCommand(opts));
 
@@ -142,7 +142,7 @@ export function buildProgram(): Command {
     .argument("<spec>", "sweep spec (YAML): base, grid, include, seeds, out")
     .option("--shard <i/n>", "run only shard i of n (0-based, 0 ≤ i < n): every n-th run by id, for job arrays")
     .option("--jobs <n>", "runs at once, each a process with one wasm thread (default 1)", intArg("--jobs", 1))
-    .option("--threads <n>", "wasm threads per run (default 1)")
+    .option("--threads <n>", "threads per run (default: the cores shared out among the runs at once)")
     .option("--out <dir>", "folder of the run folders (default: the spec's out, else runs/sweeps/<spec name>)")
     .option("--dry-run", "list the runs and which are finished, without running")
     .action(async (spec: string, opts: SweepFlags) => (await import("./sweepCommand.js")).sweepCommand(spec, opts));
@@ -158,7 +158,7 @@ export function buildProgram(): Command {
     .option("--out <dir>", "root folder (default runs/reproduce-paper, or runs/reproduce-paper-quick)")
     .option("--only <part>", "run only one part: images or lm (the report covers every run under the root folder)")
     .option("--dry-run", "write the specs and list the runs, without running")
-    .option("--threads <n>", "wasm threads per run (default 1)")
+    .option("--threads <n>", "threads per run (default: the cores shared out among the runs at once)")
     .action(async (what: string, opts: import("./reproduceCommand.js").ReproduceFlags) => (await import("./reproduceCommand.js")).reproduceCommand(what, opts));
 
   program

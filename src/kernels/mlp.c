@@ -372,3 +372,32 @@ void zero(float *x, int n) {
   for (; i + 4 <= n; i += 4) wasm_v128_store(x + i, splat(0.0f));
   for (; i < n; i++) x[i] = 0.0f;
 }
+
+/*
+ * The SIMD ceiling, for `npm run bench:peak`: n rounds of 12 independent multiply-then-add chains on
+ * four lanes (96 flops a round) that never leave the registers. Returns their sum, so nothing is
+ * optimised away.
+ */
+EXPORT("simd_peak")
+float simd_peak(int n, float x) {
+  v128_t m = splat(x), c = splat(1e-7f);
+  v128_t a0 = splat(1.0f), a1 = splat(1.1f), a2 = splat(1.2f), a3 = splat(1.3f), a4 = splat(1.4f), a5 = splat(1.5f);
+  v128_t a6 = splat(1.6f), a7 = splat(1.7f), a8 = splat(1.8f), a9 = splat(1.9f), a10 = splat(2.0f), a11 = splat(2.1f);
+  for (int i = 0; i < n; i++) {
+    a0 = wasm_f32x4_add(wasm_f32x4_mul(a0, m), c); a1 = wasm_f32x4_add(wasm_f32x4_mul(a1, m), c);
+    a2 = wasm_f32x4_add(wasm_f32x4_mul(a2, m), c); a3 = wasm_f32x4_add(wasm_f32x4_mul(a3, m), c);
+    a4 = wasm_f32x4_add(wasm_f32x4_mul(a4, m), c); a5 = wasm_f32x4_add(wasm_f32x4_mul(a5, m), c);
+    a6 = wasm_f32x4_add(wasm_f32x4_mul(a6, m), c); a7 = wasm_f32x4_add(wasm_f32x4_mul(a7, m), c);
+    a8 = wasm_f32x4_add(wasm_f32x4_mul(a8, m), c); a9 = wasm_f32x4_add(wasm_f32x4_mul(a9, m), c);
+    a10 = wasm_f32x4_add(wasm_f32x4_mul(a10, m), c); a11 = wasm_f32x4_add(wasm_f32x4_mul(a11, m), c);
+  }
+  v128_t s = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_add(a0, a1), wasm_f32x4_add(a2, a3)), wasm_f32x4_add(wasm_f32x4_add(a4, a5), wasm_f32x4_add(a6, a7)));
+  return hsum(wasm_f32x4_add(s, wasm_f32x4_add(wasm_f32x4_add(a8, a9), wasm_f32x4_add(a10, a11))));
+}
+
+/* simd.h's register tile alone: n passes of one TILE_ROWS × 8 tile over depth KB, a [TILE_ROWS, KB]
+ * and the packed panel b [KB, 8] in L1 (the matmuls' inner loop without their packing and edges). */
+EXPORT("tile_peak")
+void tile_peak(int n, const float *a, const float *b, float *out) {
+  for (int i = 0; i < n; i++) tile(TILE_ROWS, KB, a, KB, 1, b, 8, out, 8, 1);
+}

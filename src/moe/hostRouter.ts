@@ -7,7 +7,8 @@
  *   weights: renormalised w_i = b_i / Σ_{j∈S} b_j (i ∈ S), b = g (`gates`) or exp(g)
  *   (`softmax-of-gates`), w = 1 exactly when |S| = 1; or raw w_i = g_i (i ∈ S);
  *   auxiliary losses: `balanceCoef · N · Σ_i f_i P_i` (f_i the share of tokens whose top choice is i,
- *   before capacity; P_i the mean gate) and `zLossCoef · mean_t logsumexp(z_t)²`.
+ *   before capacity; P_i the mean gate), `zLossCoef · mean_t logsumexp(z_t)²` and
+ *   `entropyCoef · mean_t H(g_t)`, `H = −Σ_i g_i log g_i` (its gradient `−g_j (log g_j + H)` per row).
  *
  * Selection carries no gradient; the gradient reaches z through the weights and the auxiliary losses
  * alone. Float32 rounding follows the jax-js code where selection depends on it (each rule's host
@@ -21,8 +22,8 @@ import type { RouterConfig } from "./routers/registry.js";
 
 const f = Math.fround;
 
-/** The rules with a host form have no entropy loss yet; a rule that declares one needs its backward here. */
-const HOST_LOSSES: ReadonlySet<string> = new Set(["balance", "z"]);
+/** The auxiliary losses the driver computes, forward and backward. */
+const HOST_LOSSES: ReadonlySet<string> = new Set(["balance", "z", "entropy"]);
 
 /** The rule of `cfg`, checked to have a host form the driver can run. */
 export function hostRule(cfg: RouterConfig): RoutingRule & { host: NonNullable<RoutingRule["host"]> } {
@@ -50,8 +51,13 @@ export type HostRouting = {
   fraction: Float64Array;
   /** `[T]` logsumexp(z_t), for the z-loss. */
   lse: Float64Array;
-  /** Scratch, reused every step: noisy scores and ∂L/∂w `[T, N]`, per-row and per-expert work arrays. */
-  scratch: { scores: Float32Array; dw: Float32Array; sorted: Float32Array; order: number[]; dp: Float64Array; taken: Int32Array; meanProb: Float64Array };
+  /** `[T]` gate entropy H(g_t), for the entropy loss. */
+  entropy: Float64Array;
+  /** Scratch, reused every step: noisy scores, ∂L/∂w and a copy of z `[T, N]`, per-row and per-expert work arrays. */
+  scratch: {
+    scores: Float32Array; dw: Float32Array; z: Float32Array; sorted: Float32Array; order: number[]; dp: Float64Array; taken: Int32Array;
+    meanProb: Float64Array; all: Float32Array; rows: Int32Array;
+  };
 };
 
 export function allocHostRouting(t: number, n: number, tokens: Int32Array, pairWeights: Float32Array): HostRouting {
@@ -64,9 +70,10 @@ export function allocHostRouting(t: number, n: number, tokens: Int32Array, pairW
     pairWeights,
     fraction: new Float64Array(n),
     lse: new Float64Array(t),
+    entropy: new Float64Array(t),
     scratch: {
-      scores: new Float32Array(t * n), dw: new Float32Array(t * n), sorted: new Float32Array(n), order: new Array<number>(n).fill(0),
-      dp: new Float64Array(n), taken: new Int32Array(n), meanProb: new Float64Array(n),
+      scores: new Float32Array(t * n), dw: new Float32Array(t * n), z: new Float32Array(t * n), sorted: new Float32Array(n), order: new Array<number>(n).fill(0),
+      dp: new Float64Array(n), taken: new Int32Array(n), meanProb: new Float64Array(n), all: new Float32Array(t * n), rows: new Int32Array(t),
     },
   };
 }
@@ -87,9 +94,16 @@ function softmaxRow(z: Float32Array, at: number, n: number, probs: Float32Array)
  * @param noise `[T, N]` σ·ε to add to the gates for selection, or null (evaluation, σ = 0, or a rule
  *   that does not select on noisy gates).
  * @param capacity slots per expert for rules with a capacity (`routerCapacity`), else T.
+ * @param uniform `[T]` the rule's own draws in training (`ownDraw`, e.g. GShard's second expert), else null.
+ * @param dispatchCap a numeric dispatch capacity's slots per expert (`moeLayer.ts`'s `capRouting`):
+ *   each expert keeps its first so many pairs in token order, the rest are dropped (no output, no
+ *   gradient; the kept weights are not renormalised). T when there is none.
  * @returns the auxiliary loss, coefficients applied (0 for rules without one).
  */
-export function hostRoute(cfg: RouterConfig, z: Float32Array, t: number, n: number, noise: Float32Array | null, out: HostRouting, capacity = t): number {
+export function hostRoute(
+  cfg: RouterConfig, z: Float32Array, t: number, n: number, noise: Float32Array | null, out: HostRouting, capacity = t, uniform: Float32Array | null = null,
+  dispatchCap = t,
+): number {
   const rule = hostRule(cfg);
   const { probs, mask, weights, lse } = out;
   const scores = noise ? out.scratch.scores : probs;
@@ -99,7 +113,7 @@ export function hostRoute(cfg: RouterConfig, z: Float32Array, t: number, n: numb
     if (noise) for (let i = 0; i < n; i++) scores[at + i] = f(probs[at + i] + noise[at + i]);
   }
   mask.fill(0);
-  rule.host.select({ cfg, scores, t, n, capacity, mask, scratch: out.scratch });
+  rule.host.select({ cfg, scores, t, n, capacity, mask, uniform, scratch: out.scratch });
   const gates = cfg.renormalize === "gates";
   for (let r = 0; r < t; r++) {
     const at = r * n;
@@ -119,7 +133,7 @@ export function hostRoute(cfg: RouterConfig, z: Float32Array, t: number, n: numb
       weights[at + i] = !mask[at + i] ? 0 : count === 1 ? 1 : base / total;
     }
   }
-  groupPairs(out, t, n);
+  groupPairs(out, t, n, dispatchCap);
   let aux = 0;
   if (rule.losses.includes("balance")) {
     const { fraction } = out;
@@ -140,16 +154,29 @@ export function hostRoute(cfg: RouterConfig, z: Float32Array, t: number, n: numb
     for (let r = 0; r < t; r++) zSq += lse[r] * lse[r];
     aux += cfg.zLossCoef * (zSq / t);
   }
+  if (rule.losses.includes("entropy")) {
+    // log g = z − logsumexp(z), never log 0; z is kept for the backward pass.
+    out.scratch.z.set(z.subarray(0, t * n));
+    let total = 0;
+    for (let r = 0; r < t; r++) {
+      const at = r * n;
+      let h = 0;
+      for (let i = 0; i < n; i++) h -= probs[at + i] * (z[at + i] - lse[r]);
+      out.entropy[r] = h;
+      total += h;
+    }
+    aux += cfg.entropyCoef * (total / t);
+  }
   return aux;
 }
 
-/** The selected (token, expert) pairs grouped by expert, tokens ascending within each expert. */
-function groupPairs(out: HostRouting, t: number, n: number): void {
+/** The selected (token, expert) pairs grouped by expert, tokens ascending, at most `cap` per expert. */
+function groupPairs(out: HostRouting, t: number, n: number, cap: number): void {
   const { mask, weights, offsets, tokens, pairWeights } = out;
   offsets[0] = 0;
   let p = 0;
   for (let e = 0; e < n; e++) {
-    for (let r = 0; r < t; r++) {
+    for (let r = 0; r < t && p - offsets[e] < cap; r++) {
       if (mask[r * n + e]) {
         tokens[p] = r;
         pairWeights[p] = weights[r * n + e];
@@ -172,6 +199,8 @@ export function hostRouteBackward(cfg: RouterConfig, routing: HostRouting, t: nu
   const { dw, dp } = routing.scratch;
   const balance = rule.losses.includes("balance");
   const zLoss = rule.losses.includes("z");
+  const entropyLoss = rule.losses.includes("entropy");
+  const z = routing.scratch.z;
   const gates = cfg.renormalize === "gates";
   dw.fill(0);
   for (let e = 0; e < n; e++) for (let p = offsets[e]; p < offsets[e + 1]; p++) dw[routing.tokens[p] * n + e] = dPair[p];
@@ -206,5 +235,9 @@ export function hostRouteBackward(cfg: RouterConfig, routing: HostRouting, t: nu
     for (let i = 0; i < n; i++) q += probs[at + i] * dp[i];
     const zs = zLoss ? (cfg.zLossCoef * 2 * lse[r]) / t : 0;
     for (let i = 0; i < n; i++) dz[at + i] = zLoss ? probs[at + i] * (dp[i] - q) + zs * probs[at + i] : probs[at + i] * (dp[i] - q);
+    if (entropyLoss) {
+      const c = cfg.entropyCoef / t, h = routing.entropy[r];
+      for (let i = 0; i < n; i++) dz[at + i] -= c * probs[at + i] * (z[at + i] - routing.lse[r] + h);
+    }
   }
 }

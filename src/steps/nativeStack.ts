@@ -13,6 +13,7 @@ import { hostStepDraws, type HostDraws } from "../moe/drawSchedule.js";
 import type { HostKey } from "../engine/hostRandom.js";
 import { allocHostRouting, hostRoute, hostRouteBackward, type HostRouting } from "../moe/hostRouter.js";
 import { HOST_ROUTER_KINDS, routerCapacity } from "../moe/routers/registry.js";
+import { dispatchCapacity } from "../moe/dispatch.js";
 import { layerRouter, type StackConfig } from "../models/stackConfig.js";
 import type { NativeParams } from "./nativeParams.js";
 
@@ -21,7 +22,6 @@ export const LN_EPS = 1e-5;
 /** Why the native engine cannot run this stack, or null when it can. */
 export function nativeStackUnsupported(cfg: StackConfig): string | null {
   if (cfg.kind === "dense") return null;
-  if (typeof cfg.capacity === "number") return "a numeric dispatch capacity";
   for (let l = 0; l < cfg.layers; l++) {
     const r = layerRouter(cfg, l);
     if (!HOST_ROUTER_KINDS.includes(r.kind)) return `the ${r.kind} router`;
@@ -139,7 +139,8 @@ export class NativeStack {
       k.matmul(b, n, d, routerIn, d, 1, P(`${pre}.moe.router.w`), n, m.z.at, n, 0);
       const z = f32(m.z);
       for (let i = 0; i < z.length; i++) z[i] = Math.fround(z[i] / rcfg.temperature);
-      aux += hostRoute(rcfg, z, b, n, layerNoise, m.routing, routerCapacity(b, n, rcfg, true) ?? b);
+      const cap = typeof cfg.capacity === "number" ? dispatchCapacity(b, n, rcfg, true, cfg.capacity) : b;
+      aux += hostRoute(rcfg, z, b, n, layerNoise, m.routing, routerCapacity(b, n, rcfg, true) ?? b, draw.rule ?? null, cap);
       active.push(m.routing.offsets[n] / b);
       for (let e = 0; e < n; e++) {
         const p0 = m.routing.offsets[e], rows = m.routing.offsets[e + 1] - p0;

@@ -13,6 +13,7 @@
 import { spawn } from "node:child_process";
 import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { makeFolder } from "../io/makeFolder.js";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -46,7 +47,7 @@ export type JobOutcome = {
 export type RunJobsOptions = {
   /** Runs at once. */
   parallel: number;
-  /** Wasm threads per run (`DYNAMOE_THREADS`). @default 1 */
+  /** Threads per run (`DYNAMOE_THREADS`). @default the cores shared out among the runs at once (at least 1) */
   threads?: number;
   /** Called when a run starts (not for skipped runs). */
   onStart?: (job: TrainJob, state: Exclude<JobState, "done">) => void;
@@ -83,13 +84,18 @@ export function cliCommand(): string[] {
 
 type Running = { job: TrainJob; kill: (signal: NodeJS.Signals) => void };
 
+/** The cores shared out among `parallel` runs at once: each gets at least one thread. */
+export function threadsPerRun(parallel: number): number {
+  return Math.max(1, Math.floor(availableParallelism() / Math.max(1, parallel)));
+}
+
 function runJob(job: TrainJob, state: Exclude<JobState, "done">, opts: RunJobsOptions, running: Set<Running>, interrupted: () => boolean): Promise<JobOutcome> {
   const args = state === "resume" ? ["train", "--resume", job.dir] : ["train", ...job.flags, "--out", job.dir];
   const t = performance.now();
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [...cliCommand(), ...args], {
       stdio: ["ignore", "ignore", "pipe"],
-      env: { ...process.env, DYNAMOE_THREADS: String(opts.threads ?? 1) },
+      env: { ...process.env, DYNAMOE_THREADS: String(opts.threads ?? threadsPerRun(opts.parallel)) },
       detached: process.platform !== "win32",
     });
     const entry: Running = { job, kill: (signal) => child.kill(signal) };

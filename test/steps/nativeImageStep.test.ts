@@ -4,7 +4,7 @@ import { numpy as np, tree } from "../../src/engine/jax.js";
 import { seedKey } from "../../src/engine/seedKey.js";
 import { initImageModel, type ImageModelConfig, type ImageModelParams } from "../../src/models/imageModel.js";
 import { type RouterConfig } from "../../src/moe/routers/registry.js";
-import { routerDefaults } from "../../src/moe/routers/registry.js";
+import { ROUTER_KINDS, routerDefaults } from "../../src/moe/routers/registry.js";
 import { NativeImageStep, nativeImageUnsupported } from "../../src/steps/nativeImageStep.js";
 import { adamw } from "../../src/steps/adamw.js";
 import { flattenWithPaths } from "../../src/engine/paramTree.js";
@@ -50,6 +50,11 @@ const CASES: [string, ImageModelConfig][] = [
   ["switch at capacity 4 with a strong balancing loss", model("moe", { ...routerDefaults("switch"), capacityFactorTrain: 0.5, balanceCoef: 0.5, zLossCoef: 0.1 }, [6, 2])],
   ["percentile with input jitter and noise (two draws per layer)", model("moe", { ...routerDefaults("percentile"), jitter: 0.05 }, [4, 4])],
   ["per-layer routers: Switch, then top-1", { ...model("moe", routerDefaults("percentile"), [4, 3]), layerRouters: [routerDefaults("switch"), { ...routerDefaults("topk"), k: 1 }] }],
+  ["GShard (second-expert draw, capacity, aux losses)", model("moe", { ...routerDefaults("gshard"), capacityFactorTrain: 0.75 }, [4, 3])],
+  ["expert choice", model("moe", routerDefaults("expert-choice"), [4, 3])],
+  ["top-p with its entropy loss", model("moe", { ...routerDefaults("top-p"), entropyCoef: 0.05 }, [5, 3])],
+  ["batch-percentile", model("moe", routerDefaults("batch-percentile"), [4, 4])],
+  ["top-2 with a numeric dispatch capacity (crowded experts drop pairs)", { ...model("moe", { ...routerDefaults("topk"), k: 2 }, [4, 3]), capacity: 0.6 }],
 ];
 
 for (const [label, cfg] of CASES) {
@@ -84,6 +89,7 @@ for (const [label, cfg] of CASES) {
 }
 
 test("the native step says which configurations it cannot run", () => {
-  assert.match(nativeImageUnsupported(model("moe", routerDefaults("gshard"), [4, 4]))!, /gshard/);
-  assert.match(nativeImageUnsupported({ ...model("moe", routerDefaults("percentile"), [4, 4]), capacity: 1.25 })!, /capacity/);
+  // Every router and dispatch capacity runs natively now: the CPU runs everything on the native engine.
+  for (const kind of ROUTER_KINDS) assert.equal(nativeImageUnsupported(model("moe", routerDefaults(kind), [4, 4])), null, kind);
+  assert.equal(nativeImageUnsupported({ ...model("moe", routerDefaults("percentile"), [4, 4]), capacity: 1.25 }), null);
 });

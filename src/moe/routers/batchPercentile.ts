@@ -9,7 +9,8 @@
  */
 import { lax, numpy as np } from "../../engine/jax.js";
 import { renormalisedRoute } from "../combineWeights.js";
-import { percentileThreshold, withArgmaxFallback } from "./percentile.js";
+import { selectPassingOrArgmax } from "./hostRows.js";
+import { hostPercentileThreshold, percentileThreshold, withArgmaxFallback } from "./percentile.js";
 import type { RoutingRule } from "./rule.js";
 
 /**
@@ -36,4 +37,11 @@ export const batchPercentileRule: RoutingRule<"batch-percentile"> = {
   losses: [],
   maxActive: (experts) => experts,
   route: (inp) => renormalisedRoute(inp, batchPercentileSelect(inp.scores.ref, inp.cfg.tau)),
+  host: {
+    // One θ over all T·N scores (float32 interpolation as the jax-js form), then each token's experts above it.
+    select({ scores, t, n, mask, cfg, scratch: { all } }) {
+      const theta = hostPercentileThreshold(scores, 0, t * n, cfg.tau, all);
+      for (let r = 0; r < t; r++) selectPassingOrArgmax(scores, r * n, n, mask, (v) => v > theta);
+    },
+  },
 };

@@ -18,7 +18,10 @@ import { combineWeights } from "../combineWeights.js";
 import type { RuleInput, RuleOutput } from "../routing.js";
 import { expertCapacity } from "./expertCapacity.js";
 import type { RoutingRule } from "./rule.js";
+import { argmaxRow } from "./hostRows.js";
 import { argmaxOneHot, balanceLoss, keepWithinCapacity, zLoss } from "./switch.js";
+
+const f = Math.fround;
 
 /**
  * Top-2 selection with capacity and the second-expert draw.
@@ -97,4 +100,34 @@ export const gshardRule: RoutingRule<"gshard"> = {
   maxActive: (experts) => Math.min(2, experts),
   ownDraw: (experts) => experts >= 2,
   route: gshardRoute,
+  host: {
+    // First choices take slots in token order; wanted second choices queue behind all of them. In
+    // training the second is wanted when u < 2·g2/(g1 + g2), in float32 as the jax-js form.
+    select({ scores, t, n, capacity, mask, uniform, scratch: { taken, rows: first } }) {
+      taken.fill(0);
+      for (let r = 0; r < t; r++) {
+        const top = (first[r] = argmaxRow(scores, r * n, n));
+        if (taken[top] < capacity) {
+          taken[top]++;
+          mask[r * n + top] = 1;
+        }
+      }
+      if (n < 2) return;
+      for (let r = 0; r < t; r++) {
+        const at = r * n, top = first[r];
+        let second = top === 0 ? 1 : 0;
+        for (let i = 0; i < n; i++) if (i !== top && scores[at + i] > scores[at + second]) second = i;
+        if (uniform) {
+          const g1 = scores[at + top], g2 = scores[at + second];
+          const total = f(g1 + g2);
+          const share = f(g2 / (total > 0 ? total : 1));
+          if (!(uniform[r] < f(share * 2))) continue;
+        }
+        if (taken[second] < capacity) {
+          taken[second]++;
+          mask[at + second] = 1;
+        }
+      }
+    },
+  },
 };

@@ -73,8 +73,9 @@ export function percentileActiveCount(n: number, tau: number): number {
 const f = Math.fround;
 
 /**
- * The host form's threshold: the τ-th percentile of row `at` with numpy's interpolation, in float32
- * steps as the jax-js form computes it (`a + (b − a)·frac`), so both select the same experts.
+ * The host form's threshold: the τ-th percentile of `s[at .. at+n)` (a row, or the whole batch) with
+ * numpy's interpolation, in float32 steps as the jax-js form computes it (`a + (b − a)·frac`), so
+ * both select the same experts. `sorted` holds at least n.
  */
 export function hostPercentileThreshold(s: Float32Array, at: number, n: number, tau: number, sorted: Float32Array): number {
   for (let i = 0; i < n; i++) sorted[i] = s[at + i];

@@ -22,6 +22,10 @@ export type HostScratch = {
   order: number[];
   /** `[N]` per-expert counters. */
   taken: Int32Array;
+  /** `[T·N]` (rules that rank the whole batch). */
+  all: Float32Array;
+  /** `[T]` token indices or per-token choices. */
+  rows: Int32Array;
 };
 
 /** What the host driver (`hostRouter.ts`) hands a rule's host selection. */
@@ -35,6 +39,8 @@ export type HostSelectInput = {
   capacity: number;
   /** `[T, N]` written: 1 where the expert serves the token (zeroed by the driver). */
   mask: Uint8Array;
+  /** `[T]` the rule's own uniform draws in training (`ownDraw`), else null. */
+  uniform: Float32Array | null;
   scratch: HostScratch;
 };
 

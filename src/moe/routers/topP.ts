@@ -10,7 +10,10 @@ import { lax, nn, numpy as np } from "../../engine/jax.js";
 import { combineWeights } from "../combineWeights.js";
 import { descendingRank } from "../ranks.js";
 import type { RuleInput, RuleOutput } from "../routing.js";
+import { perRow } from "./hostRows.js";
 import type { RoutingRule } from "./rule.js";
+
+const f = Math.fround;
 
 /**
  * Selection mask of top-p: in descending order, every expert up to and including the first one at
@@ -60,4 +63,22 @@ export const topPRule: RoutingRule<"top-p"> = {
   losses: ["entropy"],
   maxActive: (experts) => experts,
   route: topPRoute,
+  host: {
+    // Experts by score, largest first (ties: the lower index), up to and including the first at which
+    // the float32 running sum reaches p; all N if it never does.
+    select: perRow((s, at, n, mask, cfg, { order }) => {
+      for (let i = 0; i < n; i++) order[i] = i;
+      const byScore = order.slice(0, n).sort((a, b) => s[at + b] - s[at + a] || a - b);
+      const p = f(cfg.p);
+      let sum = 0;
+      let count = 0;
+      while (count < n) {
+        sum = f(sum + s[at + byScore[count]]);
+        count++;
+        if (sum >= p) break;
+      }
+      for (let k = 0; k < count; k++) mask[at + byScore[k]] = 1;
+      return count;
+    }),
+  },
 };

@@ -10,6 +10,8 @@ import { before, test } from "node:test";
 import { grad, lax, nn, numpy as np } from "../../../src/engine/jax.js";
 import { allocHostRouting, hostRoute, hostRouteBackward } from "../../../src/moe/hostRouter.js";
 import { HOST_ROUTER_KINDS, routerCapacity, routerDefaults, ruleOf, type RouterConfig } from "../../../src/moe/routers/registry.js";
+import { hostUniform } from "../../../src/engine/hostRandom.js";
+import { keyFromWords } from "../../../src/engine/seedKey.js";
 import { lcg, setup } from "../../helpers.js";
 
 before(setup);
@@ -20,6 +22,10 @@ const VARIANTS: Record<string, Partial<RouterConfig>[]> = {
   topk: [{ k: 2 }, { k: 1 }, { k: 3, renormalize: "softmax-of-gates" }],
   threshold: [{}, { threshold: 0.35 }, { threshold: 0.05, renormalize: "softmax-of-gates" }],
   switch: [{}, { capacityFactorTrain: 0.5, minCapacity: 1, balanceCoef: 0.5, zLossCoef: 0.1 }],
+  "top-p": [{}, { p: 0.5, entropyCoef: 0.3 }, { p: 0.95, renormalize: "softmax-of-gates" }],
+  "batch-percentile": [{}, { tau: 25 }, { tau: 90, renormalize: "softmax-of-gates" }],
+  "expert-choice": [{}, { capacityFactorTrain: 0.5 }, { capacityFactorTrain: 3 }],
+  gshard: [{}, { capacityFactorTrain: 0.5, minCapacity: 1, balanceCoef: 0.5, zLossCoef: 0.1 }],
 };
 
 type Case = { name: string; t: number; n: number; logits: Float32Array; noise: Float32Array | null };
@@ -46,13 +52,18 @@ function cases(seed: number): Case[] {
   ];
 }
 
+/** The key of a rule's own draws (GShard's second expert) in these tests, and its uniforms on the host. */
+const DRAW_KEY: [number, number] = [0, 1234];
+const ownUniform = (cfg: RouterConfig, t: number, n: number) => (ruleOf(cfg.kind).ownDraw?.(n) ? hostUniform(DRAW_KEY, t) : null);
+
 /** The jax-js form: mask, weights and auxiliary loss of the rule on `logits` (softmax input z). */
 function jaxRoute(cfg: RouterConfig, z: np.Array, noise: np.Array | null) {
   const probs = nn.softmax(z.ref, -1);
   let scores = probs.ref;
   if (noise) scores = scores.add(noise);
   scores = lax.stopGradient(scores);
-  const out = ruleOf(cfg.kind).route({ logits: z, probs, scores, cfg, train: true });
+  const key = ruleOf(cfg.kind).ownDraw?.(z.shape[1]) ? keyFromWords(...DRAW_KEY) : undefined;
+  const out = ruleOf(cfg.kind).route({ logits: z, probs, scores, cfg, train: true, key });
   out.losses && Object.values(out.losses).forEach((l) => l.dispose());
   out.dropped?.dispose();
   return out;
@@ -70,7 +81,7 @@ for (const kind of HOST_ROUTER_KINDS) {
         const { t, n } = c;
         const capacity = routerCapacity(t, n, cfg, true) ?? t;
         const host = allocHostRouting(t, n, new Int32Array(t * n), new Float32Array(t * n));
-        const hostAux = hostRoute(cfg, c.logits, t, n, c.noise, host, capacity);
+        const hostAux = hostRoute(cfg, c.logits, t, n, c.noise, host, capacity, ownUniform(cfg, t, n));
 
         const j = jaxRoute(cfg, np.array(c.logits).reshape([t, n]), c.noise ? np.array(c.noise).reshape([t, n]) : null);
         const [mask, weights, aux] = await Promise.all([j.mask.data(), j.weights.data(), j.auxLoss.data()]);
