@@ -54,6 +54,7 @@ const maxThreads = Math.max(...threadList);
 const startPool = mlpPool(mem, maxThreads, spawnNodeWorker);
 mem.commit();
 const pool = startPool();
+await pool?.ready(); // the workers must not be starting while the peak is measured
 mem.f32(A).fill(0.5);
 mem.f32(B).fill(0.25);
 mem.f32(tA).fill(0.5);

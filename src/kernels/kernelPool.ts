@@ -19,6 +19,7 @@ const GEN = 0; // bumped by the caller for each call; workers wait on it
 const OP = 1; // index of the export to run; -1 stops the workers
 const PENDING = 2; // workers still running the current call
 const FAILED = 3; // set by a worker whose share threw (a trap); the caller throws after the join
+const READY = 4; // workers that have started (instantiated the module on the shared memory)
 const HEADER_BYTES = 64;
 /** Argument slots per thread; slot 0 is the argument count (-1: nothing to do this call). */
 export const ARG_SLOTS = 16;
@@ -37,6 +38,7 @@ function serve(w) {
   const args = new Float64Array(w.control, ${HEADER_BYTES}, w.threads * ${ARG_SLOTS});
   const base = w.tid * ${ARG_SLOTS};
   let seen = 0;
+  Atomics.add(ctl, ${READY}, 1);
   for (;;) {
     let spins = 0;
     while (Atomics.load(ctl, ${GEN}) === seen) {
@@ -142,6 +144,14 @@ export class KernelPool {
     }
     const failed = Atomics.exchange(ctl, FAILED, 0);
     if (failed) throw new Error(`KernelPool: ${name} failed on thread ${failed}`);
+  }
+
+  /**
+   * Resolves once every worker has started. Calls before that are correct but wait for the slowest
+   * worker to start (tens of milliseconds), which would distort the first timings.
+   */
+  async ready(): Promise<void> {
+    while (Atomics.load(this.ctl, READY) < this.threads - 1) await new Promise((r) => setTimeout(r, 1));
   }
 
   /** Stop the workers (they finish the call in flight first). */

@@ -6,13 +6,16 @@
  * The memory is shared (the module imports it), so `mlpPool` (parallelKernels.ts) can run the kernels on several threads;
  * each thread after the first gets a stack of `STACK_BYTES` from the arena.
  */
-import { sourceSha256, wasmBase64 } from "./mlpWasm.js";
+import { setFlagsFromString } from "node:v8";
+import { sourceSha256, wasmBase64, wasmRelaxedBase64 } from "./mlpWasm.js";
 
 /** The C exports; every pointer is a byte offset into `memory`. */
 export type MlpExports = {
   memory: WebAssembly.Memory;
   __heap_base: WebAssembly.Global;
   __stack_pointer: WebAssembly.Global;
+  /** Which build this instance runs. */
+  variant: SimdVariant;
   matmul(rows: number, cols: number, depth: number, a: number, ai: number, ap: number, b: number, ldb: number, out: number, ldo: number, accumulate: number): void;
   matmul_t(rows: number, cols: number, depth: number, a: number, ai: number, ap: number, bt: number, ldbt: number, out: number, ldo: number, accumulate: number): void;
   add_bias(y: number, b: number, rows: number, cols: number): void;
@@ -40,11 +43,48 @@ export type MlpExports = {
 /** The SHA-256 of the C source (and simd.h) the embedded binary was built from. */
 export const mlpKernelSourceSha256 = sourceSha256;
 
-let compiled: WebAssembly.Module | undefined;
+/** The two builds of the module: plain SIMD, and relaxed SIMD (fused multiply-add in the matmul tile). */
+export const SIMD_VARIANTS = ["plain", "relaxed"] as const;
+export type SimdVariant = (typeof SIMD_VARIANTS)[number];
 
-/** The compiled module (compiled once per process). */
-export function mlpModule(): WebAssembly.Module {
-  return (compiled ??= new WebAssembly.Module(Buffer.from(wasmBase64, "base64")));
+/**
+ * Whether this runtime runs relaxed SIMD. Node 20 has it behind a V8 flag, which is set here (it
+ * only adds WebAssembly instructions, process-wide, for every thread); current browsers have it on.
+ */
+export function relaxedSimdAvailable(): boolean {
+  const bytes = Buffer.from(wasmRelaxedBase64, "base64");
+  if (WebAssembly.validate(bytes)) return true;
+  try {
+    setFlagsFromString("--experimental-wasm-relaxed-simd");
+  } catch {
+    return false;
+  }
+  return WebAssembly.validate(bytes);
+}
+
+/**
+ * The variant this process runs: `DYNAMOE_SIMD=plain|relaxed` when set (relaxed where the runtime
+ * lacks it is an error), else relaxed where available, else plain. Numbers differ between the two in
+ * the last bits (a fused multiply-add rounds once); within one variant they do not depend on the
+ * thread count.
+ */
+export function simdVariant(): SimdVariant {
+  const asked = process.env.DYNAMOE_SIMD;
+  if (asked !== undefined && asked !== "" && asked !== "auto") {
+    if (!(SIMD_VARIANTS as readonly string[]).includes(asked)) throw new Error(`DYNAMOE_SIMD must be plain, relaxed or auto, got "${asked}"`);
+    if (asked === "relaxed" && !relaxedSimdAvailable()) throw new Error("DYNAMOE_SIMD=relaxed: this runtime does not run relaxed SIMD");
+    return asked as SimdVariant;
+  }
+  return relaxedSimdAvailable() ? "relaxed" : "plain";
+}
+
+const compiled = new Map<SimdVariant, WebAssembly.Module>();
+
+/** The compiled module of `variant` (compiled once per process). */
+export function mlpModule(variant: SimdVariant = simdVariant()): WebAssembly.Module {
+  let m = compiled.get(variant);
+  if (!m) compiled.set(variant, (m = new WebAssembly.Module(Buffer.from(variant === "relaxed" ? wasmRelaxedBase64 : wasmBase64, "base64"))));
+  return m;
 }
 
 /** 64 KiB pages the module asks for at least (`--initial-memory` in scripts/build-kernels.sh), and at most (4 GiB). */
@@ -52,10 +92,10 @@ const MIN_PAGES = 16;
 const MAX_PAGES = 65536;
 
 /** A fresh instance with its own shared memory (one per native step, so steps never share buffers). */
-export function mlpInstance(): MlpExports {
+export function mlpInstance(variant: SimdVariant = simdVariant()): MlpExports {
   const memory = new WebAssembly.Memory({ initial: MIN_PAGES, maximum: MAX_PAGES, shared: true });
-  const { exports } = new WebAssembly.Instance(mlpModule(), { env: { memory } });
-  return { ...exports, memory } as unknown as MlpExports;
+  const { exports } = new WebAssembly.Instance(mlpModule(variant), { env: { memory } });
+  return { ...exports, memory, variant } as unknown as MlpExports;
 }
 
 /** Stack of each pool thread after the first (the first uses the module's own, below `__heap_base`). */

@@ -28,7 +28,7 @@ export function splitRanges(total: number, parts: number, align: number): [numbe
 }
 
 /** The kernels the native steps call, with the splittable ones spread over `pool`. */
-export type Kernels = Omit<MlpExports, "memory" | "__heap_base" | "__stack_pointer">;
+export type Kernels = Omit<MlpExports, "memory" | "__heap_base" | "__stack_pointer" | "variant">;
 
 /**
  * `k`'s kernels, the splittable ones run on `pool` (null, or a one-thread pool: all on the calling
@@ -95,5 +95,5 @@ export function mlpPool(mem: Arena, threads: number, spawn: SpawnWorker): () => 
     const s = mem.take(STACK_BYTES / 4);
     return s.at + STACK_BYTES;
   });
-  return () => new KernelPool(threads, mlpModule(), mem.k.memory, mem.k as unknown as Record<string, unknown>, POOL_EXPORTS, tops, spawn);
+  return () => new KernelPool(threads, mlpModule(mem.k.variant), mem.k.memory, mem.k as unknown as Record<string, unknown>, POOL_EXPORTS, tops, spawn);
 }

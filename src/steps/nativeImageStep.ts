@@ -85,7 +85,7 @@ export class NativeImageStep {
     const reason = nativeImageUnsupported(cfg);
     if (reason) throw new Error(`the native step does not support ${reason}`);
     const s = new NativeImageStep(cfg, batch, hyper, clip, params, threads);
-    await s.p.load(params, opt);
+    await Promise.all([s.p.load(params, opt), s.pool?.ready()]);
     return s;
   }
 

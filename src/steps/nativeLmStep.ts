@@ -88,7 +88,7 @@ export class NativeLmStep {
     const reason = nativeLmUnsupported(cfg);
     if (reason) throw new Error(`the native step does not support ${reason}`);
     const s = new NativeLmStep(cfg, batch, hyper, clip, params, threads, chunk);
-    await s.p.load(params, opt);
+    await Promise.all([s.p.load(params, opt), s.pool?.ready()]);
     return s;
   }
 
