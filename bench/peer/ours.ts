@@ -78,6 +78,7 @@ if (model.task === "image") {
     p, adamw(adam).init(p), (_order, k) => ({ x: ids(k), y: ids(k + 1) }),
   );
   threadsUsed = trainer.threads;
+  if (trainer.kind === "native") plan = `native step (${cfg.kind === "moe" ? "sparse experts" : "dense"})`;
   let i = 0;
   step = async () => {
     const k = i++ % 4;
