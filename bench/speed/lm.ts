@@ -158,7 +158,7 @@ async function parent(): Promise<void> {
     "",
     "| scale | model | engine | threads | head kernel | ms/step | training tokens/s | output layer ms (alone) | output layer share of step | peak RSS MB |",
     "|---|---|---|---|---|---|---|---|---|---|",
-    ...rows.map((r) => `| ${r.scale} | ${r.model} | ${r.engine} | ${r.threads} | ${r.headKernel} | ${r.stepMs.toFixed(0)} | ${r.tokensPerS.toFixed(0)} | ${Number.isNaN(r.headMs) ? "—" : r.headMs.toFixed(0)} | ${Number.isNaN(r.headMs) ? "—" : `${(100 * r.headMs / r.stepMs).toFixed(0)}%`} | ${r.peakRssMb.toFixed(0)} |`),
+    ...rows.map((r) => `| ${r.scale} | ${r.model} | ${r.engine} | ${r.threads} | ${r.headKernel} | ${r.stepMs.toFixed(0)} | ${r.tokensPerS.toFixed(0)} | ${!Number.isFinite(r.headMs) ? "—" : r.headMs.toFixed(0)} | ${!Number.isFinite(r.headMs) ? "—" : `${(100 * r.headMs / r.stepMs).toFixed(0)}%`} | ${r.peakRssMb.toFixed(0)} |`),
   ];
   const naive = rows.filter((r) => r.naiveMs !== undefined);
   if (naive.length) {

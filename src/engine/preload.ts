@@ -14,6 +14,7 @@
  * (`nativeThreads`), every core by default: its fork and join cost about a microsecond.
  */
 import { availableParallelism } from "node:os";
+import { setFlagsFromString } from "node:v8";
 import { NodeWebWorker } from "./workerAdapter.js";
 
 /** The thread count from `DYNAMOE_THREADS` (default 1). */
@@ -52,6 +53,23 @@ function install(threads: number): void {
   else delete g.Worker; // no Worker: jax-js runs every kernel on the calling thread
 }
 
+/**
+ * Relaxed SIMD for every WebAssembly module of the process, unless `DYNAMOE_SIMD=plain`. Node 20 has
+ * it behind a V8 flag. It must be decided before jax-js loads: jax-js probes for relaxed
+ * multiply-add and uses it in its own kernels, so a process that turned it on later would compute
+ * the jax engine's numbers differently from one that did not (our kernels pick their build by the
+ * same setting, `kernels/mlpKernel.ts`).
+ */
+export function enableRelaxedSimd(): void {
+  if (process.env.DYNAMOE_SIMD === "plain") return;
+  try {
+    setFlagsFromString("--experimental-wasm-relaxed-simd");
+  } catch {
+    // not a V8 that knows the flag: relaxed SIMD is on already, or not available at all
+  }
+}
+
 /** The thread count jax-js was prepared with. */
 export const preparedThreads = threadsFromEnv();
+enableRelaxedSimd();
 install(preparedThreads);

@@ -6,7 +6,7 @@
  * The memory is shared (the module imports it), so `mlpPool` (parallelKernels.ts) can run the kernels on several threads;
  * each thread after the first gets a stack of `STACK_BYTES` from the arena.
  */
-import { setFlagsFromString } from "node:v8";
+import { enableRelaxedSimd } from "../engine/preload.js";
 import { sourceSha256, wasmBase64, wasmRelaxedBase64 } from "./mlpWasm.js";
 
 /** The C exports; every pointer is a byte offset into `memory`. */
@@ -48,18 +48,12 @@ export const SIMD_VARIANTS = ["plain", "relaxed"] as const;
 export type SimdVariant = (typeof SIMD_VARIANTS)[number];
 
 /**
- * Whether this runtime runs relaxed SIMD. Node 20 has it behind a V8 flag, which is set here (it
- * only adds WebAssembly instructions, process-wide, for every thread); current browsers have it on.
+ * Whether this runtime runs relaxed SIMD. Node 20 has it behind a V8 flag, which `engine/preload.ts`
+ * sets when the process starts (unless `DYNAMOE_SIMD=plain`); current browsers have it on.
  */
 export function relaxedSimdAvailable(): boolean {
-  const bytes = Buffer.from(wasmRelaxedBase64, "base64");
-  if (WebAssembly.validate(bytes)) return true;
-  try {
-    setFlagsFromString("--experimental-wasm-relaxed-simd");
-  } catch {
-    return false;
-  }
-  return WebAssembly.validate(bytes);
+  enableRelaxedSimd();
+  return WebAssembly.validate(Buffer.from(wasmRelaxedBase64, "base64"));
 }
 
 /**
