@@ -3,8 +3,10 @@
  * by an earlier commit and interrupted after their step-4 checkpoint) still resume, evaluate and
  * report with the current code: the resumed run ends with exactly the metrics the old code wrote for
  * the same run trained without a stop, and every command that reads the old key says once how it
- * read it.
+ * read it. The old code had only plain SIMD (one thread), so this file runs plain SIMD; the native
+ * run now takes every core, and still matches bit for bit.
  */
+import "./plainSimd.js";
 import assert from "node:assert/strict";
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
