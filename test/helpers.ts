@@ -1,7 +1,8 @@
-/** Shared test helpers: engine start-up, array reads and `assertAllClose`. */
+/** Shared test helpers: engine start-up, array reads, `assertAllClose` and parameter-tree comparisons. */
 import assert from "node:assert/strict";
 import { initEngine } from "../src/engine/engine.js";
-import type { numpy as np } from "../src/engine/jax.js";
+import { tree, type numpy as np } from "../src/engine/jax.js";
+import { flattenWithPaths } from "../src/engine/paramTree.js";
 
 export async function setup(): Promise<void> {
   await initEngine();
@@ -31,4 +32,21 @@ export function lcg(seed: number): () => number {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
     return s / 4294967296;
   };
+}
+
+/** Each leaf of a parameter tree as plain numbers, by path (the tree is consumed). */
+export async function leaves(t: unknown): Promise<Map<string, number[]>> {
+  const out = new Map<string, number[]>();
+  for (const [path, leaf] of flattenWithPaths(t)) out.set(path, Array.from(await leaf.ref.data()));
+  tree.dispose(t);
+  return out;
+}
+
+/** Two trees of `leaves` agree leaf by leaf to `rtol`, with an absolute floor of `rtol` × the leaf's largest magnitude. */
+export function assertTreesClose(actual: Map<string, number[]>, expected: Map<string, number[]>, rtol: number, what: string): void {
+  assert.deepEqual([...actual.keys()], [...expected.keys()]);
+  for (const [path, e] of expected) {
+    const scale = Math.max(...e.map(Math.abs), 1e-12);
+    assertAllClose(actual.get(path)!, e, { rtol, atol: rtol * scale }, `${what} ${path}`);
+  }
 }

@@ -9,46 +9,28 @@
  * says why a configuration needs the jax-js step instead. `test/steps/nativeImageStep.test.ts` holds
  * it against the jitted step, `test/steps/nativeThreads.test.ts` holds it against itself on 1–3 threads.
  */
-import { numpy as np } from "../engine/jax.js";
-import type { KernelPool, SpawnWorker } from "../kernels/kernelPool.js";
-import { Arena, mlpInstance, type Buf } from "../kernels/mlpKernel.js";
-import { mlpPool, parallelKernels, type Kernels } from "../kernels/parallelKernels.js";
+import type { numpy as np } from "../engine/jax.js";
+import type { KernelPool } from "../kernels/kernelPool.js";
+import type { Arena, Buf } from "../kernels/mlpKernel.js";
+import type { Kernels } from "../kernels/parallelKernels.js";
 import type { ImageModelConfig, ImageModelParams } from "../models/imageModel.js";
 import type { AdamWOptions, AdamWState } from "./adamw.js";
 import { NativeParams } from "./nativeParams.js";
 import { LN_EPS, NativeStack, nativeStackUnsupported } from "./nativeStack.js";
+import { nativeMemory, NativeStep, ONE_THREAD, type NativeThreads } from "./nativeStep.js";
 
 /** Why the native step cannot run `cfg` (then the jitted jax-js step does), or null when it can. */
 export function nativeImageUnsupported(cfg: ImageModelConfig): string | null {
   return nativeStackUnsupported(cfg);
 }
 
-/** The threads a native step runs on: how many, how a worker starts, and (tests) the smallest call worth splitting. */
-export type NativeThreads = { threads: number; spawn: SpawnWorker; minWork?: number };
-export const ONE_THREAD: NativeThreads = { threads: 1, spawn: () => ({ stop() {} }) };
-
-/** A fresh kernel instance, its arena and (after `commit`) its kernels on `threads`. */
-export function nativeMemory(threads: NativeThreads) {
-  const mem = new Arena(mlpInstance());
-  const startPool = mlpPool(mem, threads.threads, threads.spawn);
-  return {
-    mem,
-    /** Grow the memory and start the pool: returns the kernels and the pool. */
-    commit(): { k: Kernels; pool: KernelPool | null } {
-      mem.commit();
-      const pool = startPool();
-      return { k: parallelKernels(mem.k, pool, threads.minWork), pool };
-    },
-  };
-}
-
 /** What a native step owns; `step` advances it, `params()`/`opt()` read it back as jax-js trees. */
-export class NativeImageStep {
-  private readonly k: Kernels;
-  private readonly pool: KernelPool | null;
-  private readonly mem: Arena;
-  private readonly p: NativeParams<ImageModelParams>;
-  private readonly stack: NativeStack;
+export class NativeImageStep extends NativeStep<ImageModelParams> {
+  protected readonly k: Kernels;
+  protected readonly pool: KernelPool | null;
+  protected readonly mem: Arena;
+  protected readonly p: NativeParams<ImageModelParams>;
+  protected readonly stack: NativeStack;
   private readonly X: Buf; private readonly H: Buf; private readonly dH: Buf;
   private readonly xhatF: Buf; private readonly rstdF: Buf; private readonly Z: Buf; private readonly dZ: Buf;
   private readonly logits: Buf; private readonly dLogits: Buf;
@@ -61,6 +43,7 @@ export class NativeImageStep {
     params: ImageModelParams,
     threads: NativeThreads,
   ) {
+    super();
     const { d, inputDim, numClasses: c } = cfg;
     const b = batch;
     const memory = nativeMemory(threads);
@@ -85,23 +68,8 @@ export class NativeImageStep {
     const reason = nativeImageUnsupported(cfg);
     if (reason) throw new Error(`the native step does not support ${reason}`);
     const s = new NativeImageStep(cfg, batch, hyper, clip, params, threads);
-    await Promise.all([s.p.load(params, opt), s.pool?.ready()]);
+    await s.start(params, opt);
     return s;
-  }
-
-  /** The current parameters as fresh jax-js arrays (the caller owns them). */
-  params(): ImageModelParams {
-    return this.p.tree(this.p.P);
-  }
-
-  /** The current optimizer state as fresh jax-js arrays (the caller owns them). */
-  opt(): AdamWState<ImageModelParams> {
-    return this.p.opt();
-  }
-
-  /** The gradient of the last step, before clipping, as fresh jax-js arrays (for tests). */
-  gradients(): ImageModelParams {
-    return this.p.tree(this.p.G);
   }
 
   /**
@@ -109,7 +77,7 @@ export class NativeImageStep {
    * (consumed), learning rate `lr`. Returns the packed stats of `unpackStepStats`.
    */
   async step(x: Float32Array, y: Int32Array, key: np.Array, lr: number): Promise<Float32Array> {
-    const draws = this.stack.drawsNoise ? this.stack.draws(Array.from(await key.data()) as [number, number]) : (key.dispose(), null);
+    const draws = await this.draws(key);
     const { cfg, batch: b, k, p } = this;
     const { d, inputDim, numClasses: c } = cfg;
     const f32 = (buf: Buf) => this.mem.f32(buf);
@@ -155,20 +123,5 @@ export class NativeImageStep {
 
     const { gradNorm, norms } = p.update(k, lr, this.hyper, this.clip, this.stack.routerPaths());
     return Float32Array.from([loss, gradNorm, correct, ...active, ...norms]);
-  }
-
-  /** Threads the kernels run on. */
-  get threads(): number {
-    return this.pool?.threads ?? 1;
-  }
-
-  /** Stop the worker threads (the state stays readable). */
-  close(): void {
-    this.pool?.close();
-  }
-
-  /** Bytes of kernel memory this step holds. */
-  get bytes(): number {
-    return this.mem.bytes;
   }
 }

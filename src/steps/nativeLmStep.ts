@@ -11,15 +11,15 @@
  * sizes). The same function as `lmStep.ts`'s jax-js step with one micro-batch, and held against it by
  * `test/steps/nativeLmStep.test.ts`.
  */
-import { numpy as np } from "../engine/jax.js";
+import type { numpy as np } from "../engine/jax.js";
 import type { KernelPool } from "../kernels/kernelPool.js";
 import type { Arena, Buf } from "../kernels/mlpKernel.js";
 import type { Kernels } from "../kernels/parallelKernels.js";
 import type { LmModelConfig, LmModelParams } from "../models/lmModel.js";
 import type { AdamWOptions, AdamWState } from "./adamw.js";
-import { nativeMemory, ONE_THREAD, type NativeThreads } from "./nativeImageStep.js";
 import { NativeParams } from "./nativeParams.js";
 import { LN_EPS, NativeStack, nativeStackUnsupported } from "./nativeStack.js";
+import { nativeMemory, NativeStep, ONE_THREAD, type NativeThreads } from "./nativeStep.js";
 
 /** Tokens per chunk of the head when not given. */
 export const NATIVE_HEAD_CHUNK = 256;
@@ -31,12 +31,12 @@ export function nativeLmUnsupported(cfg: LmModelConfig): string | null {
   return nativeStackUnsupported(cfg);
 }
 
-export class NativeLmStep {
-  private readonly k: Kernels;
-  private readonly pool: KernelPool | null;
-  private readonly mem: Arena;
-  private readonly p: NativeParams<LmModelParams>;
-  private readonly stack: NativeStack;
+export class NativeLmStep extends NativeStep<LmModelParams> {
+  protected readonly k: Kernels;
+  protected readonly pool: KernelPool | null;
+  protected readonly mem: Arena;
+  protected readonly p: NativeParams<LmModelParams>;
+  protected readonly stack: NativeStack;
   private readonly rows: number;
   private readonly chunk: number;
   private readonly blocks: number;
@@ -57,6 +57,7 @@ export class NativeLmStep {
     threads: NativeThreads,
     chunk: number,
   ) {
+    super();
     const { d, vocab: V, context: S } = cfg;
     const T = (this.rows = batch * S);
     const memory = nativeMemory(threads);
@@ -88,21 +89,8 @@ export class NativeLmStep {
     const reason = nativeLmUnsupported(cfg);
     if (reason) throw new Error(`the native step does not support ${reason}`);
     const s = new NativeLmStep(cfg, batch, hyper, clip, params, threads, chunk);
-    await Promise.all([s.p.load(params, opt), s.pool?.ready()]);
+    await s.start(params, opt);
     return s;
-  }
-
-  params(): LmModelParams {
-    return this.p.tree(this.p.P);
-  }
-
-  opt(): AdamWState<LmModelParams> {
-    return this.p.opt();
-  }
-
-  /** The gradient of the last step, before clipping (for tests). */
-  gradients(): LmModelParams {
-    return this.p.tree(this.p.G);
   }
 
   /**
@@ -111,7 +99,7 @@ export class NativeLmStep {
    * (`correct` counts tokens; `loss` includes the auxiliary losses).
    */
   async step(x: Int32Array, y: Int32Array, key: np.Array, lr: number): Promise<Float32Array> {
-    const draws = this.stack.drawsNoise ? this.stack.draws(Array.from(await key.data()) as [number, number]) : (key.dispose(), null);
+    const draws = await this.draws(key);
     const { cfg, k, p, rows: T, chunk: C } = this;
     const { d, vocab: V, context: S } = cfg;
     const B = this.batch;
@@ -189,17 +177,5 @@ export class NativeLmStep {
       for (let g = 0; g < this.groups; g++) k.add(out, this.dhParts.at + g * C * d * 4, n * d);
     }
     return { loss, correct };
-  }
-
-  get threads(): number {
-    return this.pool?.threads ?? 1;
-  }
-
-  close(): void {
-    this.pool?.close();
-  }
-
-  get bytes(): number {
-    return this.mem.bytes;
   }
 }

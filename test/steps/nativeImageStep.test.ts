@@ -2,14 +2,13 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { numpy as np, tree } from "../../src/engine/jax.js";
 import { seedKey } from "../../src/engine/seedKey.js";
-import { initImageModel, type ImageModelConfig, type ImageModelParams } from "../../src/models/imageModel.js";
+import { initImageModel, type ImageModelConfig } from "../../src/models/imageModel.js";
 import { type RouterConfig } from "../../src/moe/routers/registry.js";
 import { ROUTER_KINDS, routerDefaults } from "../../src/moe/routers/registry.js";
 import { NativeImageStep, nativeImageUnsupported } from "../../src/steps/nativeImageStep.js";
 import { adamw } from "../../src/steps/adamw.js";
-import { flattenWithPaths } from "../../src/engine/paramTree.js";
 import { makeImageGradFn, makeTrainStep, unpackStepStats } from "../../src/steps/imageStep.js";
-import { assertAllClose, lcg, setup } from "../helpers.js";
+import { assertAllClose, assertTreesClose, lcg, leaves, setup } from "../helpers.js";
 
 await setup();
 
@@ -23,21 +22,6 @@ function model(kind: "dense" | "moe", router: RouterConfig, experts: number[]): 
 function batch(seed: number) {
   const r = lcg(seed);
   return { x: Float32Array.from({ length: B * 20 }, () => r() * 2 - 1), y: Int32Array.from({ length: B }, () => Math.floor(r() * 5)) };
-}
-
-async function leaves(t: ImageModelParams): Promise<Map<string, number[]>> {
-  const out = new Map<string, number[]>();
-  for (const [path, leaf] of flattenWithPaths(t)) out.set(path, Array.from(await leaf.ref.data()));
-  tree.dispose(t);
-  return out;
-}
-
-function assertTreesClose(actual: Map<string, number[]>, expected: Map<string, number[]>, rtol: number, what: string) {
-  assert.deepEqual([...actual.keys()], [...expected.keys()]);
-  for (const [path, e] of expected) {
-    const scale = Math.max(...e.map(Math.abs), 1e-12);
-    assertAllClose(actual.get(path)!, e, { rtol, atol: rtol * scale }, `${what} ${path}`);
-  }
 }
 
 const CASES: [string, ImageModelConfig][] = [

@@ -11,7 +11,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { numpy as np, tree } from "../../src/engine/jax.js";
-import { flattenWithPaths } from "../../src/engine/paramTree.js";
 import { seedKey } from "../../src/engine/seedKey.js";
 import { spawnNodeWorker } from "../../src/kernels/nodeWorkers.js";
 import { initLmModel, type LmModelConfig, type LmModelParams } from "../../src/models/lmModel.js";
@@ -20,7 +19,7 @@ import { adamw } from "../../src/steps/adamw.js";
 import { unpackStepStats } from "../../src/steps/imageStep.js";
 import { makeLmGradFn, makeLmTrainStep } from "../../src/steps/lmStep.js";
 import { NativeLmStep, nativeLmUnsupported } from "../../src/steps/nativeLmStep.js";
-import { assertAllClose, lcg, setup } from "../helpers.js";
+import { assertAllClose, assertTreesClose, lcg, leaves, setup } from "../helpers.js";
 
 await setup();
 
@@ -35,21 +34,6 @@ function batch(seed: number) {
   const r = lcg(seed);
   // Some repeated tokens, so the embedding's gradient adds rows.
   return { x: Int32Array.from({ length: B * S }, () => Math.floor(r() * 40) * 97), y: Int32Array.from({ length: B * S }, () => Math.floor(r() * V)) };
-}
-
-async function leaves(t: LmModelParams): Promise<Map<string, number[]>> {
-  const out = new Map<string, number[]>();
-  for (const [path, leaf] of flattenWithPaths(t)) out.set(path, Array.from(await leaf.ref.data()));
-  tree.dispose(t);
-  return out;
-}
-
-function assertTreesClose(actual: Map<string, number[]>, expected: Map<string, number[]>, rtol: number, what: string) {
-  assert.deepEqual([...actual.keys()], [...expected.keys()]);
-  for (const [path, e] of expected) {
-    const scale = Math.max(...e.map(Math.abs), 1e-12);
-    assertAllClose(actual.get(path)!, e, { rtol, atol: rtol * scale }, `${what} ${path}`);
-  }
 }
 
 const CASES: [string, LmModelConfig][] = [
