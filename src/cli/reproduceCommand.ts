@@ -18,17 +18,21 @@ import { sweepCommand } from "./sweepCommand.js";
 
 export type ReproduceFlags = { quick?: boolean; jobs?: number; out?: string; corpus?: string; shard?: string; dryRun?: boolean; threads?: string; only?: string };
 
-/** `--only` parts: which specs of `paperSpecs` each selects, by name. */
+/** `--only` parts: which specs of `paperSpecs` each selects, by name (or one spec, by its own name). */
 const PARTS: Record<string, (name: string) => boolean> = {
   images: (name) => name.startsWith("images-"),
-  lm: (name) => name === "language-models",
+  lm: (name) => name.startsWith("lm-"),
 };
 
 export async function reproduceCommand(what: string, flags: ReproduceFlags): Promise<void> {
   if (what !== "paper") throw new UserError(`reproduce: unknown experiment set "${what}" (try: paper)`);
   const quick = Boolean(flags.quick);
-  const part = flags.only === undefined ? () => true : PARTS[flags.only];
-  if (!part) throw new UserError(`reproduce: --only must be one of ${Object.keys(PARTS).join(", ")} (got "${flags.only}")`);
+  const all = paperSpecs({ quick, corpus: flags.corpus ?? "sotu" });
+  const only = flags.only;
+  const part = only === undefined ? () => true : (PARTS[only] ?? ((name: string) => name === only));
+  if (!all.some((s) => part(s.name))) {
+    throw new UserError(`reproduce: --only must be ${Object.keys(PARTS).join(", ")} or a sweep name (${all.map((s) => s.name).join(", ")}); got "${only}"`);
+  }
   const root = flags.out ?? join("runs", quick ? "reproduce-paper-quick" : "reproduce-paper");
   const specDir = join(root, "specs");
   makeFolder(specDir, "the reproduce folder");
@@ -41,7 +45,7 @@ export async function reproduceCommand(what: string, flags: ReproduceFlags): Pro
   }
   const t0 = performance.now();
   const failures: string[] = [];
-  for (const { name, spec } of paperSpecs({ quick, corpus: flags.corpus ?? "sotu" }).filter((s) => part(s.name))) {
+  for (const { name, spec } of all.filter((s) => part(s.name))) {
     const path = join(specDir, `${name}.yaml`);
     writeFileAtomic(path, `# written by dynamoe reproduce paper${quick ? " --quick" : ""}\n` + stringify({ name, out: join(root, name), ...spec }));
     try {

@@ -22,7 +22,7 @@ test("reproduce paper --only images --dry-run writes and lists the image sweeps 
   const r = run(["reproduce", "paper", "--only", "images", "--dry-run", "--out", out]);
   assert.equal(r.code, 0, r.stderr);
   for (const name of ["images-mnist", "images-fashion-mnist", "images-cifar10"]) assert.ok(existsSync(join(out, "specs", `${name}.yaml`)), name);
-  assert.ok(!existsSync(join(out, "specs", "language-models.yaml")));
+  assert.ok(!existsSync(join(out, "specs", "lm-tiny.yaml")));
   assert.doesNotMatch(r.stdout, /scale=/);
 });
 
