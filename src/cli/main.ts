@@ -169,6 +169,13 @@ export function buildProgram(): Command {
     .action(async (dir: string, opts: { csv?: string }) => (await import("./resultsCommand.js")).resultsCommand(dir, opts));
 
   program
+    .command("archive")
+    .description("copy each finished run's config, summary, metrics and split (never the checkpoint) from <runs> to the same paths under <results>, for committing; reruns copy only what is new")
+    .argument("<runs>", "folder of run folders (searched recursively), e.g. $DYNAMOE_RUNS/reproduce-paper")
+    .argument("<results>", "results folder, e.g. results/paper")
+    .action(async (runs: string, results: string) => (await import("./archiveCommand.js")).archiveCommand(runs, results));
+
+  program
     .command("report")
     .description("self-contained HTML report (and report.md) of every run under <dir>: the paper's claims with verdicts, charts, commands")
     .argument("<dir>", "folder of run folders (searched recursively)")

@@ -9,7 +9,8 @@ import { quickReasons, type Collection, type RunGroup } from "./collect.js";
 import { groupLabel, labelKeys } from "./groupRuns.js";
 import { kHistogramsSpec } from "./kHistogramsChart.js";
 import { learningCurveSpec, type BandPoint } from "./learningCurveChart.js";
-import { seriesBand } from "./meanStd.js";
+import { seriesBand, type MeanStd } from "./meanStd.js";
+import { frequencySpec, type BucketPoint } from "./frequencyChart.js";
 import { metricVsCostSpec, type MetricPoint } from "./metricVsCostChart.js";
 import { renderSvg } from "./renderChart.js";
 
@@ -111,16 +112,46 @@ async function gradVarianceSection(groups: RunGroup[]): Promise<ReportSection | 
   return { id: "grad-variance", title: "Gradient variance over training", intro: "From each run's grad-variance.jsonl.", charts };
 }
 
+/**
+ * Language models by token frequency, per corpus and scale: active experts per input token (summed
+ * over the MoE layers) and validation loss per target token, each against how common the token is.
+ */
+async function frequencySection(groups: RunGroup[]): Promise<ReportSection | null> {
+  const withRows = groups.filter((g) => g.task === "lm" && g.byFrequency.length > 0);
+  if (withRows.length === 0) return null;
+  const charts: Chart[] = [];
+  for (const family of [...new Set(withRows.map(familyName))]) {
+    const here = withRows.filter((g) => familyName(g) === family);
+    const label = localLabels(here);
+    const buckets = [...new Set(here.flatMap((g) => g.byFrequency.map((b) => b.bucket)))];
+    const points = (pick: (b: RunGroup["byFrequency"][number]) => MeanStd, only: (g: RunGroup) => boolean): BucketPoint[] =>
+      here.filter(only).flatMap((g) => g.byFrequency.filter((b) => pick(b).mean !== null).map((b) => ({ group: label.get(g)!, bucket: b.bucket, mean: pick(b).mean!, std: pick(b).std, n: pick(b).n })));
+    const moe = points((b) => b.active, (g) => g.model === "moe");
+    if (moe.length) {
+      charts.push(await chart(`frequency-active-${slug(family)}`, `${family}: active experts by token frequency`, "Active experts per validation token, summed over the MoE layers, by the input token's frequency rank in the training text (mean ± std over seeds). A flat line is a router that gives every token the same compute.",
+        frequencySpec(`${family}: active experts per token by frequency`, moe, buckets, "active experts per token (all MoE layers)")));
+    }
+    charts.push(await chart(`frequency-loss-${slug(family)}`, `${family}: validation loss by token frequency`, "Mean validation loss of target tokens by their frequency rank in the training text (mean ± std over seeds).",
+      frequencySpec(`${family}: validation loss by token frequency`, points((b) => b.loss, () => true), buckets, "validation loss (nats)")));
+  }
+  return { id: "by-frequency", title: "Language models by token frequency", intro: "The paper's premise is that harder tokens need more experts; rare tokens are the hard ones here (their loss is highest).", charts };
+}
+
+/** The family a group is charted in: its dataset, and for a language model its corpus and scale. */
+function familyName(g: RunGroup): string {
+  return g.task === "lm" && g.config.scale !== undefined ? `${g.data}, ${String(g.config.scale)}` : g.data;
+}
+
 /** Build the whole report for a collection (renders every chart). */
 export async function buildReport(c: Collection, now = new Date()): Promise<Report> {
   const families = new Map<string, RunGroup[]>();
-  for (const g of c.groups) families.set(`${g.task}\u0000${g.data}`, [...(families.get(`${g.task}\u0000${g.data}`) ?? []), g]);
+  for (const g of c.groups) families.set(`${g.task}\u0000${familyName(g)}`, [...(families.get(`${g.task}\u0000${familyName(g)}`) ?? []), g]);
   const sections: ReportSection[] = [];
   for (const [key, groups] of families) {
     const [task, data] = key.split("\u0000") as ["image" | "lm", string];
     if (groups.some((g) => g.runs.length > 0)) sections.push(await familySection(task, data, groups));
   }
-  for (const s of [await routingSection(c.groups), await gradVarianceSection(c.groups)]) if (s) sections.push(s);
+  for (const s of [await frequencySection(c.groups), await routingSection(c.groups), await gradVarianceSection(c.groups)]) if (s) sections.push(s);
   const groupOf = new Map(c.groups.flatMap((g) => [...g.runs, ...g.unfinished].map((r) => [r.dir, g.label] as const)));
   const runs: RunEntry[] = c.runs.map((r) => {
     const quick = quickReasons(r);

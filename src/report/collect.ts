@@ -57,6 +57,11 @@ export type RunGroup = {
   kHistograms: { layer: number; experts: number; fractions: number[] }[];
   /** Gradient variance lines per seed, for the runs that have `grad-variance.jsonl`. */
   gradVariance: { seed: number; lines: GradVarianceLine[] }[];
+  /**
+   * Language models, by token frequency bucket (the buckets of every seed, in order): active experts
+   * per input token summed over the MoE layers, and the mean validation loss of target tokens; mean ± std over seeds.
+   */
+  byFrequency: { bucket: string; active: MeanStd; loss: MeanStd }[];
 };
 
 export type QuickInfo = { quick: boolean; reasons: string[] };
@@ -129,6 +134,19 @@ function meanKHistograms(runs: RunFolder[]): RunGroup["kHistograms"] {
   });
 }
 
+/** `RunGroup.byFrequency` over the seeds that recorded the same buckets as the first one. */
+function meanByFrequency(runs: RunFolder[]): RunGroup["byFrequency"] {
+  const per = runs.map((r) => r.summary?.test?.byFrequency ?? []).filter((rows) => rows.length > 0);
+  if (per.length === 0) return [];
+  const names = per[0].map((row) => row.bucket);
+  const same = per.filter((rows) => rows.length === names.length && rows.every((row, i) => row.bucket === names[i]));
+  return names.map((bucket, i) => ({
+    bucket,
+    active: meanStd(same.map((rows) => rows[i].active.reduce((s, v) => s + v, 0))),
+    loss: meanStd(same.map((rows) => rows[i].loss)),
+  }));
+}
+
 function buildGroup(key: string, config: Record<string, unknown>, all: RunFolder[], label: string): RunGroup {
   const runs = all.filter((r) => r.summary !== null);
   const unfinished = all.filter((r) => r.summary === null);
@@ -168,6 +186,7 @@ function buildGroup(key: string, config: Record<string, unknown>, all: RunFolder
     })),
     kHistograms: meanKHistograms(runs),
     gradVariance: runs.filter((r) => r.gradVariance && r.gradVariance.length > 0).map((r) => ({ seed: seedOf(r), lines: r.gradVariance! })),
+    byFrequency: meanByFrequency(runs),
   };
 }
 

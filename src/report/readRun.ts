@@ -6,6 +6,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import type { LayerRoutingStats } from "../analysis/routingStats.js";
+import type { FrequencyRow } from "../train/evaluate.js";
 
 /** The parts of `summary.json` (train.ts's `TrainSummary`) the report reads. */
 export type RunSummary = {
@@ -19,7 +20,7 @@ export type RunSummary = {
   paramsNonEmbedding?: number;
   steps: number;
   epochs: number;
-  test: { loss: number; accuracy: number; perplexity?: number; active: number[]; routing?: LayerRoutingStats[]; n: number };
+  test: { loss: number; accuracy: number; perplexity?: number; active: number[]; routing?: LayerRoutingStats[]; byFrequency?: FrequencyRow[]; n: number };
   meanActive: number[];
   medianStepMs: number;
   wallSeconds?: number;

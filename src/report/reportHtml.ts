@@ -5,7 +5,7 @@
 import type { Report } from "./buildReport.js";
 import { claimRules, PAPER } from "./claims.js";
 import { tableRows } from "./resultsTable.js";
-import { verdictRules } from "./verdict.js";
+import { verdictRules, type Verdict } from "./verdict.js";
 
 const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 
@@ -33,11 +33,16 @@ function table(rows: string[][]): string {
 }
 
 /** The whole page. */
+/** A claim's verdicts per part, as badges after their part's name. */
+function partsHtml(parts: { part: string; verdict: Verdict }[] | undefined): string {
+  return (parts ?? []).map((p) => ` ${esc(p.part)}: ${verdictBadge(p.verdict)}`).join(";");
+}
+
 export function reportHtml(r: Report): string {
   const quick = r.quickBanner ? `<div class="quick">${esc(r.quickBanner)}</div>` : "";
   const c = r.collection;
   const unfinished = c.runs.filter((x) => !x.summary).length;
-  const summaryRows = [["claim", "the paper says", "verdict"], ...r.claims.map((cl) => [esc(`${cl.id}. ${cl.title}`), `<span class="paper">${esc(cl.paper)}</span>`, verdictBadge(cl.verdict)])];
+  const summaryRows = [["claim", "the paper says", "verdict"], ...r.claims.map((cl) => [esc(`${cl.id}. ${cl.title}`), `<span class="paper">${esc(cl.paper)}</span>`, verdictBadge(cl.verdict) + partsHtml(cl.parts)])];
   const claims = r.claims
     .map((cl) => {
       const body = cl.rows.length
@@ -46,7 +51,7 @@ export function reportHtml(r: Report): string {
             ...cl.rows.map((row) => [esc(row.context), `<span class="paper">${esc(row.paper ? `paper: ${row.paper}` : "")}</span>`, esc(row.ours), verdictBadge(row.verdict), esc(row.why), row.counted ? "yes" : "no (not the paper's setting)"]),
           ])
         : `<p>Not run: nothing in this folder tests it. To run it: <code>${esc(cl.howToRun)}</code></p>`;
-      return `<h3 id="claim-${cl.id}">Claim ${cl.id}: ${esc(cl.title)} ${verdictBadge(cl.verdict)}</h3><p class="paper">Paper: ${esc(cl.paper)}</p>${body}`;
+      return `<h3 id="claim-${cl.id}">Claim ${cl.id}: ${esc(cl.title)} ${verdictBadge(cl.verdict)}</h3><p class="paper">Paper: ${esc(cl.paper)}</p>${cl.parts?.length ? `<p>Verdict per corpus and scale:${partsHtml(cl.parts)}</p>` : ""}${body}`;
     })
     .join("\n");
   const resultsRows = tableRows(c).map((row, i) => (i === 0 ? row : row.map(esc)));

@@ -16,9 +16,10 @@ export function reportMarkdown(r: Report, chartDir: string): string {
   const c = r.collection;
   const out: string[] = [];
   out.push(`# ${r.title}\n\n${quick}Generated ${r.generated} by \`dynamoe report\` from ${c.runs.length} run folder(s) (${c.runs.filter((x) => !x.summary).length} unfinished) in ${c.groups.length} group(s). Every number of ours is computed from the run folders; numbers marked "paper" are the paper's own (arXiv 2603.01697, spec §1).\n`);
-  out.push(`## The paper's claims\n\n${quick}${mdTable([["claim", "the paper says", "verdict"], ...r.claims.map((cl) => [`${cl.id}. ${cl.title}`, cl.paper, `**${cl.verdict}**`])])}\n`);
+  out.push(`## The paper's claims\n\n${quick}${mdTable([["claim", "the paper says", "verdict"], ...r.claims.map((cl) => [`${cl.id}. ${cl.title}`, cl.paper, `**${cl.verdict}**${cl.parts?.length ? ` (${cl.parts.map((p) => `${p.part}: ${p.verdict}`).join("; ")})` : ""}`])])}\n`);
   for (const cl of r.claims) {
     out.push(`### Claim ${cl.id}: ${cl.title}: **${cl.verdict}**\n\nPaper: ${cl.paper}\n`);
+    if (cl.parts?.length) out.push(`Verdict per corpus and scale: ${cl.parts.map((p) => `${p.part}: **${p.verdict}**`).join("; ")}\n`);
     out.push(
       cl.rows.length
         ? mdTable([["setting", "paper", "ours", "verdict", "why", "counted"], ...cl.rows.map((row) => [row.context, row.paper ? `paper: ${row.paper}` : "", row.ours, `**${row.verdict}**`, row.why, row.counted ? "yes" : "no (not the paper's setting)"])]) + "\n"

@@ -99,10 +99,36 @@ test("claim 4: LM Tiny descending vs uniform and dense, with the paper's numbers
   assert.equal(c4.rows.length, 2);
   const [descUni, denseDesc] = c4.rows;
   assert.match(descUni.paper, /1011\.80 vs uniform 1078\.31/);
-  assert.match(descUni.ours, /descending 1010\.00 ± 10\.00 \(n=3\) vs uniform 1080\.00 ± 10\.00 \(n=3\); -6\.5%/);
+  assert.match(descUni.paper, /another corpus/);
+  // Per seed, the same seed's perplexities: 1000 vs 1070, 1010 vs 1080, 1020 vs 1090.
+  assert.match(descUni.ours, /descending 1010\.00 ± 10\.00 \(n=3\) vs uniform 1080\.00 ± 10\.00 \(n=3\); −6\.5%; per seed 0, 1, 2: −6\.5, −6\.5, −6\.4%/);
   assert.equal(descUni.verdict, "held");
   assert.equal(denseDesc.verdict, "inconclusive"); // 1010 ± 7.07 vs 1010 ± 10
   assert.equal(c4.verdict, "inconclusive");
+  assert.deepEqual(c4.parts, [{ part: "sotu, tiny", verdict: "inconclusive" }]);
+});
+
+test("claim 4 per scale: Small ascending against the other schedules and dense; budget-matched rows shown, not counted", () => {
+  const root = mkdtempSync(join(tmpdir(), "dynamoe-claims-lm-small-"));
+  const lm = { task: "lm", scale: "small", corpus: "sotu", budget: "free" } as const;
+  const write = (name: string, config: Record<string, unknown>, ppls: number[]) =>
+    ppls.forEach((perplexity, seed) => writeFixtureRun(root, { name: `${name}-${seed}`, config: { ...lm, ...config, seed }, accuracy: 0.1, perplexity, kHists: [[0, 10, 0], [0, 10, 0]] }));
+  write("asc", { model: "moe", schedule: "ascending" }, [500, 510, 520]); // 510 ± 10
+  write("uni", { model: "moe", schedule: "uniform" }, [400, 410, 420]); // 410 ± 10: better than ascending
+  write("asc-matched", { model: "moe", schedule: "ascending", budget: "matched" }, [600, 610, 620]);
+  write("dense", { model: "dense" }, [505, 510, 515]); // overlaps ascending
+  const c4 = evaluateClaims(collectRuns(root)).find((c) => c.id === 4)!;
+  const byOurs = (re: RegExp) => c4.rows.find((r) => re.test(r.ours))!;
+  assert.equal(c4.rows.length, 3);
+  assert.equal(byOurs(/^ascending 510.* vs uniform/).verdict, "did not hold");
+  assert.equal(byOurs(/^ascending 510.* vs uniform/).counted, true);
+  assert.equal(byOurs(/^ascending 510.* vs dense/).verdict, "inconclusive");
+  const matched = byOurs(/^ascending 610/);
+  assert.match(matched.context, /budget matched/);
+  assert.equal(matched.counted, false);
+  assert.equal(matched.verdict, "did not hold");
+  assert.deepEqual(c4.parts, [{ part: "sotu, small", verdict: "did not hold" }]);
+  assert.equal(c4.verdict, "did not hold");
 });
 
 test("claim 5: gradient variance of the percentile router against top-k", () => {

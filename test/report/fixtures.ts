@@ -16,6 +16,8 @@ export type FixtureRun = {
   accuracy?: number;
   /** Language models: final validation perplexity. */
   perplexity?: number;
+  /** Language models: the summary's rows by token frequency. */
+  byFrequency?: { bucket: string; inputTokens: number; active: number[]; targetTokens: number; loss: number; accuracy: number }[];
   params?: number;
   paramsNonEmbedding?: number;
   /** Per MoE layer, tokens with k = 0..N experts active (length N + 1). */
@@ -77,7 +79,7 @@ export function writeFixtureRun(root: string, run: FixtureRun): string {
       ...(run.paramsNonEmbedding !== undefined ? { paramsNonEmbedding: run.paramsNonEmbedding } : {}),
       steps,
       epochs: 1,
-      test: { loss: 0.1, accuracy: acc, ...(run.perplexity !== undefined ? { perplexity: run.perplexity } : {}), active: routing.map((r) => r.meanActive), routing, n: 100 },
+      test: { loss: 0.1, accuracy: acc, ...(run.perplexity !== undefined ? { perplexity: run.perplexity } : {}), ...(run.byFrequency ? { byFrequency: run.byFrequency } : {}), active: routing.map((r) => r.meanActive), routing, n: 100 },
       meanActive: routing.map((r) => r.meanActive),
       dispatch: routing.map(() => "dense"),
       medianStepMs: run.medianStepMs ?? 10,

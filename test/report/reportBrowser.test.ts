@@ -35,7 +35,12 @@ before(() => {
     }
   }
   // One language model, quick (maxSteps), so the page says so.
-  writeFixtureRun(root, { name: "lm/tiny-desc", config: { task: "lm", scale: "tiny", model: "moe", schedule: "descending", maxSteps: 40 }, accuracy: 0.08, perplexity: 1750, params: 3_391_424, paramsNonEmbedding: 166_784, kHists: [[0, 0, 0, 0, 10, 0, 0, 0, 0], [0, 10, 0]], stoppedEarly: true });
+  writeFixtureRun(root, { name: "lm/tiny-desc", config: { task: "lm", scale: "tiny", model: "moe", schedule: "descending", maxSteps: 40 }, accuracy: 0.08, perplexity: 1750, params: 3_391_424, paramsNonEmbedding: 166_784, kHists: [[0, 0, 0, 0, 10, 0, 0, 0, 0], [0, 10, 0]], stoppedEarly: true,
+    byFrequency: [
+      { bucket: "top 100", inputTokens: 60, active: [4, 1], targetTokens: 60, loss: 3, accuracy: 0.2 },
+      { bucket: "100–1k", inputTokens: 40, active: [4, 1], targetTokens: 40, loss: 7, accuracy: 0 },
+    ],
+  });
   out = mkdtempSync(join(tmpdir(), "dynamoe-report-out-"));
   html = join(out, "report.html");
   const r = run(["report", root, "--out", html]);
@@ -68,7 +73,7 @@ test("report files: self-contained HTML, its Markdown twin and chart SVGs", () =
   assert.equal(md.split("> **quick run: fewer steps, not the paper's settings").length - 1, headings + 1);
   const charts = readdirSync(join(out, "report-charts"));
   for (const name of charts) assert.match(md, new RegExp(`\\(report-charts/${name.replace(/\./g, "\\.")}\\)`));
-  assert.ok(charts.includes("image-mnist-vs-flops.svg") && charts.includes("lm-sotu-vs-params.svg") && charts.some((n) => n.startsWith("grad-variance-")), charts.join(", "));
+  assert.ok(charts.includes("image-mnist-vs-flops.svg") && charts.includes("lm-sotu-tiny-vs-params.svg") && charts.includes("frequency-active-sotu-tiny.svg") && charts.some((n) => n.startsWith("grad-variance-")), charts.join(", "));
 });
 
 test("the HTML report renders in headless Chromium: every chart drawn, no console errors", async (t) => {
