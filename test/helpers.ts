@@ -1,5 +1,7 @@
 /** Shared test helpers: engine start-up, array reads, `assertAllClose` and parameter-tree comparisons. */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { initEngine } from "../src/engine/engine.js";
 import { tree, type numpy as np } from "../src/engine/jax.js";
 import { flattenWithPaths } from "../src/engine/paramTree.js";
@@ -50,3 +52,14 @@ export function assertTreesClose(actual: Map<string, number[]>, expected: Map<st
     assertAllClose(actual.get(path)!, e, { rtol, atol: rtol * scale }, `${what} ${path}`);
   }
 }
+
+/** A run folder's `metrics.jsonl` lines. */
+export function metricLines(dir: string): Record<string, unknown>[] {
+  return readFileSync(join(dir, "metrics.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** Metric lines without wall-clock fields, which legitimately differ between runs. */
+export const comparableLines = (dir: string) => metricLines(dir).map(({ stepMs: _s, ...rest }) => rest);

@@ -15,6 +15,8 @@ type EvalLine = {
   type: "eval";
   step: number;
   epoch: number;
+  /** validation or test (lines written before the validation split have none: test). */
+  split?: "validation" | "test";
   accuracy: number;
   loss: number;
   routing?: LayerRoutingStats[];
@@ -53,7 +55,7 @@ export function readRoutingHistory(dir: string): EvalLine[] {
 export function formatRoutingSummary(dir: string, last: EvalLine): string {
   const routing = last.routing!;
   const score =
-    last.perplexity !== undefined ? `validation perplexity ${last.perplexity.toFixed(2)}, next-token accuracy ${pct(last.accuracy)}` : `test accuracy ${pct(last.accuracy)}`;
+    last.perplexity !== undefined ? `validation perplexity ${last.perplexity.toFixed(2)}, next-token accuracy ${pct(last.accuracy)}` : `${last.split ?? "test"} accuracy ${pct(last.accuracy)}`;
   const head = `run ${dir}: step ${last.step}, epoch ${Number.isInteger(last.epoch) ? last.epoch : last.epoch.toFixed(2)}, ${score} (${routing[0].tokens} tokens)`;
   const cols = ["layer", "N", "k-hist 0..N", "mean k", "max/mean", "cv", "entropy", "drop", "no-expert", "FLOPs/tok", "params/tok"];
   const rows = routing.map((s, l) => [

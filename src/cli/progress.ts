@@ -71,7 +71,7 @@ export function trainProgress(label: string): { onEvent: (e: TrainEvent) => void
         const what =
           e.result.perplexity !== undefined
             ? `validation perplexity ${e.result.perplexity.toFixed(2)}, next-token accuracy ${pct(e.result.accuracy)}`
-            : `test accuracy ${pct(e.result.accuracy)}`;
+            : `${e.split} accuracy ${pct(e.result.accuracy)}`;
         line(`epoch ${Number.isInteger(e.epoch) ? e.epoch : e.epoch.toFixed(2)}: ${what}, loss ${e.result.loss.toFixed(4)}${act}`);
         break;
       }

@@ -27,6 +27,9 @@ export type TrainFlags = {
   lr?: number;
   batchSize?: number;
   maxSteps?: number;
+  validation?: number;
+  evalEvery?: number;
+  keepBest?: boolean;
   config?: string;
   out?: string;
   resume?: string;
@@ -70,6 +73,9 @@ export function configFromFlags(flags: TrainFlags): TrainConfigInput {
   set("lr", flags.lr);
   set("batchSize", flags.batchSize);
   set("maxSteps", flags.maxSteps);
+  set("validation", flags.validation);
+  set("evalEvery", flags.evalEvery);
+  set("keepBest", flags.keepBest);
   set("dataDir", flags.dataDir);
   set("engine", flags.engine);
   set("stepKernel", flags.stepKernel);
@@ -110,7 +116,8 @@ export function printSummary(s: TrainSummary, outDir: string | undefined): void 
           `parameters         ${s.params.toLocaleString("en-US")} (${s.paramsNonEmbedding!.toLocaleString("en-US")} without embeddings)`,
         ]
       : [
-          `test accuracy      ${(100 * s.test.accuracy).toFixed(2)}%  (loss ${s.test.loss.toFixed(4)}, ${s.test.n} examples)`,
+          ...(s.validation ? [`validation acc.    ${(100 * s.validation.accuracy).toFixed(2)}%  (loss ${s.validation.loss.toFixed(4)}, ${s.validation.n} held-out training images, last epoch)`] : []),
+          `test accuracy      ${(100 * s.test.accuracy).toFixed(2)}%  (loss ${s.test.loss.toFixed(4)}, ${s.test.n} examples${s.best ? `, the best validation state: step ${s.best.step}` : ""})`,
           `parameters         ${s.params.toLocaleString("en-US")}`,
         ];
   if (s.model === "moe") {

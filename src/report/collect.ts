@@ -35,6 +35,8 @@ export type RunGroup = {
   seeds: number[];
   /** Test accuracy in percent (images), next-token accuracy in percent (language models), per seed in `runs` order. */
   accuracy: MeanStd & { values: number[] };
+  /** Images with a validation split: validation accuracy in percent (the last evaluation, or the best with keepBest), per seed; n = 0 when the runs have none. */
+  validationAccuracy: MeanStd & { values: number[] };
   /** Validation perplexity (language models only). */
   perplexity: (MeanStd & { values: number[] }) | null;
   params: number | null;
@@ -153,6 +155,7 @@ function buildGroup(key: string, config: Record<string, unknown>, all: RunFolder
   const seedOf = (r: RunFolder) => num(r.config.seed) ?? 0;
   const task = config.task === "lm" ? "lm" : "image";
   const accValues = runs.map((r) => 100 * r.summary!.test.accuracy);
+  const valValues = runs.map((r) => r.summary!.best?.accuracy ?? r.summary!.validation?.accuracy).filter((v): v is number => v !== undefined).map((v) => 100 * v);
   const pplValues = runs.map((r) => r.summary!.test.perplexity).filter((v): v is number => v !== undefined);
   const first = runs[0]?.summary ?? null;
   const layersActive = first ? first.meanActive.map((_, l) => meanStd(runs.map((r) => r.summary!.meanActive[l])).mean ?? 0) : [];
@@ -171,6 +174,7 @@ function buildGroup(key: string, config: Record<string, unknown>, all: RunFolder
     unfinished,
     seeds: runs.map(seedOf),
     accuracy: { ...meanStd(accValues), values: accValues },
+    validationAccuracy: { ...meanStd(valValues), values: valValues },
     perplexity: task === "lm" ? { ...meanStd(pplValues), values: pplValues } : null,
     params: first?.params ?? null,
     paramsNonEmbedding: first?.paramsNonEmbedding ?? null,

@@ -21,6 +21,9 @@ export type RunSummary = {
   steps: number;
   epochs: number;
   test: { loss: number; accuracy: number; perplexity?: number; active: number[]; routing?: LayerRoutingStats[]; byFrequency?: FrequencyRow[]; n: number };
+  /** Images with a validation split: its last evaluation; with keepBest, the best one. */
+  validation?: { loss: number; accuracy: number; n: number };
+  best?: { step: number; accuracy: number; loss: number };
   meanActive: number[];
   medianStepMs: number;
   wallSeconds?: number;

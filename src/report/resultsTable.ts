@@ -30,12 +30,14 @@ function accuracyTitle(c: Collection): string {
 /** Formatted rows (header first) shared by the terminal and Markdown tables. */
 export function tableRows(c: Collection): string[][] {
   const lm = c.groups.some((g) => g.task === "lm");
-  const header = ["group", "data", "n", ...(lm ? ["val. perplexity"] : []), accuracyTitle(c), "params", ...(lm ? ["params w/o emb."] : []), "active experts/layer", "active FLOPs/token", "steps", "ms/step", "unfinished"];
+  const val = c.groups.some((g) => g.validationAccuracy.n > 0);
+  const header = ["group", "data", "n", ...(lm ? ["val. perplexity"] : []), ...(val ? ["validation accuracy %"] : []), accuracyTitle(c), "params", ...(lm ? ["params w/o emb."] : []), "active experts/layer", "active FLOPs/token", "steps", "ms/step", "unfinished"];
   const rows = c.groups.map((g) => [
     g.label,
     g.data,
     String(g.accuracy.n),
     ...(lm ? [g.perplexity ? formatMeanStd(g.perplexity) : "-"] : []),
+    ...(val ? [formatMeanStd(g.validationAccuracy)] : []),
     formatMeanStd(g.accuracy),
     formatInt(g.params),
     ...(lm ? [formatInt(g.paramsNonEmbedding)] : []),
@@ -91,6 +93,8 @@ export function csvRecords(c: Collection): Record<string, string | number>[] {
     accuracy_mean: csvNum(g.accuracy.mean),
     accuracy_std: csvNum(g.accuracy.std),
     accuracy_per_seed: csvList(g.accuracy.values),
+    validation_accuracy_mean: csvNum(g.validationAccuracy.mean),
+    validation_accuracy_std: csvNum(g.validationAccuracy.std),
     perplexity_mean: csvNum(g.perplexity?.mean),
     perplexity_std: csvNum(g.perplexity?.std),
     perplexity_per_seed: g.perplexity ? csvList(g.perplexity.values) : "",

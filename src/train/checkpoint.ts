@@ -12,6 +12,8 @@ import { flattenWithPaths, mapWithPaths } from "../engine/paramTree.js";
 import { decodeSafetensors, encodeSafetensors, type SafeTensor } from "./safetensors.js";
 
 export const CHECKPOINT_FILE = "checkpoint.safetensors";
+/** With `keepBest`: the training state of the best validation evaluation. */
+export const BEST_FILE = "best.safetensors";
 const FORMAT = "dynamoe-checkpoint-1";
 
 /** Where training stands: `epoch` and the index of the next batch within it. */

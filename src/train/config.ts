@@ -139,6 +139,23 @@ export const configSchema = z
         lossWindow: z.number().int().min(2).default(20),
       })
       .optional(),
+    /**
+     * Images [ours]: training images held out as the validation split, evaluated at every epoch's end
+     * (and every `evalEvery` steps); the test set is evaluated once, at the end. The same images for
+     * every run seed (`data/holdOut.ts`). `auto`: 5,000, or a tenth of a smaller training split
+     * (`validationSize`). 0: no validation split, the test set every epoch (the protocol of run
+     * folders written before this key, which read as 0). Language models hold out documents instead
+     * (`validationFraction`).
+     */
+    validation: z.union([z.literal("auto"), z.number().int().nonnegative()]).default("auto"),
+    /** Also evaluate on the validation split every n steps, besides every epoch's end. */
+    evalEvery: positiveInt.optional(),
+    /**
+     * Keep the training state of the best validation evaluation (highest accuracy; lowest loss for
+     * language models) in `best.safetensors`, and report the test set on its parameters. Images need
+     * a validation split for it.
+     */
+    keepBest: z.boolean().default(false),
     /** Use only the first n training / test examples (sequences for language models), for quick runs. */
     trainLimit: positiveInt.optional(),
     testLimit: positiveInt.optional(),
@@ -151,6 +168,9 @@ export const configSchema = z
     const floats = expertRows * 2 * c.d * c.h + (c.task === "lm" ? (50257 + c.context) * c.d : 3072 * c.d);
     if (floats * 16 > 4 * 2 ** 30) {
       ctx.addIssue({ code: "custom", path: ["d"], message: `d = ${c.d}, h = ${c.h}, ${expertRows} expert blocks: about ${(floats * 16 / 2 ** 30).toFixed(0)} GiB of parameters and optimizer state, more than WebAssembly's 4 GiB` });
+    }
+    if (c.keepBest && c.task === "image" && c.validation === 0) {
+      ctx.addIssue({ code: "custom", path: ["keepBest"], message: "needs a validation split to choose by (validation > 0): the test set never chooses" });
     }
     if (c.eMin > c.eMax) ctx.addIssue({ code: "custom", path: ["eMin"], message: `must be ≤ eMax (${c.eMax})` });
     if (c.schedule === "custom" && !c.experts) {
@@ -278,6 +298,14 @@ export function defaultConfig(): TrainConfig {
   return resolveConfig({});
 }
 
+/**
+ * Keys a run folder's saved configuration predates, read as what that run did: an image run without
+ * `validation` had no validation split (it evaluated the test set every epoch).
+ */
+function withRunFolderDefaults(saved: Record<string, unknown>): Record<string, unknown> {
+  return saved.task !== "lm" && !("validation" in saved) ? { ...saved, validation: 0 } : saved;
+}
+
 /** A run folder's saved `config.json`, resolved (old keys renamed with a note); a `UserError` when missing or damaged. */
 export function readRunConfig(dir: string, opts: ResolveOptions = {}): TrainConfig {
   const path = join(dir, "config.json");
@@ -290,7 +318,7 @@ export function readRunConfig(dir: string, opts: ResolveOptions = {}): TrainConf
   }
   if (!saved || typeof saved !== "object" || Array.isArray(saved)) throw new UserError(`${path}: not a JSON object; the run folder is damaged`);
   try {
-    return resolveConfig(saved, opts);
+    return resolveConfig(withRunFolderDefaults(saved as Record<string, unknown>), opts);
   } catch (err) {
     if (err instanceof UserError) throw new UserError(`${path}: ${err.message}`);
     throw err;

@@ -1,6 +1,7 @@
 /** Image classification as a training task (spec §4 image MLP-MoE). */
 import { numpy as np } from "../engine/jax.js";
 import { gatherBatch } from "../data/batches.js";
+import { holdOut, validationSize } from "../data/holdOut.js";
 import type { ImageDataset, ImageSplit } from "../data/types.js";
 import { countParams, initImageModel, type ImageModelConfig, type ImageModelParams } from "../models/imageModel.js";
 import type { StackConfig } from "../models/stackConfig.js";
@@ -47,32 +48,51 @@ function limitSplit(split: ImageSplit, inputDim: number, limit?: number): ImageS
 
 export async function imageTask(config: TrainConfig, dataset?: ImageDataset): Promise<TaskRun<ImageModelParams> & { modelConfig: ImageModelConfig }> {
   const data = dataset ?? (await (await import("../data/loadImageDataset.js")).loadImageDataset(config.dataset, { dataDir: config.dataDir }));
-  const trainSplit = limitSplit(data.train, data.inputDim, config.trainLimit);
+  // The validation images come out of the whole training split first; `trainLimit` then takes the first of the rest.
+  const heldOut = validationSize(config.validation, data.train.n);
+  const held = heldOut > 0 ? holdOut(data.train, heldOut, data.inputDim) : null;
+  const allRows = held ? held.trainRows : Int32Array.from({ length: data.train.n }, (_, i) => i);
+  const trainRows = config.trainLimit && config.trainLimit < allRows.length ? allRows.subarray(0, config.trainLimit) : allRows;
   const testSplit = limitSplit(data.test, data.inputDim, config.testLimit);
   if (testSplit.n === 0) throw new UserError(`the test split of ${data.name} is empty: a run needs test examples to evaluate on`);
   const cfg = modelConfigFor(config, data.inputDim, data.numClasses);
   const b = config.batchSize;
+  /** The training batch at positions `order[start .. start+b)` of the training rows. */
+  const batch = (order: Int32Array, start: number) => {
+    const rows = new Int32Array(b);
+    for (let i = 0; i < b; i++) rows[i] = trainRows[order[start + i]];
+    return gatherBatch(data.train, rows, 0, b, data.inputDim);
+  };
   return {
     modelConfig: cfg,
     dataName: data.name,
     kind: cfg.kind,
     experts: cfg.experts,
-    trainExamples: trainSplit.n,
+    trainExamples: trainRows.length,
     countedPerStep: b,
     init: (key) => initImageModel(key, cfg),
     paramCounts: (params) => ({ params: countParams(params) }),
-    batches: (order, start) => gatherBatch(trainSplit, order, start, b, data.inputDim),
+    batches: batch,
     makeGradFn() {
       const grad = makeImageGradFn(cfg);
       return (params, order, start, key) => {
-        const { x, y } = gatherBatch(trainSplit, order, start, b, data.inputDim);
+        const { x, y } = batch(order, start);
         return grad(params, np.array(x).reshape([b, data.inputDim]), np.array(y, { dtype: np.int32 }), key);
       };
     },
     makeEvaluator() {
       const evaluator = makeEvaluator(cfg, config.evalBatchSize);
-      return (params) => evaluator(params, testSplit);
+      const split = held ? held.validation : testSplit;
+      return (params) => evaluator(params, split);
     },
+    ...(held
+      ? {
+          makeTestEvaluator() {
+            const evaluator = makeEvaluator(cfg, config.evalBatchSize);
+            return (params: ImageModelParams) => evaluator(params, testSplit);
+          },
+        }
+      : {}),
     dispatch: dispatchLabels(cfg, b),
   };
 }

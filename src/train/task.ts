@@ -34,8 +34,10 @@ export type TaskRun<P> = {
    * consumes `key`. For gradient-variance measurements (`src/analysis/measureGradVariance.ts`).
    */
   makeGradFn(): (params: P, order: Int32Array, start: number, key: np.Array) => P | Promise<P>;
-  /** Evaluate on the held-out split (does not consume `params`). */
+  /** Evaluate on the split evaluated during training (validation; images without one: test) (does not consume `params`). */
   makeEvaluator(): (params: P) => Promise<EvalResult>;
+  /** Evaluate on the test set, once at the end; present only when `makeEvaluator` is not already the test set. */
+  makeTestEvaluator?(): (params: P) => Promise<EvalResult>;
   /** Per MoE layer, its training-step dispatch plan as a short label. */
   dispatch: string[];
   /** Files to add to a new run folder (e.g. the document split), name → contents. */

@@ -24,7 +24,7 @@ import type { LmModelConfig, LmModelParams } from "../models/lmModel.js";
 import { adamw, type AdamWState } from "../steps/adamw.js";
 import { appendLine, LOCK_FILE, lockRunFolder, readJsonLines, sweepTempFiles, TEMP_NAME, writeFileAtomic } from "../io/runFiles.js";
 import { makeFolder } from "../io/makeFolder.js";
-import { CHECKPOINT_FILE, checkpointExists, loadCheckpoint, NonFiniteError, saveCheckpoint, type Progress } from "./checkpoint.js";
+import { BEST_FILE, CHECKPOINT_FILE, checkpointExists, loadCheckpoint, NonFiniteError, saveCheckpoint, type Progress } from "./checkpoint.js";
 import { applyResumeChanges, readRunConfig, resolveConfig, type TrainConfig } from "./config.js";
 import { makeEvaluator, type EvalResult } from "./evaluate.js";
 import { cosineWithWarmup } from "./lrSchedule.js";
@@ -41,7 +41,7 @@ export type TrainEvent =
   | { type: "tokenize"; side: "train" | "validation"; done: number; total: number }
   | { type: "start"; totalSteps: number; stepsPerEpoch: number; params: number; resumedFrom: number; config: TrainConfig }
   | { type: "step"; step: number; epoch: number; loss: number; lr: number; stepMs: number }
-  | { type: "eval"; step: number; epoch: number; result: EvalResult }
+  | { type: "eval"; step: number; epoch: number; split: "validation" | "test"; result: EvalResult }
   | { type: "gradVariance"; record: GradVarianceRecord }
   | { type: "checkpoint"; step: number }
   /** A one-line note for the user, e.g. that an old configuration key was read under its new name. */
@@ -82,7 +82,12 @@ export type TrainSummary = {
   paramsNonEmbedding?: number;
   steps: number;
   epochs: number;
+  /** The test set at the end (language models: the validation split, evaluated every epoch); on the best parameters with `keepBest`. */
   test: EvalResult;
+  /** Images with a validation split: its last evaluation. */
+  validation?: EvalResult;
+  /** With `keepBest`: the step of the best validation evaluation and its accuracy (images) or loss (language models). */
+  best?: { step: number; accuracy: number; loss: number };
   /** Mean experts active per token in each MoE layer, on the test set. */
   meanActive: number[];
   /** How each MoE layer computed its experts in a training step (`dispatchPlan.ts`), e.g. `gather C=40`; `native sparse` for the native step. */
@@ -122,7 +127,7 @@ function emptyWindow(layers: number): Window {
 }
 
 /** The files a run folder holds; none of them may be a link (a planted one would redirect our writes). */
-const RUN_FILES = ["config.json", "metrics.jsonl", CHECKPOINT_FILE, "summary.json", GRAD_VARIANCE_FILE, "split.json"];
+const RUN_FILES = ["config.json", "metrics.jsonl", CHECKPOINT_FILE, BEST_FILE, "summary.json", GRAD_VARIANCE_FILE, "split.json"];
 
 /** Refuse a folder that cannot take a new run: one that holds a run, or other files of its own. */
 function checkNewRunFolder(outDir: string): void {
@@ -238,6 +243,12 @@ async function trainIn(config: TrainConfig, opts: TrainOptions, t0: number): Pro
   let lastCheckpointStep: number | null = null;
   /** The step of the last evaluation already in metrics.jsonl when resuming (so it is not logged twice). */
   let evalLoggedAt = -1;
+  /** Whether the final test line is already in metrics.jsonl (a run resumed after it). */
+  let testLogged = false;
+  /** With `keepBest`: the best validation evaluation so far (its state is in `best.safetensors`). */
+  let best: { step: number; accuracy: number; loss: number } | null = null;
+  if (config.keepBest && !outDir) throw new UserError("keepBest needs a run folder to keep the best state in (--out)");
+  const bestPath = outDir ? join(outDir, BEST_FILE) : "";
 
   if (opts.resume && checkpointExists(ckptPath)) {
     tree.dispose(opt);
@@ -252,6 +263,8 @@ async function trainIn(config: TrainConfig, opts: TrainOptions, t0: number): Pro
     lastCheckpointStep = progress.step;
     const last = readJsonLines<{ type?: string; step?: number }>(metricsPath).records.at(-1);
     if (last?.type === "eval") evalLoggedAt = last.step ?? -1;
+    testLogged = last?.type === "test";
+    best = parseBest(state.metadata.best, ckptPath);
     if (gvPath) truncateMetrics(gvPath, progress.step);
     trainLosses = loggedTrainLosses(metricsPath);
   } else if (outDir) {
@@ -289,7 +302,7 @@ async function trainIn(config: TrainConfig, opts: TrainOptions, t0: number): Pro
   const checkpoint = async () => {
     if (!outDir) return;
     try {
-      await saveCheckpoint(ckptPath, { params: trainer.params(), opt: trainer.opt(), key, progress }, { window: JSON.stringify(window) });
+      await saveCheckpoint(ckptPath, { params: trainer.params(), opt: trainer.opt(), key, progress }, { window: JSON.stringify(window), best: JSON.stringify(best) });
     } catch (err) {
       if (err instanceof NonFiniteError) throw new DivergedError(`${err.message} at step ${progress.step}${keptAdvice()}`);
       throw err;
@@ -315,12 +328,25 @@ async function trainIn(config: TrainConfig, opts: TrainOptions, t0: number): Pro
     window = emptyWindow(layers);
   };
 
-  /** One eval line in metrics.jsonl and one event; `epoch` is fractional for runs stopped mid-epoch. */
-  const reportEval = (r: EvalResult, epoch: number) => {
-    const split = config.task === "lm" ? "validation" : "test";
+  /** The split evaluated during training: validation, or for images without one the test set. */
+  const evalSplit: "validation" | "test" = config.task === "lm" || task.makeTestEvaluator ? "validation" : "test";
+  const evalLine = (r: EvalResult) => {
     const lm = r.perplexity !== undefined ? { perplexity: r.perplexity, byFrequency: r.byFrequency } : {};
-    log({ type: "eval", step: progress.step, epoch, split, loss: r.loss, accuracy: r.accuracy, ...lm, ...(layers ? { active: r.active, routing: r.routing } : {}) });
-    opts.onEvent?.({ type: "eval", step: progress.step, epoch, result: r });
+    return { loss: r.loss, accuracy: r.accuracy, ...lm, ...(layers ? { active: r.active, routing: r.routing } : {}) };
+  };
+  /**
+   * One eval line in metrics.jsonl and one event; `epoch` is fractional for evaluations mid-epoch.
+   * With `keepBest`, a better validation result writes the training state to `best.safetensors`
+   * (before the checkpoint that records it, so a resumed run never points at an older best).
+   */
+  const reportEval = async (r: EvalResult, epoch: number) => {
+    log({ type: "eval", step: progress.step, epoch, split: evalSplit, ...evalLine(r) });
+    opts.onEvent?.({ type: "eval", step: progress.step, epoch, split: evalSplit, result: r });
+    const better = best === null || (config.task === "lm" ? r.loss < best.loss : r.accuracy > best.accuracy);
+    if (config.keepBest && better) {
+      await saveCheckpoint(bestPath, { params: trainer.params(), opt: trainer.opt(), key, progress }, { window: JSON.stringify(window) });
+      best = { step: progress.step, accuracy: r.accuracy, loss: r.loss };
+    }
   };
   let lastEval: EvalResult | null = null;
   let stoppedEarly = false;
@@ -363,12 +389,15 @@ async function trainIn(config: TrainConfig, opts: TrainOptions, t0: number): Pro
       progress = { step: progress.step + 1, epoch: progress.epoch, batch: progress.batch + 1 };
       opts.onEvent?.({ type: "step", step: progress.step, epoch: progress.epoch, loss: s.loss, lr, stepMs: ms });
       if (progress.step % config.logEvery === 0) flushWindow();
+      if (config.evalEvery && progress.step % config.evalEvery === 0 && progress.batch < stepsPerEpoch) {
+        await reportEval(await evaluator(trainer.params()), progress.epoch + progress.batch / stepsPerEpoch);
+      }
       if (gv && progress.step % gv.every === 0) await measureVariance();
       if (progress.step % config.checkpointEvery === 0 && progress.batch < stepsPerEpoch) await checkpoint();
     }
     flushWindow();
     lastEval = await evaluator(trainer.params());
-    reportEval(lastEval, progress.epoch + 1);
+    await reportEval(lastEval, progress.epoch + 1);
     progress = { step: progress.step, epoch: progress.epoch + 1, batch: 0 };
     await checkpoint();
   }
@@ -378,11 +407,24 @@ async function trainIn(config: TrainConfig, opts: TrainOptions, t0: number): Pro
   } else if (stoppedEarly) {
     flushWindow();
     lastEval = await evaluator(trainer.params());
-    reportEval(lastEval, progress.epoch + progress.batch / stepsPerEpoch);
+    await reportEval(lastEval, progress.epoch + progress.batch / stepsPerEpoch);
     await checkpoint();
   }
   // Resumed after the last epoch's checkpoint: the run is trained and logged; the summary needs its evaluation.
   lastEval ??= await evaluator(trainer.params());
+  // Images with a validation split: the test set once, at the end, on the best parameters with keepBest.
+  let testEval = lastEval;
+  if (task.makeTestEvaluator) {
+    const testEvaluator = task.makeTestEvaluator();
+    if (config.keepBest && best) {
+      const state = loadCheckpoint(bestPath, task.init(random.key(0)));
+      testEval = await testEvaluator(state.params);
+      tree.dispose([state.params, state.opt, state.key]);
+    } else {
+      testEval = await testEvaluator(trainer.params());
+    }
+    if (!testLogged) log({ type: "test", step: best && config.keepBest ? best.step : progress.step, split: "test", ...evalLine(testEval) });
+  }
   key.dispose();
   const finalParams = trainer.finish();
 
@@ -399,8 +441,10 @@ async function trainIn(config: TrainConfig, opts: TrainOptions, t0: number): Pro
     ...(counts.paramsNonEmbedding !== undefined ? { paramsNonEmbedding: counts.paramsNonEmbedding } : {}),
     steps: progress.step,
     epochs: progress.epoch,
-    test: lastEval!,
-    meanActive: lastEval!.active,
+    test: testEval,
+    ...(task.makeTestEvaluator ? { validation: lastEval } : {}),
+    ...(config.keepBest && best ? { best } : {}),
+    meanActive: testEval.active,
     dispatch: trainer.kind === "native" ? task.experts.map(() => "native sparse") : task.dispatch,
     engine: trainer.kind,
     medianStepMs: sorted.length ? sorted[Math.floor(sorted.length / 2)] : 0,
@@ -412,6 +456,18 @@ async function trainIn(config: TrainConfig, opts: TrainOptions, t0: number): Pro
   };
   if (outDir) writeFileAtomic(join(outDir, "summary.json"), JSON.stringify(summary, null, 2) + "\n");
   return { summary, params: finalParams, modelConfig: task.modelConfig } as TrainResult;
+}
+
+/** The checkpoint's record of the best validation evaluation (`keepBest`), or null. */
+function parseBest(text: string | undefined, path: string): { step: number; accuracy: number; loss: number } | null {
+  if (text === undefined || text === "null") return null;
+  try {
+    const b = JSON.parse(text) as { step: unknown; accuracy: unknown; loss: unknown };
+    if (typeof b.step === "number" && typeof b.accuracy === "number" && typeof b.loss === "number") return { step: b.step, accuracy: b.accuracy, loss: b.loss };
+  } catch {
+    // reported below
+  }
+  throw new UserError(`${path}: its record of the best evaluation is not valid (the file was altered)`);
 }
 
 /** The router kind, or the per-layer kinds joined with commas when layers differ. */

@@ -16,6 +16,8 @@ export type FixtureRun = {
   accuracy?: number;
   /** Language models: final validation perplexity. */
   perplexity?: number;
+  /** Images with a validation split: the summary's last validation accuracy (0–1). */
+  validationAccuracy?: number;
   /** Language models: the summary's rows by token frequency. */
   byFrequency?: { bucket: string; inputTokens: number; active: number[]; targetTokens: number; loss: number; accuracy: number }[];
   params?: number;
@@ -80,6 +82,7 @@ export function writeFixtureRun(root: string, run: FixtureRun): string {
       steps,
       epochs: 1,
       test: { loss: 0.1, accuracy: acc, ...(run.perplexity !== undefined ? { perplexity: run.perplexity } : {}), ...(run.byFrequency ? { byFrequency: run.byFrequency } : {}), active: routing.map((r) => r.meanActive), routing, n: 100 },
+      ...(run.validationAccuracy !== undefined ? { validation: { loss: 0.2, accuracy: run.validationAccuracy, n: 50 } } : {}),
       meanActive: routing.map((r) => r.meanActive),
       dispatch: routing.map(() => "dense"),
       medianStepMs: run.medianStepMs ?? 10,

@@ -5,7 +5,9 @@ import { join } from "node:path";
 import { before, test } from "node:test";
 import { run } from "../cli/runCli.js";
 import { assertAllClose } from "../helpers.js";
-import { writeImageCollection } from "./fixtures.js";
+import { collectRuns } from "../../src/report/collect.js";
+import { tableRows } from "../../src/report/resultsTable.js";
+import { SMALL, writeFixtureRun, writeImageCollection } from "./fixtures.js";
 
 /** RFC 4180 records (quoted fields with "" escapes), enough to read csv-stringify's output back. */
 function parseCsv(text: string): string[][] {
@@ -82,4 +84,18 @@ test("CSV numbers: floating-point noise trimmed, float32 sums to 7 significant d
   assert.equal(csvNum(262144), 262144);
   assert.equal(csvNum(null), "");
   assert.equal(csvNum(Number.NaN), "");
+});
+
+test("validation accuracy: its own column where runs have a validation split, mean ± std over seeds", () => {
+  const dir = mkdtempSync(join(tmpdir(), "dynamoe-results-val-"));
+  [0.95, 0.97].forEach((v, seed) => writeFixtureRun(dir, { name: `v${seed}`, config: { ...SMALL, model: "dense", seed }, accuracy: 0.9, validationAccuracy: v }));
+  const [header, row] = tableRows(collectRuns(dir));
+  const at = header.indexOf("validation accuracy %");
+  assert.ok(at > 0, header.join(", "));
+  assert.equal(row[at], "96.00 ± 1.41");
+  assert.equal(row[header.indexOf("test accuracy %")], "90.00 ± 0.00");
+  // Without a validation split, no column.
+  const plain = mkdtempSync(join(tmpdir(), "dynamoe-results-noval-"));
+  writeImageCollection(plain);
+  assert.ok(!tableRows(collectRuns(plain))[0].includes("validation accuracy %"));
 });

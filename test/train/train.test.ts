@@ -10,7 +10,7 @@ import type { ImageDataset } from "../../src/data/types.js";
 import { UserError } from "../../src/errors.js";
 import { decodeSafetensors } from "../../src/train/safetensors.js";
 import { DivergedError, InterruptedError, train, type TrainEvent } from "../../src/train/train.js";
-import { setup } from "../helpers.js";
+import { comparableLines, metricLines, setup } from "../helpers.js";
 
 let mnist: ImageDataset;
 before(async () => {
@@ -39,14 +39,8 @@ const tiny = {
   seed: 3,
 };
 
-const lines = (dir: string) =>
-  readFileSync(join(dir, "metrics.jsonl"), "utf8")
-    .trim()
-    .split("\n")
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-
-/** Metric lines without wall-clock fields, which legitimately differ between runs. */
-const comparable = (dir: string) => lines(dir).map(({ stepMs: _s, ...rest }) => rest);
+const lines = metricLines;
+const comparable = comparableLines;
 
 test("a tiny run trains: exact parameter count, loss goes down, run folder complete", async () => {
   const dir = tmp();
