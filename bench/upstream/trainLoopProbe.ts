@@ -27,7 +27,7 @@ const pts: { step: number; rss: number }[] = [];
 let lastC = 0;
 const t0 = performance.now();
 await train(
-  { model: values.model, epochs: 1000, maxSteps: Number(values.steps), logEvery: 100 },
+  { model: values.model as "dense" | "moe", epochs: 1000, maxSteps: Number(values.steps), logEvery: 100 },
   {
     dataset,
     onEvent: (e) => {

@@ -61,12 +61,21 @@ function capacityArg(v: string): "exact" | number {
   return n;
 }
 
+/** A command's run folder, given as its argument or by the older `--run DIR`. */
+function runFolderArg(command: string, positional: string | undefined, flag: string | undefined): string {
+  if (positional !== undefined && flag !== undefined && positional !== flag) throw new UserError(`${command}: two run folders given (${positional} and --run ${flag}); give one`);
+  const run = positional ?? flag;
+  if (run === undefined) throw new UserError(`${command}: which run? give its folder: dynamoe ${command} RUN`);
+  return run;
+}
+
 export function buildProgram(): Command {
   const program = new Command("dynamoe")
     .description("Mixture-of-Experts with dynamic expert activation (DynaMoE) on jax-js")
     .version(VERSION)
     .showHelpAfterError("(run with --help for usage)")
-    .configureOutput({ outputError: (str, write) => write(str.split("\n")[0] + "\n") });
+    // One line per error, commander's "(Did you mean ...?)" kept on it.
+    .configureOutput({ outputError: (str, write) => write(str.split("\n").map((l) => l.trim()).filter(Boolean).join(" ") + "\n") });
 
   program
     .command("train")
@@ -94,7 +103,8 @@ export function buildProgram(): Command {
     .option("--lr <x>", "peak learning rate", numArg("--lr"))
     .option("--batch-size <n>", "training batch size", intArg("--batch-size", 1))
     .option("--max-steps <n>", "stop after n steps (quick runs)", intArg("--max-steps", 1))
-    .option("--config <file>", "JSON file with any configuration key (d, h, layers, eMax, eMin, router{...}, lr, ...)")
+    .option("--config <file>", "JSON or YAML file with any configuration key (d, h, layers, eMax, eMin, router{...}, lr, ...)")
+    .option("--set <key=value>", "any configuration key, dotted for nested ones, the value read as YAML (repeatable; applied last): --set d=64 --set router.tau=30 --set experts=[8,4,4,2]", (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option("--out <dir>", "run folder (default: runs/<dataset or corpus>-<model>-<schedule>-seed<seed>)")
     .option("--resume <dir>", "continue the run in <dir> from its last checkpoint")
     .option("--data-dir <dir>", "read the dataset's files from <dir>")
@@ -113,7 +123,8 @@ export function buildProgram(): Command {
   program
     .command("generate")
     .description("sample text from a trained language model")
-    .requiredOption("--run <dir>", "run folder of a --task lm run")
+    .argument("[run]", "run folder of a --task lm run")
+    .addOption(new Option("--run <dir>", "the run folder (the older form of the argument)").hideHelp())
     .option("--prompt <text>", "text to continue", "")
     .option("--tokens <n>", "tokens to generate (default 100)", intArg("--tokens", 1))
     .option("--temperature <t>", "sampling temperature; 0 picks the most likely token (default 0.8)", numArg("--temperature"))
@@ -121,16 +132,17 @@ export function buildProgram(): Command {
     .option("--seed <n>", "random seed of the sampler (default 0)", intArg("--seed", 0))
     .option("--threads <n>", "threads (default: every core for the native engine, 1 for jax-js; see docs/performance.md)")
     .addOption(new Option("--device <device>", "wasm (CPU, default) or webgpu (a GPU through the `webgpu` package; docs/performance.md)").choices(["wasm", "webgpu"]))
-    .action(async (opts) => (await import("./generateCommand.js")).generateCommand(opts));
+    .action(async (run: string | undefined, opts) => (await import("./generateCommand.js")).generateCommand({ ...opts, run: runFolderArg("generate", run, opts.run) }));
 
   program
     .command("eval")
     .description("re-evaluate a saved run's checkpoint on its test set")
-    .requiredOption("--run <dir>", "run folder")
+    .argument("[run]", "run folder")
+    .addOption(new Option("--run <dir>", "the run folder (the older form of the argument)").hideHelp())
     .option("--data-dir <dir>", "read the dataset's files from <dir>")
     .option("--threads <n>", "threads (default: every core for the native engine, 1 for jax-js; see docs/performance.md)")
     .addOption(new Option("--device <device>", "wasm (CPU, default) or webgpu (a GPU through the `webgpu` package; docs/performance.md)").choices(["wasm", "webgpu"]))
-    .action(async (opts) => evalCommand(opts));
+    .action(async (run: string | undefined, opts) => evalCommand({ ...opts, run: runFolderArg("eval", run, opts.run) }));
 
   program
     .command("inspect")

@@ -1,4 +1,6 @@
 /** `dynamoe train`: resolve the configuration (defaults < --config file < flags), train, report. */
+import { parse as parseYaml } from "yaml";
+import { deepMerge, expandDottedKeys } from "../sweep/expandSweep.js";
 import { existsSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { UserError } from "../errors.js";
@@ -27,6 +29,8 @@ export type TrainFlags = {
   lr?: number;
   batchSize?: number;
   maxSteps?: number;
+  /** `key.path=value` pairs, applied last. */
+  set?: string[];
   validation?: number;
   evalEvery?: number;
   keepBest?: boolean;
@@ -42,12 +46,29 @@ export type TrainFlags = {
 function readConfigFile(path: string): Record<string, unknown> {
   if (!existsSync(path)) throw new UserError(`--config ${path}: file not found`);
   try {
-    const parsed: unknown = JSON.parse(readFileSync(path, "utf8"));
+    // YAML is a superset of JSON: one parser reads both.
+    const parsed: unknown = parseYaml(readFileSync(path, "utf8"));
     if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error("not an object");
     return parsed as Record<string, unknown>;
   } catch (e) {
-    throw new UserError(`--config ${path}: not a JSON object (${(e as Error).message.split("\n")[0]})`);
+    throw new UserError(`--config ${path}: not a JSON or YAML object (${(e as Error).message.split("\n")[0]})`);
   }
+}
+
+/** `--set key.path=value` pairs as config keys: the value read as YAML (`30`, `switch`, `[8, 4, 4, 2]`, `true`). */
+export function setPairs(pairs: string[]): Record<string, unknown> {
+  const flat: Record<string, unknown> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) throw new UserError(`--set ${pair}: expected key=value, e.g. --set router.tau=30`);
+    const key = pair.slice(0, eq).trim();
+    try {
+      flat[key] = parseYaml(pair.slice(eq + 1));
+    } catch (e) {
+      throw new UserError(`--set ${pair}: the value is not readable (${(e as Error).message.split("\n")[0]})`);
+    }
+  }
+  return expandDottedKeys(flat);
 }
 
 /** Merge the config file and the flags into one configuration input. */
@@ -83,7 +104,7 @@ export function configFromFlags(flags: TrainFlags): TrainConfigInput {
   set("dispatchCapacity", flags.dispatchCapacity);
   if (flags.layerRouters !== undefined) cfg.layerRouters = flags.layerRouters.map((kind) => ({ kind }));
   if (flags.router !== undefined) cfg.router = { ...((cfg.router as object | undefined) ?? {}), kind: flags.router };
-  return cfg as TrainConfigInput;
+  return deepMerge(cfg, setPairs(flags.set ?? [])) as TrainConfigInput;
 }
 
 /** A finished run's summary; a `UserError` when it is damaged. */

@@ -25,7 +25,7 @@ import { adamw, type AdamWState } from "../steps/adamw.js";
 import { appendLine, LOCK_FILE, lockRunFolder, readJsonLines, sweepTempFiles, TEMP_NAME, writeFileAtomic } from "../io/runFiles.js";
 import { makeFolder } from "../io/makeFolder.js";
 import { BEST_FILE, CHECKPOINT_FILE, checkpointExists, loadCheckpoint, NonFiniteError, saveCheckpoint, type Progress } from "./checkpoint.js";
-import { applyResumeChanges, readRunConfig, resolveConfig, type TrainConfig } from "./config.js";
+import { applyResumeChanges, readRunConfig, resolveConfig, type TrainConfig, type TrainConfigInput } from "./config.js";
 import { makeEvaluator, type EvalResult } from "./evaluate.js";
 import { cosineWithWarmup } from "./lrSchedule.js";
 import { imageTask } from "./imageTask.js";
@@ -176,7 +176,7 @@ function parseWindow(text: string | undefined, layers: number, path: string): Wi
 }
 
 /** Train a model. Validates `config` (throwing `UserError` on a bad one) and returns the summary. */
-export async function train(configInput: unknown, opts: TrainOptions = {}): Promise<TrainResult> {
+export async function train(configInput: TrainConfigInput = {}, opts: TrainOptions = {}): Promise<TrainResult> {
   const t0 = performance.now();
   const { outDir } = opts;
   if (opts.resume && !outDir) throw new UserError("resume needs a run folder");

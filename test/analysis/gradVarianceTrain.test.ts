@@ -11,6 +11,7 @@ import { analyzeGradVariance } from "../../src/cli/analyzeCommand.js";
 import { train, type TrainEvent } from "../../src/train/train.js";
 import { run } from "../cli/runCli.js";
 import { setup } from "../helpers.js";
+import type { TrainConfigInput } from "../../src/train/config.js";
 
 let mnist: ImageDataset;
 before(async () => {
@@ -21,7 +22,7 @@ before(async () => {
 const tmp = () => mkdtempSync(join(tmpdir(), "dynamoe-gv-"));
 
 // 16 steps of a small MoE on 1,024 MNIST images; a measurement every 4 steps with K = 3.
-const tiny = {
+const tiny: TrainConfigInput = {
   dataset: "mnist",
   model: "moe",
   router: { kind: "topk" },

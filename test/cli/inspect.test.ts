@@ -9,6 +9,7 @@ import type { ImageDataset, ImageSplit } from "../../src/data/types.js";
 import { tree } from "../../src/engine/jax.js";
 import { train } from "../../src/train/train.js";
 import { lcg, setup } from "../helpers.js";
+import type { TrainConfigInput } from "../../src/train/config.js";
 
 before(setup);
 
@@ -29,7 +30,7 @@ function synthetic(): ImageDataset {
   return { name: "mnist", inputDim: dim, numClasses: classes, classNames: ["a", "b", "c", "d"], source: "synthetic", train: split(256), test: split(96) };
 }
 
-const tiny = {
+const tiny: TrainConfigInput = {
   dataset: "mnist",
   model: "moe",
   d: 8,
@@ -76,7 +77,7 @@ test("eval lines and summary.json carry per-layer routing analytics that add up"
   const saved = JSON.parse(readFileSync(join(dir, "summary.json"), "utf8")) as { test: { routing: LayerRoutingStats[] } };
   assert.equal(saved.test.routing.length, 2);
   routing.forEach((s, l) => {
-    assert.equal(s.experts, tiny.experts[l]);
+    assert.equal(s.experts, tiny.experts![l]);
     assert.equal(s.tokens, 96);
     assert.equal(s.kHist.length, s.experts + 1);
     assert.equal(s.kHist.reduce((a, b) => a + b, 0), 96);

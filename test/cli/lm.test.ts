@@ -108,7 +108,7 @@ test("generate on an image run or a missing folder is a one-line error, without 
     [["generate", "--run", join(dir, "nowhere")], /not a dynamoe run folder \(no config\.json\)/],
     [["generate", "--run", noCheckpoint], /no checkpoint yet/],
     [["generate", "--run", image, "--tokens", "0"], /--tokens must be an integer ≥ 1/],
-    [["generate"], /required option '--run <dir>' not specified/],
+    [["generate"], /generate: which run\? give its folder: dynamoe generate RUN/],
   ];
   assertOneLineErrors(cases);
 });

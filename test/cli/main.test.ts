@@ -39,7 +39,7 @@ test("a user's mistake prints one line and exits non-zero, without a stack trace
     [["train", "--experts", "8,4"], /config.experts: has 2 entries but layers is 4/],
     [["train", "--config", join(dir, "bad-key.json")], /config: unknown key\(s\) "bogus"/],
     [["train", "--config", join(dir, "bad-type.json")], /config.router.tau: .*expected number/],
-    [["train", "--config", join(dir, "not-json.json")], /not a JSON object/],
+    [["train", "--config", join(dir, "not-json.json")], /not a JSON or YAML object/],
     [["train", "--config", join(dir, "missing.json")], /file not found/],
     [["train", "--threads", "0"], /--threads must be a positive integer/],
     [["train", "--layer-routers", "switch,bogus"], /--layer-routers: unknown router "bogus"/],
@@ -106,4 +106,50 @@ test("train, kill -9, --resume: ends exactly as an uninterrupted run; eval re-ev
   assert.equal(ev.code, 0, ev.stderr);
   const acc = JSON.parse(readFileSync(join(whole, "summary.json"), "utf8")).test.accuracy as number;
   assert.match(ev.stdout, new RegExp(`test accuracy\\s+${(100 * acc).toFixed(2)}%`));
+});
+
+test("output into a closed pipe stops quietly, without an EPIPE stack trace", async () => {
+  const child = spawn(process.execPath, [...CLI, "train", "--help"], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  child.stdout.destroy(); // the reader is gone before the first line is written
+  let stderr = "";
+  child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+  assert.equal(code, 0, stderr);
+  assert.doesNotMatch(stderr, /EPIPE|\n\s+at /);
+});
+
+test("eval and generate take the run folder as an argument, or by the older --run; a typo's suggestion stays on the one error line", () => {
+  assertOneLineErrors([
+    [["eval"], /^dynamoe: eval: which run\? give its folder: dynamoe eval RUN$/],
+    [["eval", "a", "--run", "b"], /two run folders given \(a and --run b\)/],
+    [["generate", "/nonexistent-run"], /nonexistent-run/],
+    [["trian"], /unknown command 'trian' \(Did you mean train\?\)/],
+    [["train", "--routr", "x"], /unknown option '--routr' \(Did you mean --router\?\)/],
+  ]);
+});
+
+test("--set reaches any key (dotted, values read as YAML) over the flags and a YAML --config; mistakes are one line", async () => {
+  const { configFromFlags } = await import("../../src/cli/trainCommand.js");
+  const { resolveConfig } = await import("../../src/train/config.js");
+  const dir = mkdtempSync(join(tmpdir(), "dynamoe-set-"));
+  const yamlFile = join(dir, "c.yaml");
+  writeFileSync(yamlFile, "d: 48\nrouter:\n  kind: topk\n  k: 3\n");
+  const c = resolveConfig(configFromFlags({ config: yamlFile, router: "switch", set: ["router.tau=30", "experts=[8, 4, 4, 2]", "keepBest=true", "h=96"] }));
+  assert.equal(c.d, 48); // from the YAML file
+  assert.equal(c.h, 96);
+  assert.deepEqual([c.router.kind, c.router.k, c.router.tau], ["switch", 3, 30]); // the flag over the file, --set over both
+  assert.deepEqual(c.experts, [8, 4, 4, 2]);
+  assert.equal(c.keepBest, true);
+  assertOneLineErrors([
+    [["train", "--set", "bogus=1"], /config: unknown key\(s\) "bogus"/],
+    [["train", "--set", "d"], /--set d: expected key=value/],
+    [["train", "--set", "router.tau=500"], /config\.router\.tau: Too big/],
+  ]);
+});
+
+test("bin/dynamoe.js runs the CLI, from dist/ when built and from the sources through tsx when not (a fresh clone)", async () => {
+  const { spawnSync } = await import("node:child_process");
+  const r = spawnSync(process.execPath, [join(ROOT, "bin/dynamoe.js"), "--version"], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim(), JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version);
 });

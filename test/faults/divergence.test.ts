@@ -18,11 +18,12 @@ import { initImageModel } from "../../src/models/imageModel.js";
 import { modelConfigFor } from "../../src/train/imageTask.js";
 import { resolveConfig } from "../../src/train/config.js";
 import { seedKey } from "../../src/engine/seedKey.js";
+import type { TrainConfigInput } from "../../src/train/config.js";
 
 before(setup);
 
 const WORK = mkdtempSync(join(tmpdir(), "dynamoe-diverge-"));
-const BASE = { d: 16, h: 16, layers: 2, eMax: 4, trainLimit: 512, testLimit: 100, batchSize: 64, epochs: 3, logEvery: 2, checkpointEvery: 2, warmupSteps: 0, engine: "jax" };
+const BASE: TrainConfigInput = { d: 16, h: 16, layers: 2, eMax: 4, trainLimit: 512, testLimit: 100, batchSize: 64, epochs: 3, logEvery: 2, checkpointEvery: 2, warmupSteps: 0, engine: "jax" };
 
 test("a NaN loss stops the run with one line naming the last finite checkpoint, which loads and continues at a lower --lr", async () => {
   const dir = join(WORK, "nan-loss");

@@ -136,7 +136,7 @@ test("a run folder written by train() is collected (real code path)", async () =
   };
   const dataset: ImageDataset = { name: "mnist", inputDim: dim, numClasses: classes, classNames: ["a", "b", "c", "d"], source: "synthetic", train: split(64), test: split(40) };
   const dir = mkdtempSync(join(tmpdir(), "dynamoe-real-"));
-  const config = { model: "moe", d: 8, h: 8, layers: 2, experts: [4, 2], epochs: 1, batchSize: 32, evalBatchSize: 40, warmupSteps: 1, logEvery: 1, seed: 0 };
+  const config = { model: "moe" as const, d: 8, h: 8, layers: 2, experts: [4, 2], epochs: 1, batchSize: 32, evalBatchSize: 40, warmupSteps: 1, logEvery: 1, seed: 0 };
   const { summary } = await train(config, { outDir: join(dir, "moe-seed0"), dataset });
   const c = collectRuns(dir);
   const g = c.groups[0];

@@ -11,6 +11,7 @@ import { UserError } from "../../src/errors.js";
 import { decodeSafetensors } from "../../src/train/safetensors.js";
 import { DivergedError, InterruptedError, train, type TrainEvent } from "../../src/train/train.js";
 import { comparableLines, metricLines, setup } from "../helpers.js";
+import type { TrainConfigInput } from "../../src/train/config.js";
 
 let mnist: ImageDataset;
 before(async () => {
@@ -21,7 +22,7 @@ before(async () => {
 const tmp = () => mkdtempSync(join(tmpdir(), "dynamoe-train-"));
 
 // A small MoE on 1,024 MNIST images: d = 32, h = 32, experts 4 then 2.
-const tiny = {
+const tiny: TrainConfigInput = {
   dataset: "mnist",
   model: "moe",
   d: 32,

@@ -11,6 +11,7 @@ import { readRunConfig } from "../../src/train/config.js";
 import { decodeSafetensors } from "../../src/train/safetensors.js";
 import { InterruptedError, train, type TrainEvent } from "../../src/train/train.js";
 import { comparableLines, metricLines, setup } from "../helpers.js";
+import type { TrainConfigInput } from "../../src/train/config.js";
 
 let mnist: ImageDataset;
 before(async () => {
@@ -23,7 +24,7 @@ const lines = metricLines;
 const comparable = comparableLines;
 
 // A small MoE on 1,024 of the MNIST training images left after 2,000 are held out.
-const tiny = {
+const tiny: TrainConfigInput = {
   dataset: "mnist", model: "moe", d: 32, h: 32, layers: 2, experts: [4, 2], epochs: 2, batchSize: 64, evalBatchSize: 500,
   trainLimit: 1024, testLimit: 1000, validation: 2000, evalEvery: 6, warmupSteps: 4, logEvery: 4, checkpointEvery: 8, seed: 3,
 };
