@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs the Debian packages dynamoe's tests and Fashion-MNIST runs need, when missing:
-# dataset-fashion-mnist (the official Fashion-MNIST split) and chromium (the headless browser the
-# report test drives through playwright-core). Runs as root with apt-get (CI, fresh machines);
+# dataset-fashion-mnist (the official Fashion-MNIST split), chromium (the headless browser the
+# report test drives through playwright-core) and python3-torch (the PyTorch export's test). Runs as root with apt-get (CI, fresh machines);
 # elsewhere it only says what to install. Tests that need a missing package are skipped.
 can_apt() { [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; }
 
@@ -19,5 +19,9 @@ fi
 if [ ! -x /usr/bin/chromium ]; then
   if can_apt; then install_pkg chromium "the HTML report's browser"
   else echo "Chromium is missing: sudo apt-get install chromium (the report's browser test will be skipped)" >&2; fi
+fi
+if ! /usr/bin/python3 -c "import torch" >/dev/null 2>&1; then
+  if can_apt; then install_pkg python3-torch "the PyTorch export"
+  else echo "PyTorch is missing: sudo apt-get install python3-torch (the PyTorch export tests will be skipped)" >&2; fi
 fi
 exit 0

@@ -145,6 +145,15 @@ export function buildProgram(): Command {
     .action(async (run: string | undefined, opts) => evalCommand({ ...opts, run: runFolderArg("eval", run, opts.run) }));
 
   program
+    .command("export")
+    .description("write a trained image run for PyTorch: weights in its state-dict layout, the model's shape and a Python module defining it (into <run>/pytorch)")
+    .argument("<run>", "run folder")
+    .option("--format <format>", "pytorch (the only one)", "pytorch")
+    .option("--out <dir>", "folder to write (default <run>/pytorch)")
+    .option("--data-dir <dir>", "read the dataset's files from <dir>")
+    .action(async (run: string, opts: { format?: string; out?: string; dataDir?: string }) => (await import("./exportCommand.js")).exportCommand(run, opts));
+
+  program
     .command("inspect")
     .description("summarise a run's routing (per layer) and write plots into <run>/plots/")
     .argument("<run>", "run folder")

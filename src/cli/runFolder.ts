@@ -5,10 +5,10 @@ import { UserError } from "../errors.js";
 import { CHECKPOINT_FILE } from "../train/checkpoint.js";
 import { readRunConfig, type TrainConfig } from "../train/config.js";
 
-/** The run's resolved configuration and checkpoint; a `UserError` naming `--run` when either is missing or damaged. */
+/** The run's resolved configuration and checkpoint; a `UserError` naming the folder when either is missing or damaged. */
 export function openRunFolder(dir: string): { config: TrainConfig; checkpoint: string } {
   const checkpoint = join(dir, CHECKPOINT_FILE);
-  if (!existsSync(join(dir, "config.json"))) throw new UserError(`--run ${dir}: not a dynamoe run folder (no config.json)`);
-  if (!existsSync(checkpoint)) throw new UserError(`--run ${dir}: no checkpoint yet (${CHECKPOINT_FILE} is missing)`);
+  if (!existsSync(join(dir, "config.json"))) throw new UserError(`${dir}: not a dynamoe run folder (no config.json)`);
+  if (!existsSync(checkpoint)) throw new UserError(`${dir}: no checkpoint yet (${CHECKPOINT_FILE} is missing)`);
   return { config: readRunConfig(dir, { onNote: (line) => process.stderr.write(`note: ${line}\n`) }), checkpoint };
 }

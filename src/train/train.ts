@@ -135,7 +135,7 @@ function checkNewRunFolder(outDir: string): void {
     throw new UserError(`${outDir} already holds a run: use --resume ${outDir} to continue it, or choose another --out`);
   }
   // Files that other dynamoe commands put in a run folder: a sweep's config and error log, the quick-run marker, analyses, plots.
-  const own = new Set([...RUN_FILES, LOCK_FILE, "plots", "sweep-config.json", "sweep-error.log", "QUICK", "grad-variance-final.json"]);
+  const own = new Set([...RUN_FILES, LOCK_FILE, "plots", "sweep-config.json", "sweep-error.log", "QUICK", "grad-variance-final.json", "pytorch"]);
   const foreign = readdirSync(outDir).filter((name) => !own.has(name) && !TEMP_NAME.test(name));
   if (foreign.length > 0 && !existsSync(join(outDir, "config.json"))) {
     throw new UserError(`${outDir} is not empty and not a dynamoe run folder (it holds ${foreign.slice(0, 3).join(", ")}${foreign.length > 3 ? ", …" : ""}); choose another --out`);

@@ -1,0 +1,146 @@
+/**
+ * The Python module `dynamoe export --format pytorch` writes beside the weights: the image model in
+ * plain PyTorch, evaluation only, with the routing rules that depend on the token alone. It reads the
+ * exported `config.json` and `model.safetensors` itself (a dozen lines of numpy), so it needs only
+ * torch and numpy. Kept as text here so that it ships inside the package.
+ */
+export const PYTORCH_MODULE = String.raw`"""
+A dynamoe image model in plain PyTorch (evaluation), written by \`dynamoe export --format pytorch\`.
+
+    import torch, dynamoe_model
+    model = dynamoe_model.load(".")          # the folder with config.json and model.safetensors
+    logits = model(x)                        # x: [B, input_dim] float32, normalised as dynamoe does
+
+  flatten -> Linear(input, d) -> L x (LayerNorm -> MoE or FFN -> residual) -> LayerNorm -> Linear(d, classes)
+
+An MoE layer routes each token with g = softmax(x W_r / T) and a rule that selects experts from g;
+the output is sum_i w_i E_i(x) over the selected experts, with E_i(x) = down_i(GELU_tanh(up_i(x))) and
+w the selected gates renormalised (exactly 1 for a single expert). Rules (src/moe/routers/ in dynamoe):
+  percentile  every expert whose gate is strictly above the tau-th percentile of the token's own gates
+              (linear interpolation, as numpy), or the argmax if none is
+  topk        the k largest gates (ties: the lower index)
+  top-p       largest first, up to and including the expert at which the sum reaches p
+  threshold   every expert whose gate is at least t, or the argmax if none is
+The state dict uses PyTorch's layout: Linear weights [out, in], LayerNorm weight/bias, one module per expert.
+"""
+import json
+import os
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def read_safetensors(path):
+    """A safetensors file as a dict of float32 tensors (the format: 8-byte header length, JSON header, data)."""
+    with open(path, "rb") as f:
+        blob = f.read()
+    n = int.from_bytes(blob[:8], "little")
+    header = json.loads(blob[8 : 8 + n])
+    out = {}
+    for name, t in header.items():
+        if name == "__metadata__":
+            continue
+        assert t["dtype"] == "F32", f"{name}: {t['dtype']}"
+        a, b = t["data_offsets"]
+        out[name] = torch.from_numpy(np.frombuffer(blob, dtype="<f4", count=(b - a) // 4, offset=8 + n + a).copy()).reshape(t["shape"])
+    return out
+
+
+class Expert(nn.Module):
+    def __init__(self, d, h):
+        super().__init__()
+        self.up = nn.Linear(d, h)
+        self.down = nn.Linear(h, d)
+
+    def forward(self, x):
+        return self.down(F.gelu(self.up(x), approximate="tanh"))
+
+
+def select(rule, g):
+    """The [T, N] 0/1 mask of a rule on the gates g [T, N]."""
+    kind, n = rule["kind"], g.shape[-1]
+    rank = torch.argsort(torch.argsort(-g, dim=-1, stable=True), dim=-1, stable=True)  # 0 = largest, ties: lower index first
+    if kind == "topk":
+        return (rank < max(1, min(rule["k"], n))).float()
+    if kind == "top-p":
+        s, _ = torch.sort(g, dim=-1, descending=True, stable=True)
+        reached = (torch.cumsum(s, -1) >= rule["p"]).float()
+        count = ((torch.cumsum(reached, -1) - reached) == 0).float().sum(-1, keepdim=True)
+        return (rank < count).float()
+    if kind == "percentile":
+        s, _ = torch.sort(g, dim=-1)
+        pos = (n - 1) * rule["tau"] / 100
+        lo = int(pos // 1)
+        hi, frac = min(lo + 1, n - 1), pos - lo
+        theta = s[:, lo] if frac == 0 or hi == lo else s[:, lo] + (s[:, hi] - s[:, lo]) * frac
+        mask = (g > theta[:, None]).float()
+    elif kind == "threshold":
+        mask = (g >= rule["threshold"]).float()
+    else:
+        raise ValueError(f"router {kind}: not exported")
+    fallback = F.one_hot(torch.argmax(g, -1), n).float()
+    return torch.where(mask.sum(-1, keepdim=True) == 0, fallback, mask)
+
+
+class MoE(nn.Module):
+    def __init__(self, d, h, experts, rule):
+        super().__init__()
+        self.rule = rule
+        self.router = nn.Linear(d, experts, bias=False)
+        self.experts = nn.ModuleList(Expert(d, h) for _ in range(experts))
+
+    def forward(self, x):
+        g = torch.softmax(self.router(x) / self.rule["temperature"], -1)
+        mask = select(self.rule, g)
+        base = g if self.rule["renormalize"] == "gates" else torch.exp(g)
+        kept = base * mask
+        total = kept.sum(-1, keepdim=True)
+        w = torch.where(mask.sum(-1, keepdim=True) == 1, mask, kept / torch.where(total > 0, total, torch.ones_like(total)))
+        y = torch.zeros_like(x)
+        for i, expert in enumerate(self.experts):
+            rows = torch.nonzero(mask[:, i]).flatten()
+            if len(rows):
+                y.index_add_(0, rows, w[rows, i : i + 1] * expert(x[rows]))
+        return y
+
+
+class Block(nn.Module):
+    def __init__(self, d, h, layer):
+        super().__init__()
+        self.norm = nn.LayerNorm(d, eps=1e-5)
+        if layer["kind"] == "moe":
+            self.moe = MoE(d, h, layer["experts"], layer["router"])
+        else:
+            self.ffn = Expert(d, h)
+
+    def forward(self, x):
+        inner = self.moe if hasattr(self, "moe") else self.ffn
+        return x + inner(self.norm(x))
+
+
+class DynaMoEImage(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        d, h = config["d"], config["h"]
+        self.embed = nn.Linear(config["input_dim"], d)
+        self.blocks = nn.ModuleList(Block(d, h, layer) for layer in config["layers"])
+        self.norm = nn.LayerNorm(d, eps=1e-5)
+        self.head = nn.Linear(d, config["num_classes"])
+
+    def forward(self, x):
+        x = self.embed(x.reshape(x.shape[0], -1))
+        for block in self.blocks:
+            x = block(x)
+        return self.head(self.norm(x))
+
+
+def load(folder="."):
+    """The exported model, in evaluation mode, with its weights."""
+    with open(os.path.join(folder, "config.json")) as f:
+        config = json.load(f)
+    model = DynaMoEImage(config)
+    model.load_state_dict(read_safetensors(os.path.join(folder, "model.safetensors")))
+    return model.eval()
+`;

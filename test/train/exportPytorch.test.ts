@@ -1,0 +1,76 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { before, test } from "node:test";
+import { tree } from "../../src/engine/jax.js";
+import { loadMnist } from "../../src/data/mnist.js";
+import type { ImageDataset } from "../../src/data/types.js";
+import type { TrainConfigInput } from "../../src/train/config.js";
+import { evaluate } from "../../src/train/evaluate.js";
+import { exportPytorch, pytorchUnsupported } from "../../src/train/exportPytorch.js";
+import { encodeSafetensors } from "../../src/train/safetensors.js";
+import { train } from "../../src/train/train.js";
+import type { ImageModelConfig, ImageModelParams } from "../../src/models/imageModel.js";
+import { setup } from "../helpers.js";
+
+/** Debian's PyTorch (python3-torch, installed by scripts/setup-debian.sh as root). */
+const PYTHON = process.env.DYNAMOE_TORCH_PYTHON ?? "/usr/bin/python3";
+const torchMissing = spawnSync(PYTHON, ["-c", "import torch, numpy"], { encoding: "utf8" }).status !== 0;
+
+let mnist: ImageDataset;
+before(async () => {
+  await setup();
+  mnist = await loadMnist();
+});
+
+const N = 500;
+const base: TrainConfigInput = { dataset: "mnist", d: 32, h: 32, layers: 2, experts: [4, 3], epochs: 1, batchSize: 64, trainLimit: 2048, testLimit: N, evalBatchSize: N, warmupSteps: 4, seed: 2 };
+
+/** Run the exported module in PyTorch on the first N test images: accuracy and mean cross-entropy. */
+function pytorchEval(dir: string): { accuracy: number; loss: number } {
+  const x = mnist.test.x.subarray(0, N * 784);
+  const y = Float32Array.from(mnist.test.y.subarray(0, N));
+  writeFileSync(join(dir, "test.safetensors"), encodeSafetensors({ x: { dtype: "F32", shape: [N, 784], data: x }, y: { dtype: "F32", shape: [N], data: y } }));
+  const script = [
+    "import sys, json, torch",
+    `sys.path.insert(0, ${JSON.stringify(dir)})`,
+    "import dynamoe_model as m",
+    `model = m.load(${JSON.stringify(dir)})`,
+    `t = m.read_safetensors(${JSON.stringify(join(dir, "test.safetensors"))})`,
+    "y = t['y'].long()",
+    "with torch.no_grad(): logits = model(t['x'])",
+    "print(json.dumps({'accuracy': (logits.argmax(-1) == y).float().mean().item(), 'loss': torch.nn.functional.cross_entropy(logits, y).item()}))",
+  ].join("\n");
+  const r = spawnSync(PYTHON, ["-c", script], { encoding: "utf8", env: { ...process.env, OMP_NUM_THREADS: "1" } });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout.trim().split("\n").at(-1)!);
+}
+
+const cases: [string, TrainConfigInput][] = [
+  ["dense", { model: "dense" }],
+  ["percentile", { model: "moe", router: { kind: "percentile" } }],
+  ["topk", { model: "moe", router: { kind: "topk", k: 2 } }],
+  ["top-p", { model: "moe", router: { kind: "top-p" } }],
+  ["threshold", { model: "moe", router: { kind: "threshold", threshold: 0.3 } }],
+];
+
+for (const [name, extra] of cases) {
+  test(`an exported ${name} model gives in PyTorch the test accuracy and loss of dynamoe's evaluation`, { skip: torchMissing && "Debian's python3-torch is not installed" }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), `dynamoe-export-${name}-`));
+    const { params, modelConfig } = (await train({ ...base, ...extra }, { outDir: join(dir, "run"), dataset: mnist })) as { params: ImageModelParams; modelConfig: ImageModelConfig };
+    const ours = await evaluate(params, { x: mnist.test.x.subarray(0, N * 784), y: mnist.test.y.subarray(0, N), n: N }, modelConfig, N);
+    await exportPytorch(params, modelConfig, join(dir, "pytorch"));
+    tree.dispose(params);
+    const theirs = pytorchEval(join(dir, "pytorch"));
+    assert.ok(ours.accuracy > 0.5, `trained: ${ours.accuracy}`);
+    assert.ok(Math.abs(theirs.accuracy - ours.accuracy) <= 1 / N, `accuracy: PyTorch ${theirs.accuracy}, dynamoe ${ours.accuracy}`);
+    assert.ok(Math.abs(theirs.loss - ours.loss) < 1e-4 * Math.max(1, ours.loss), `loss: PyTorch ${theirs.loss}, dynamoe ${ours.loss}`);
+  });
+}
+
+test("routers that depend on the whole batch are refused by name", () => {
+  const cfg = { kind: "moe", d: 8, h: 8, layers: 2, experts: [4, 4], inputDim: 784, numClasses: 10, router: { kind: "switch" } } as unknown as ImageModelConfig;
+  assert.match(pytorchUnsupported(cfg)!, /router switch in layer 0 \(it depends on the whole batch; exported: percentile, topk, top-p, threshold\)/);
+});
