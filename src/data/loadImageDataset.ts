@@ -1,6 +1,7 @@
-/** Load any of the image datasets by name. */
+/** Load a built-in image dataset by name, or a folder of images per class by its path. */
 import { loadCifar10 } from "./cifar10.js";
 import { loadFashionMnist } from "./fashionMnist.js";
+import { loadImageFolder } from "./imageFolder.js";
 import { loadMnist } from "./mnist.js";
 import { DataError, type ImageDataset, type ImageDatasetName } from "./types.js";
 
@@ -9,9 +10,10 @@ export const IMAGE_DATASET_NAMES: readonly ImageDatasetName[] = ["mnist", "fashi
 /**
  * Load `name` with its train and test splits normalised (see each loader for the source and the
  * statistics). `dataDir` replaces the default source with a folder of the dataset's official files.
- * Throws `DataError` for an unknown name or data that is missing or corrupt.
+ * Any other name is a folder of images per class (`imageFolder.ts`). Throws `DataError` for data that
+ * is missing or corrupt.
  */
-export function loadImageDataset(name: ImageDatasetName, opts: { dataDir?: string } = {}): Promise<ImageDataset> {
+export function loadImageDataset(name: ImageDatasetName | (string & {}), opts: { dataDir?: string } = {}): Promise<ImageDataset> {
   switch (name) {
     case "mnist":
       return loadMnist(opts);
@@ -20,7 +22,10 @@ export function loadImageDataset(name: ImageDatasetName, opts: { dataDir?: strin
     case "cifar10":
       return loadCifar10(opts);
     default:
-      // Reached from untyped callers (config files, the CLI).
-      return Promise.reject(new DataError(`unknown dataset "${String(name)}": the choices are ${IMAGE_DATASET_NAMES.join(", ")}`));
+      try {
+        return Promise.resolve(loadImageFolder(name));
+      } catch (err) {
+        return Promise.reject(err);
+      }
   }
 }

@@ -15,7 +15,8 @@ export type ImageDatasetName = "mnist" | "fashion-mnist" | "cifar10";
 
 /** A train/test image dataset with its metadata. */
 export type ImageDataset = {
-  name: ImageDatasetName;
+  /** A built-in dataset's name, or the name of a folder of images (`imageFolder.ts`). */
+  name: ImageDatasetName | (string & {});
   /** Flattened input size: 784 for MNIST and Fashion-MNIST, 3072 for CIFAR-10. */
   inputDim: number;
   numClasses: number;

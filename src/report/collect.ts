@@ -166,7 +166,8 @@ function buildGroup(key: string, config: Record<string, unknown>, all: RunFolder
     label,
     config,
     task,
-    data: String(task === "lm" ? config.corpus : config.dataset),
+    // A folder of images is shown by its own name (the summary's), not its path.
+    data: String(task === "lm" ? config.corpus : (first?.dataset ?? config.dataset)),
     model: config.model === "dense" ? "dense" : "moe",
     schedule: config.model === "dense" ? null : ((config.schedule as string | undefined) ?? null),
     router: config.model === "dense" ? null : layerRouters && new Set(layerRouters).size > 1 ? layerRouters.join(",") : routerKind,

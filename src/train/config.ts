@@ -55,7 +55,8 @@ export const configSchema = z
   .strictObject({
     /** `image`: classification (spec §4 image MLP-MoE). `lm`: next-token language modelling. */
     task: z.enum(["image", "lm"]).default("image"),
-    dataset: z.enum(["mnist", "fashion-mnist", "cifar10"]).default("mnist"),
+    /** Images: `mnist`, `fashion-mnist`, `cifar10`, or a folder with train/<class>/*.png and test/<class>/*.png (`data/imageFolder.ts`). */
+    dataset: z.string().min(1).default("mnist"),
     /** Language modelling: `sotu`, `gutenberg`, `recycling-the-web-1k`, or a .txt/.jsonl/.parquet path. */
     corpus: z.string().min(1).default("sotu"),
     /** Language modelling: the size preset of spec §4 (d, L; h = 2d); explicit `d`, `h`, `layers` win. */

@@ -33,7 +33,7 @@ test("a user's mistake prints one line and exits non-zero, without a stack trace
   writeFileSync(join(dir, "not-json.json"), "{ d: ");
   const cases: [string[], RegExp][] = [
     [["train", "--frobnicate"], /unknown option '--frobnicate'/],
-    [["train", "--dataset", "imagenet"], /argument 'imagenet' is invalid.*mnist, fashion-mnist, cifar10/],
+    [["train", "--dataset", "imagenet"], /unknown dataset "imagenet": the choices are mnist, fashion-mnist, cifar10, or a folder of images/],
     [["train", "--epochs", "two"], /--epochs must be an integer/],
     [["train", "--experts", "8,x,4"], /--experts must be a comma-separated list/],
     [["train", "--experts", "8,4"], /config.experts: has 2 entries but layers is 4/],
