@@ -91,6 +91,8 @@ export { configSchema, defaultConfig, LM_PRESETS, LM_SCALES, RENAMED_KEYS, resol
 export { makeLmEvaluator, type LmEvalOptions } from "./train/lmEvaluate.js";
 export { lmModelConfigFor } from "./train/lmTask.js";
 export { evaluate, makeEvaluator, type EvalResult, type Evaluator, type FrequencyRow } from "./train/evaluate.js";
+export { loadRun, type LoadedRun } from "./train/loadRun.js";
+export { exportPytorch, pytorchStateDict, EXPORTED_ROUTERS } from "./train/exportPytorch.js";
 export {
   addRoutingCounts,
   imbalance,

@@ -201,6 +201,14 @@ export function buildProgram(): Command {
     .action(async (runs: string, results: string) => (await import("./archiveCommand.js")).archiveCommand(runs, results));
 
   program
+    .command("compare")
+    .description("two runs side by side: the configuration keys that differ, then their final numbers")
+    .argument("<runA>", "run folder")
+    .argument("<runB>", "run folder")
+    .option("--json", "print JSON instead of a table")
+    .action(async (a: string, b: string, opts: { json?: boolean }) => (await import("./compareCommand.js")).compareCommand(a, b, opts));
+
+  program
     .command("report")
     .description("self-contained HTML report (and report.md) of every run under <dir>: the paper's claims with verdicts, charts, commands")
     .argument("<dir>", "folder of run folders (searched recursively)")

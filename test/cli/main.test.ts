@@ -153,3 +153,21 @@ test("bin/dynamoe.js runs the CLI, from dist/ when built and from the sources th
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout.trim(), JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version);
 });
+
+test("dynamoe compare: the configuration keys that differ, then both runs' numbers; --json", async () => {
+  const { writeFixtureRun, SMALL } = await import("../report/fixtures.js");
+  const dir = mkdtempSync(join(tmpdir(), "dynamoe-compare-"));
+  const a = writeFixtureRun(dir, { name: "a", config: { ...SMALL, model: "moe", router: { kind: "topk", k: 2 } }, accuracy: 0.91, kHists: [[0, 0, 10, 0, 0], [0, 0, 10, 0, 0]] });
+  const b = writeFixtureRun(dir, { name: "b", config: { ...SMALL, model: "moe", router: { kind: "topk", k: 3 }, seed: 1 }, accuracy: 0.93, kHists: [[0, 0, 0, 10, 0], [0, 0, 0, 10, 0]] });
+  const r = run(["compare", a, b]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^router\.k\s+2\s+3$/m);
+  assert.match(r.stdout, /^seed\s+0\s+1$/m);
+  assert.doesNotMatch(r.stdout, /^d\s/m); // equal keys are not listed
+  assert.match(r.stdout, /^test accuracy %\s+91(\.0+)?\s+93(\.0+)?$/m);
+  assert.doesNotMatch(r.stdout, /validation accuracy/); // neither run has one
+  const j = JSON.parse(run(["compare", a, b, "--json"]).stdout);
+  assert.deepEqual(j.config.map((d: { key: string }) => d.key), ["router.k", "seed"]);
+  assert.equal(j.numbers.b["test accuracy %"], 93);
+  assertOneLineErrors([[["compare", a, join(dir, "nope")], /nope: not a dynamoe run folder/]]);
+});
