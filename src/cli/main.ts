@@ -209,6 +209,13 @@ export function buildProgram(): Command {
     .action(async (a: string, b: string, opts: { json?: boolean }) => (await import("./compareCommand.js")).compareCommand(a, b, opts));
 
   program
+    .command("board")
+    .description("a local web page listing every run under [dir] with its curves and routing, live while runs train (localhost only)")
+    .argument("[dir]", "folder of run folders (searched recursively; default runs)")
+    .option("--port <n>", "port on 127.0.0.1 (default 6060; 0: any free port)", intArg("--port", 0))
+    .action(async (dir: string | undefined, opts: { port?: number }) => (await import("./boardCommand.js")).boardCommand(dir, opts));
+
+  program
     .command("report")
     .description("self-contained HTML report (and report.md) of every run under <dir>: the paper's claims with verdicts, charts, commands")
     .argument("<dir>", "folder of run folders (searched recursively)")

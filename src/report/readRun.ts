@@ -31,7 +31,7 @@ export type RunSummary = {
 };
 
 /** A `type: "train"` line of `metrics.jsonl` (one logging window). */
-export type TrainLine = { type: "train"; step: number; epoch: number; loss: number; accuracy: number; stepMs: number };
+export type TrainLine = { type: "train"; step: number; epoch: number; loss: number; accuracy: number; stepMs: number; lr?: number; gradNorm?: number };
 /** A `type: "eval"` line of `metrics.jsonl`. */
 export type EvalLine = { type: "eval"; step: number; epoch: number; loss: number; accuracy: number; perplexity?: number };
 /** One line of `grad-variance.jsonl`: the trace of the gradient covariance over K mini-batches at one step. */
