@@ -114,11 +114,17 @@ export async function writeRoutingPlots(dir: string, history: EvalLine[]): Promi
   return { files, png };
 }
 
-export async function inspectCommand(dir: string, flags: { plots?: boolean } = {}): Promise<void> {
+export async function inspectCommand(dir: string, flags: { plots?: boolean; json?: boolean } = {}): Promise<void> {
   if (!existsSync(dir)) throw new UserError(`${dir}: no such run folder`);
   const history = readRoutingHistory(dir);
   if (history.length === 0) {
     throw new UserError(`${dir}: no routing analytics in metrics.jsonl (a dense model, or a run with no evaluation yet)`);
+  }
+  if (flags.json) {
+    // The latest evaluation's per-layer routing analytics, as metrics.jsonl holds them; no plots.
+    const last = history.at(-1)!;
+    process.stdout.write(JSON.stringify({ run: dir, step: last.step, epoch: last.epoch, split: last.split ?? "test", accuracy: last.accuracy, loss: last.loss, routing: last.routing }, null, 2) + "\n");
+    return;
   }
   process.stdout.write(formatRoutingSummary(dir, history.at(-1)!));
   if (flags.plots === false) return;

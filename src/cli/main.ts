@@ -159,7 +159,8 @@ export function buildProgram(): Command {
     .description("summarise a run's routing (per layer) and write plots into <run>/plots/")
     .argument("<run>", "run folder")
     .option("--no-plots", "print the summary only")
-    .action(async (run: string, opts: { plots?: boolean }) => inspectCommand(run, opts));
+    .option("--json", "print the latest evaluation's per-layer routing analytics as JSON (no plots)")
+    .action(async (run: string, opts: { plots?: boolean; json?: boolean }) => inspectCommand(run, opts));
 
   program
     .command("sweep")
@@ -191,7 +192,8 @@ export function buildProgram(): Command {
     .description("table of every run under <dir>, seeds pooled (mean ± std), also written as CSV")
     .argument("<dir>", "folder of run folders (searched recursively)")
     .option("--csv <file>", "CSV path (default <dir>/results.csv)")
-    .action(async (dir: string, opts: { csv?: string }) => (await import("./resultsCommand.js")).resultsCommand(dir, opts));
+    .option("--json", "print the groups as JSON (the CSV's fields) instead of the table")
+    .action(async (dir: string, opts: { csv?: string; json?: boolean }) => (await import("./resultsCommand.js")).resultsCommand(dir, opts));
 
   program
     .command("archive")

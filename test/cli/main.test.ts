@@ -171,3 +171,16 @@ test("dynamoe compare: the configuration keys that differ, then both runs' numbe
   assert.equal(j.numbers.b["test accuracy %"], 93);
   assertOneLineErrors([[["compare", a, join(dir, "nope")], /nope: not a dynamoe run folder/]]);
 });
+
+test("results --json and inspect --json print what the tables show, as JSON", async () => {
+  const { writeImageCollection } = await import("../report/fixtures.js");
+  const dir = mkdtempSync(join(tmpdir(), "dynamoe-json-"));
+  writeImageCollection(dir);
+  const groups = JSON.parse(run(["results", dir, "--json"]).stdout) as { group: string; accuracy_mean: number; accuracy_std: number | null; n: number; config: { d: number } }[];
+  const uniform = groups.find((g) => g.group.includes("uniform"))!;
+  assert.deepEqual([uniform.accuracy_mean, uniform.accuracy_std, uniform.n, uniform.config.d], [91, 1, 3, 8]);
+  const runDir = join(dir, "images", "uniform-seed0");
+  const r = JSON.parse(run(["inspect", runDir, "--json"]).stdout) as { routing: { experts: number; kHist: number[] }[] };
+  assert.equal(r.routing.length, 2);
+  assert.equal(r.routing[0].kHist.length, r.routing[0].experts + 1);
+});
