@@ -75,6 +75,11 @@ export function parallelKernels(k: MlpExports, pool: KernelPool | null, minWork 
       split("head_stats", b1 - b0, 1, (b1 - b0) * 256 * C * d, (i, n) => [E, V, d, h, y, C, z, bmax, bsum, picked, b0 + i, b0 + i + n]),
     head_grads: (E, V, d, h, y, C, cValid, s, z, m, w, dE, dhParts, g0, g1) =>
       split("head_grads", g1 - g0, 1, (g1 - g0) * 4096 * C * d, (i, n) => [E, V, d, h, y, C, cValid, s, z, m, w, dE, dhParts, g0 + i, g0 + i + n]),
+    // Attention: each (sequence, head) pair is computed whole by one thread into its own slices.
+    attention_forward: (qkv, S, H, dh, scale, probs, a, p0, p1) =>
+      split("attention_forward", p1 - p0, 1, (p1 - p0) * S * S * dh, (i, n) => [qkv, S, H, dh, scale, probs, a, p0 + i, p0 + i + n]),
+    attention_backward: (qkv, probs, da, S, H, dh, scale, dqkv, scratch, p0, p1) =>
+      split("attention_backward", p1 - p0, 1, (p1 - p0) * S * S * dh * 2, (i, n) => [qkv, probs, da, S, H, dh, scale, dqkv, scratch, p0 + i, p0 + i + n]),
   };
 }
 
@@ -82,6 +87,7 @@ export function parallelKernels(k: MlpExports, pool: KernelPool | null, minWork 
 export const POOL_EXPORTS = [
   "matmul", "matmul_t", "add_bias", "add", "gelu_forward", "gelu_backward", "gelu_forward_t", "gelu_backward_t",
   "layernorm_forward", "gather_rows", "scatter_add_rows", "gathered_dots", "adamw", "zero", "head_stats", "head_grads",
+  "attention_forward", "attention_backward",
 ];
 
 /**

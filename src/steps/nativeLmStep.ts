@@ -1,8 +1,9 @@
 /**
- * The language model's whole training step on our kernels (the paper's per-position model: no
- * attention), with the state resident in kernel memory as in `nativeImageStep.ts`:
+ * The language model's whole training step on our kernels (the paper's per-position model, or with
+ * causal self-attention before each block), with the state resident in kernel memory as in
+ * `nativeImageStep.ts`:
  *
- *   h_t = E[x_t] + P[t mod S];  the blocks (`nativeStack.ts`);  z = LN(h) Eᵀ (tied head);
+ *   h_t = E[x_t] + P[t mod S];  the blocks (`nativeStack.ts`, attention in `nativeAttention.ts`);  z = LN(h) Eᵀ (tied head);
  *   L = mean_t (logsumexp(z_t) − z_t[y_t]) + auxiliary losses
  *
  * The 50,257-way head goes through `lmHead.c` in chunks of tokens, its vocabulary in blocks shared
@@ -17,6 +18,7 @@ import type { Arena, Buf } from "../kernels/mlpKernel.js";
 import type { Kernels } from "../kernels/parallelKernels.js";
 import type { LmModelConfig, LmModelParams } from "../models/lmModel.js";
 import type { AdamWOptions, AdamWState } from "./adamw.js";
+import { NativeAttention } from "./nativeAttention.js";
 import { NativeParams } from "./nativeParams.js";
 import { LN_EPS, NativeStack, nativeStackUnsupported } from "./nativeStack.js";
 import { nativeMemory, NativeStep, ONE_THREAD, type NativeThreads } from "./nativeStep.js";
@@ -26,7 +28,6 @@ export const NATIVE_HEAD_CHUNK = 256;
 
 /** Why the native step cannot run `cfg` (then the jax-js step does), or null when it can. */
 export function nativeLmUnsupported(cfg: LmModelConfig): string | null {
-  if (cfg.attention) return "attention";
   if (cfg.d % 8 !== 0) return `width d = ${cfg.d} (the head's tiles need a multiple of 8)`;
   return nativeStackUnsupported(cfg);
 }
@@ -69,7 +70,7 @@ export class NativeLmStep extends NativeStep<LmModelParams> {
     this.p = new NativeParams(mem, params);
     this.tok = mem.take(T); this.tgt = mem.take(T);
     this.H = mem.take(T * d); this.dH = mem.take(T * d);
-    this.stack = new NativeStack(cfg, T, mem);
+    this.stack = new NativeStack(cfg, T, mem, cfg.attention ? new NativeAttention(cfg, batch, mem) : null);
     this.xhatF = mem.take(T * d); this.rstdF = mem.take(T); this.Z = mem.take(T * d); this.dZ = mem.take(T * d);
     this.hPad = mem.take(C * d); this.yPad = mem.take(C); this.z = mem.take(V * C);
     this.bmax = mem.take(this.blocks * C); this.bsum = mem.take(this.blocks * C);

@@ -1,7 +1,8 @@
 /**
  * The stack of blocks shared by the image and the language model, on our kernels: per block
  * `n = LN(h); h += FFN(n)` or `h += Σ_{i∈S(n)} w_i E_i(n)`, forward and backward over a residual
- * stream of `rows` rows held in kernel memory.
+ * stream of `rows` rows held in kernel memory, after an optional sublayer of its own (`PreSublayer`:
+ * the language model's attention).
  *
  * MoE layers are truly sparse: expert i runs only on the rows routed to it (gathered), so compute
  * follows the routing. Routing runs on the host (`moe/hostRouter.ts`) with the draws of
@@ -29,6 +30,16 @@ export function nativeStackUnsupported(cfg: StackConfig): string | null {
   return null;
 }
 
+/**
+ * A residual sublayer run before each block's LayerNorm and MoE or FFN part (the language model's
+ * attention, `nativeAttention.ts`): `forward` updates `H` in place for block `l`; `backward` takes
+ * ∂L/∂h after it in `dH` and leaves ∂L/∂h before it, its parameter gradients written into `p.G`.
+ */
+export type PreSublayer = {
+  forward(k: Kernels, p: NativeParams<unknown>, H: Buf, l: number): void;
+  backward(k: Kernels, p: NativeParams<unknown>, dH: Buf, l: number): void;
+};
+
 /** Buffers of one block. */
 type Block = {
   xhat: Buf; rstd: Buf; normed: Buf; dNormed: Buf;
@@ -49,8 +60,8 @@ export class NativeStack {
   private readonly tmpH: Buf;
   private readonly drawFn: ((key: HostKey) => HostDraws[]) | null;
 
-  /** Takes the buffers for `rows` rows from `mem` (before `mem.commit()`). */
-  constructor(readonly cfg: StackConfig, readonly rows: number, private readonly mem: Arena) {
+  /** Takes the buffers for `rows` rows from `mem` (before `mem.commit()`); `pre` runs before each block. */
+  constructor(readonly cfg: StackConfig, readonly rows: number, private readonly mem: Arena, private readonly pre: PreSublayer | null = null) {
     const { d, h } = cfg;
     const b = rows;
     this.blocks = Array.from({ length: cfg.layers }, (_, l) => {
@@ -114,6 +125,7 @@ export class NativeStack {
     let aux = 0;
     this.blocks.forEach((bl, l) => {
       const pre = `blocks.${l}`;
+      this.pre?.forward(k, p, H, l);
       k.layernorm_forward(H.at, P(`${pre}.norm.scale`), P(`${pre}.norm.bias`), b, d, LN_EPS, bl.normed.at, bl.xhat.at, bl.rstd.at);
       if (!bl.moe) {
         const f = `${pre}.ffn`;
@@ -220,6 +232,7 @@ export class NativeStack {
         }
       }
       k.layernorm_backward(bl.dNormed.at, bl.xhat.at, bl.rstd.at, P(`${pre}.norm.scale`), b, d, dH.at, 1, G(`${pre}.norm.scale`), G(`${pre}.norm.bias`));
+      this.pre?.backward(k, p, dH, l);
     }
   }
 }
