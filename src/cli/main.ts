@@ -5,6 +5,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { readFileSync } from "node:fs";
 import { UserError } from "../errors.js";
+import { defaultConfig, resolveConfig } from "../train/config.js";
 import { HOST_ROUTER_KINDS, ROUTER_KINDS, ROUTING_RULES } from "../moe/routers/registry.js";
 import { SCHEDULE_KINDS } from "../moe/schedules.js";
 import { DISPATCH_MODES } from "../moe/dispatchPlan.js";
@@ -70,6 +71,9 @@ function runFolderArg(command: string, positional: string | undefined, flag: str
 }
 
 export function buildProgram(): Command {
+  // The defaults --help shows are the configuration's own (one definition).
+  const D = defaultConfig();
+  const LM_DEFAULTS = resolveConfig({ task: "lm" });
   const program = new Command("dynamoe")
     .description("Mixture-of-Experts with dynamic expert activation (DynaMoE) on jax-js")
     .version(VERSION)
@@ -80,7 +84,7 @@ export function buildProgram(): Command {
   program
     .command("train")
     .description("train an image classifier or a language model (dense or MoE) and write a run folder")
-    .addOption(new Option("--task <task>", "image classification or next-token language modelling").choices(["image", "lm"]))
+    .addOption(new Option("--task <task>", `image classification or next-token language modelling (default ${D.task})`).choices(["image", "lm"]))
     .option("--dataset <name>", "image dataset: mnist, fashion-mnist, cifar10, or a folder of your own images (train/<class>/*.png and test/<class>/*.png)")
     .option("--data <folder>", "your own images: a folder with train/<class>/*.png and test/<class>/*.png (the same as --dataset <folder>)")
     .option("--corpus <name>", "lm: sotu (default), gutenberg, recycling-the-web-1k, or a .txt/.jsonl/.parquet file")
@@ -88,21 +92,21 @@ export function buildProgram(): Command {
     .option("--attention", "lm: causal self-attention before each MoE block (ours; the paper has none)")
     .option("--context <n>", "lm: positions per sequence (default 128)", intArg("--context", 1))
     .option("--eval-limit <n>", "evaluate on the first n test examples (lm: validation sequences) only", intArg("--eval-limit", 1))
-    .option("--validation <n>", "images: training images held out as the validation split, evaluated every epoch (default 5000; 0: none, then the test set every epoch); the test set is evaluated once, at the end", intArg("--validation", 0))
+    .option("--validation <n>", "images: training images held out as the validation split, evaluated every epoch (default: 5000, or a tenth of a smaller training split; 0: none, then the test set every epoch); the test set is evaluated once, at the end", intArg("--validation", 0))
     .option("--eval-every <n>", "also evaluate on the validation split every n steps", intArg("--eval-every", 1))
     .option("--keep-best", "keep the state of the best validation evaluation in best.safetensors and report the test set on it")
-    .addOption(new Option("--model <kind>", "dense MLP or Mixture-of-Experts").choices(["dense", "moe"]))
-    .addOption(new Option("--router <kind>", "routing rule").choices([...ROUTER_KINDS]))
+    .addOption(new Option("--model <kind>", `dense MLP or Mixture-of-Experts (default ${D.model})`).choices(["dense", "moe"]))
+    .addOption(new Option("--router <kind>", `routing rule (default ${D.router.kind})`).choices([...ROUTER_KINDS]))
     .option("--layer-routers <list>", "a router per layer, e.g. switch,switch,top-p,top-p (over --router's settings)", layerRoutersArg)
-    .addOption(new Option("--schedule <kind>", "experts per layer over depth").choices([...SCHEDULE_KINDS]))
-    .addOption(new Option("--dispatch <mode>", "expert computation: auto picks dense-masked or sparse by cost").choices([...DISPATCH_MODES]))
+    .addOption(new Option("--schedule <kind>", `experts per layer over depth (default ${D.schedule}; E_max ${D.eMax}, E_min ${D.eMin})`).choices([...SCHEDULE_KINDS]))
+    .addOption(new Option("--dispatch <mode>", `expert computation: auto picks dense-masked or sparse by cost (default ${D.dispatch})`).choices([...DISPATCH_MODES]))
     .option("--dispatch-capacity <f>", 'slots per expert: "exact" or a capacity factor f (C = ⌈f·T/N⌉, overflow dropped)', capacityArg)
     .option("--experts <list>", "explicit experts per layer, e.g. 8,4,4,2 (implies --schedule custom)", expertsArg)
-    .addOption(new Option("--budget <mode>", "matched: rescale the schedule to uniform's L·E_max experts in all, keeping its shape").choices(["free", "matched"]))
-    .option("--epochs <n>", "training epochs", intArg("--epochs", 1))
-    .option("--seed <n>", "random seed", intArg("--seed", 0))
-    .option("--lr <x>", "peak learning rate", numArg("--lr"))
-    .option("--batch-size <n>", "training batch size", intArg("--batch-size", 1))
+    .addOption(new Option("--budget <mode>", `matched: rescale the schedule to uniform's L·E_max experts in all, keeping its shape (default ${D.budget})`).choices(["free", "matched"]))
+    .option("--epochs <n>", `training epochs (default ${D.epochs})`, intArg("--epochs", 1))
+    .option("--seed <n>", `random seed (default ${D.seed})`, intArg("--seed", 0))
+    .option("--lr <x>", `peak learning rate (default ${D.lr}, ${D.warmupSteps} warm-up steps, cosine to ${D.minLrRatio}×)`, numArg("--lr"))
+    .option("--batch-size <n>", `training batch size (default ${D.batchSize}; lm ${LM_DEFAULTS.batchSize})`, intArg("--batch-size", 1))
     .option("--max-steps <n>", "stop after n steps (quick runs)", intArg("--max-steps", 1))
     .option("--config <file>", "JSON or YAML file with any configuration key (d, h, layers, eMax, eMin, router{...}, lr, ...)")
     .option("--set <key=value>", "any configuration key, dotted for nested ones, the value read as YAML (repeatable; applied last): --set d=64 --set router.tau=30 --set experts=[8,4,4,2]", (v: string, acc: string[]) => [...acc, v], [] as string[])
