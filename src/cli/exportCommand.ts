@@ -21,7 +21,7 @@ export async function exportCommand(run: string, opts: { format?: string; out?: 
   const state = loadCheckpoint(checkpoint, initImageModel(random.key(0), cfg));
   const out = opts.out ?? join(run, "pytorch");
   try {
-    const files = await exportPytorch(state.params, cfg, out, { run, step: String(state.progress.step), dataset: data.name });
+    const files = await exportPytorch(state.params, cfg, out, { run, step: String(state.progress.step), dataset: data.name }, { classNames: data.classNames, stats: data.stats });
     process.stdout.write(`${files.join("\n")}\nload it: python3 -c 'import sys; sys.path.insert(0, "${out}"); import dynamoe_model; print(dynamoe_model.load("${out}"))'\n`);
   } finally {
     tree.dispose([state.params, state.opt, state.key]);

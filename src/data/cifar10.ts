@@ -133,6 +133,7 @@ export async function loadCifar10(opts: { dataDir?: string; cache?: boolean } = 
     inputDim: 3072,
     numClasses: 10,
     classNames: CIFAR10_CLASS_NAMES,
+    stats: CIFAR10_STATS,
     source: describeCifar10Source(src),
     train: normalizeSplit(raw.train, CIFAR10_STATS),
     test: normalizeSplit(raw.test, CIFAR10_STATS),

@@ -89,6 +89,7 @@ export async function loadIdx28Dataset(
     inputDim: 784,
     numClasses: 10,
     classNames: meta.classNames,
+    stats: meta.stats,
     source: meta.source,
     train: normalizeSplit(raw.train, meta.stats),
     test: normalizeSplit(raw.test, meta.stats),

@@ -1,5 +1,6 @@
 /** The shape every image-classification data source is loaded into. */
 import { UserError } from "../errors.js";
+import type { ChannelStats } from "./normalize.js";
 
 /** One split of an image dataset, already normalised. */
 export type ImageSplit = {
@@ -22,6 +23,8 @@ export type ImageDataset = {
   numClasses: number;
   /** Human-readable class names, index = label. */
   classNames: string[];
+  /** How 8-bit pixels (channels last) were normalised: `(v / 255 − mean[c]) / std[c]`, where known. */
+  stats?: ChannelStats;
   /** Where the data came from (package, directory or file), for the run's config and report. */
   source: string;
   train: ImageSplit;

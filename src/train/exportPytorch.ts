@@ -26,6 +26,7 @@ import { UserError } from "../errors.js";
 import { encodeSafetensors, type SafeTensor } from "./safetensors.js";
 import { PYTORCH_MODULE } from "./pytorchModule.js";
 import type { numpy as np } from "../engine/jax.js";
+import type { ChannelStats } from "../data/normalize.js";
 
 /** The routing rules the Python module implements. */
 export const EXPORTED_ROUTERS = ["percentile", "topk", "top-p", "threshold"] as const;
@@ -85,24 +86,37 @@ export async function pytorchStateDict(params: ImageModelParams, cfg: ImageModel
   return out;
 }
 
+/** What the export records beside the model: the class names and how pixels were normalised, where known. */
+export type ExportData = { classNames?: string[]; stats?: ChannelStats };
+
 /** The model's shape as the Python module reads it. */
-export function pytorchConfig(cfg: ImageModelConfig): Record<string, unknown> {
+export function pytorchConfig(cfg: ImageModelConfig, data: ExportData = {}): Record<string, unknown> {
   const layers = Array.from({ length: cfg.layers }, (_, l) => {
     if (cfg.kind === "dense") return { kind: "dense" };
     const r = layerRouter(cfg, l);
     return { kind: "moe", experts: cfg.experts[l], router: { kind: r.kind, temperature: r.temperature, tau: r.tau, k: r.k, p: r.p, threshold: r.threshold, renormalize: r.renormalize } };
   });
-  return { format: "dynamoe-pytorch-1", input_dim: cfg.inputDim, num_classes: cfg.numClasses, d: cfg.d, h: cfg.h, layers };
+  return {
+    format: "dynamoe-pytorch-1",
+    input_dim: cfg.inputDim,
+    num_classes: cfg.numClasses,
+    ...(data.classNames ? { class_names: data.classNames } : {}),
+    // preprocess(): 8-bit pixels, channels last, to the model's input.
+    ...(data.stats ? { normalize: { mean: data.stats.mean, std: data.stats.std } } : {}),
+    d: cfg.d,
+    h: cfg.h,
+    layers,
+  };
 }
 
 /** Write the export into `outDir`; returns the files written. */
-export async function exportPytorch(params: ImageModelParams, cfg: ImageModelConfig, outDir: string, meta: Record<string, string> = {}): Promise<string[]> {
+export async function exportPytorch(params: ImageModelParams, cfg: ImageModelConfig, outDir: string, meta: Record<string, string> = {}, data: ExportData = {}): Promise<string[]> {
   const why = pytorchUnsupported(cfg);
   if (why) throw new UserError(`export: cannot export ${why}`);
   makeFolder(outDir, "the export folder");
   const files = [join(outDir, "model.safetensors"), join(outDir, "config.json"), join(outDir, "dynamoe_model.py")];
   writeFileAtomic(files[0], encodeSafetensors(await pytorchStateDict(params, cfg), meta));
-  writeFileAtomic(files[1], JSON.stringify(pytorchConfig(cfg), null, 2) + "\n");
+  writeFileAtomic(files[1], JSON.stringify(pytorchConfig(cfg, data), null, 2) + "\n");
   writeFileAtomic(files[2], PYTORCH_MODULE);
   return files;
 }

@@ -10,6 +10,7 @@ A dynamoe image model in plain PyTorch (evaluation), written by \`dynamoe export
     import torch, dynamoe_model
     model = dynamoe_model.load(".")          # the folder with config.json and model.safetensors
     logits = model(x)                        # x: [B, input_dim] float32, normalised as dynamoe does
+    logits = model(model.preprocess(pixels)) # pixels: uint8 [B, H, W, C] or [B, input_dim], 0..255
 
   flatten -> Linear(input, d) -> L x (LayerNorm -> MoE or FFN -> residual) -> LayerNorm -> Linear(d, classes)
 
@@ -128,6 +129,17 @@ class DynaMoEImage(nn.Module):
         self.blocks = nn.ModuleList(Block(d, h, layer) for layer in config["layers"])
         self.norm = nn.LayerNorm(d, eps=1e-5)
         self.head = nn.Linear(d, config["num_classes"])
+        self.class_names = config.get("class_names")
+        norm = config.get("normalize")
+        self.norm_mean = None if norm is None else torch.tensor(norm["mean"], dtype=torch.float32)
+        self.norm_std = None if norm is None else torch.tensor(norm["std"], dtype=torch.float32)
+
+    def preprocess(self, pixels):
+        """8-bit pixels, channels last ([B, H, W, C] or [B, input_dim]), normalised as in training."""
+        if self.norm_mean is None:
+            raise ValueError("the export has no normalisation record: normalise the input yourself")
+        x = torch.as_tensor(pixels).float().reshape(len(pixels), -1, len(self.norm_mean)) / 255
+        return ((x - self.norm_mean) / self.norm_std).reshape(len(pixels), -1)
 
     def forward(self, x):
         x = self.embed(x.reshape(x.shape[0], -1))

@@ -11,6 +11,7 @@ import type { TrainConfigInput } from "../../src/train/config.js";
 import { evaluate } from "../../src/train/evaluate.js";
 import { exportPytorch, pytorchUnsupported } from "../../src/train/exportPytorch.js";
 import { encodeSafetensors } from "../../src/train/safetensors.js";
+import { MNIST_STATS } from "../../src/data/normalize.js";
 import { train } from "../../src/train/train.js";
 import type { ImageModelConfig, ImageModelParams } from "../../src/models/imageModel.js";
 import { setup } from "../helpers.js";
@@ -29,10 +30,12 @@ const N = 500;
 const base: TrainConfigInput = { dataset: "mnist", d: 32, h: 32, layers: 2, experts: [4, 3], epochs: 1, batchSize: 64, trainLimit: 2048, testLimit: N, evalBatchSize: N, warmupSteps: 4, seed: 2 };
 
 /** Run the exported module in PyTorch on the first N test images: accuracy and mean cross-entropy. */
-function pytorchEval(dir: string): { accuracy: number; loss: number } {
+function pytorchEval(dir: string): { accuracy: number; loss: number; pixelsAccuracy: number; classes: string[] } {
   const x = mnist.test.x.subarray(0, N * 784);
   const y = Float32Array.from(mnist.test.y.subarray(0, N));
-  writeFileSync(join(dir, "test.safetensors"), encodeSafetensors({ x: { dtype: "F32", shape: [N, 784], data: x }, y: { dtype: "F32", shape: [N], data: y } }));
+  // The 8-bit pixels the normalised images came from, for the module's preprocess().
+  const raw = Float32Array.from(x, (v) => Math.round((v * MNIST_STATS.std[0] + MNIST_STATS.mean[0]) * 255));
+  writeFileSync(join(dir, "test.safetensors"), encodeSafetensors({ x: { dtype: "F32", shape: [N, 784], data: x }, y: { dtype: "F32", shape: [N], data: y }, raw: { dtype: "F32", shape: [N, 28, 28, 1], data: raw } }));
   const script = [
     "import sys, json, torch",
     `sys.path.insert(0, ${JSON.stringify(dir)})`,
@@ -40,8 +43,8 @@ function pytorchEval(dir: string): { accuracy: number; loss: number } {
     `model = m.load(${JSON.stringify(dir)})`,
     `t = m.read_safetensors(${JSON.stringify(join(dir, "test.safetensors"))})`,
     "y = t['y'].long()",
-    "with torch.no_grad(): logits = model(t['x'])",
-    "print(json.dumps({'accuracy': (logits.argmax(-1) == y).float().mean().item(), 'loss': torch.nn.functional.cross_entropy(logits, y).item()}))",
+    "with torch.no_grad(): logits = model(t['x']); fromPixels = model(model.preprocess(t['raw'].to(torch.uint8)))",
+    "print(json.dumps({'accuracy': (logits.argmax(-1) == y).float().mean().item(), 'loss': torch.nn.functional.cross_entropy(logits, y).item(), 'pixelsAccuracy': (fromPixels.argmax(-1) == y).float().mean().item(), 'classes': model.class_names}))",
   ].join("\n");
   const r = spawnSync(PYTHON, ["-c", script], { encoding: "utf8", env: { ...process.env, OMP_NUM_THREADS: "1" } });
   assert.equal(r.status, 0, r.stderr);
@@ -61,12 +64,15 @@ for (const [name, extra] of cases) {
     const dir = mkdtempSync(join(tmpdir(), `dynamoe-export-${name}-`));
     const { params, modelConfig } = (await train({ ...base, ...extra }, { outDir: join(dir, "run"), dataset: mnist })) as { params: ImageModelParams; modelConfig: ImageModelConfig };
     const ours = await evaluate(params, { x: mnist.test.x.subarray(0, N * 784), y: mnist.test.y.subarray(0, N), n: N }, modelConfig, N);
-    await exportPytorch(params, modelConfig, join(dir, "pytorch"));
+    await exportPytorch(params, modelConfig, join(dir, "pytorch"), {}, { classNames: mnist.classNames, stats: mnist.stats });
     tree.dispose(params);
     const theirs = pytorchEval(join(dir, "pytorch"));
     assert.ok(ours.accuracy > 0.5, `trained: ${ours.accuracy}`);
     assert.ok(Math.abs(theirs.accuracy - ours.accuracy) <= 1 / N, `accuracy: PyTorch ${theirs.accuracy}, dynamoe ${ours.accuracy}`);
     assert.ok(Math.abs(theirs.loss - ours.loss) < 1e-4 * Math.max(1, ours.loss), `loss: PyTorch ${theirs.loss}, dynamoe ${ours.loss}`);
+    // From 8-bit pixels through the module's own preprocess(), the same predictions to one image.
+    assert.ok(Math.abs(theirs.pixelsAccuracy - ours.accuracy) <= 1 / N, `from pixels: ${theirs.pixelsAccuracy}`);
+    assert.deepEqual(theirs.classes, mnist.classNames);
   });
 }
 
