@@ -11,6 +11,7 @@ import { createServer, type Server } from "node:http";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { UserError } from "../errors.js";
+import { missingPackageError } from "../io/optionalPackage.js";
 import { boardCharts, boardLabels, boardRun } from "../report/boardCharts.js";
 import { findRunFolders } from "../report/readRun.js";
 import { BOARD_PAGE } from "./boardPage.js";
@@ -18,7 +19,13 @@ import { BOARD_PAGE } from "./boardPage.js";
 /** The browser builds of Vega and Vega-Lite, from the installed packages. */
 function vendorFiles(): Record<string, string> {
   const require = createRequire(import.meta.url);
-  const buildOf = (pkg: string, file: string) => join(dirname(require.resolve(pkg)), file);
+  const buildOf = (pkg: string, file: string) => {
+    try {
+      return join(dirname(require.resolve(pkg)), file);
+    } catch {
+      throw missingPackageError(pkg, "the board's charts", "vega vega-lite");
+    }
+  };
   return { "/vendor/vega.min.js": buildOf("vega", "vega.min.js"), "/vendor/vega-lite.min.js": buildOf("vega-lite", "vega-lite.min.js") };
 }
 

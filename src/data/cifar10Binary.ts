@@ -8,7 +8,8 @@ import { open, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
-import tar from "tar-stream";
+import type tarStream from "tar-stream";
+import { requireOptional } from "../io/optionalPackage.js";
 import type { RawImageSplit } from "./normalize.js";
 import { DataError } from "./types.js";
 
@@ -94,7 +95,7 @@ export async function readCifar10Tarball(path: string): Promise<{ train: RawImag
   }
   const wanted = new Set([...CIFAR10_TRAIN_BATCHES, CIFAR10_TEST_BATCH]);
   const files = new Map<string, Uint8Array>();
-  const extract = tar.extract();
+  const extract = requireOptional<typeof tarStream>("tar-stream", "reading the CIFAR-10 tarball").extract();
   // 1 MiB chunks: gunzip runs about twice as fast as with the default 16 KiB.
   const input = createReadStream(path, { highWaterMark: 1 << 20 });
   const done = gzipped ? pipeline(input, createGunzip({ chunkSize: 1 << 20 }), extract) : pipeline(input, extract);

@@ -2,7 +2,7 @@
  * Standard per-channel normalisation of 8-bit images: `x = (pixel / 255 - mean[c]) / std[c]`, with
  * the usual statistics of each dataset's training split.
  */
-import type { ImageSplit } from "./types.js";
+import type { ChannelStats, ImageSplit } from "./types.js";
 
 /** One split as decoded from disk, before normalisation. */
 export type RawImageSplit = {
@@ -14,8 +14,7 @@ export type RawImageSplit = {
   n: number;
 };
 
-/** Per-channel mean and standard deviation of pixels scaled to `[0, 1]`. */
-export type ChannelStats = { mean: readonly number[]; std: readonly number[] };
+export type { ChannelStats } from "./types.js";
 
 /** MNIST training-set statistics. */
 export const MNIST_STATS: ChannelStats = { mean: [0.1307], std: [0.3081] };

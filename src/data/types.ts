@@ -1,6 +1,8 @@
 /** The shape every image-classification data source is loaded into. */
 import { UserError } from "../errors.js";
-import type { ChannelStats } from "./normalize.js";
+
+/** Per-channel mean and standard deviation of pixels scaled to `[0, 1]`. */
+export type ChannelStats = { mean: readonly number[]; std: readonly number[] };
 
 /** One split of an image dataset, already normalised. */
 export type ImageSplit = {

@@ -3,10 +3,11 @@
  * (resvg). Both libraries load on first use, so commands that draw nothing do not pay for them.
  */
 import type { TopLevelSpec } from "vega-lite";
+import { importOptional } from "../io/optionalPackage.js";
 
 /** SVG text of a Vega-Lite spec. */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
-  const [vega, vl] = await Promise.all([import("vega"), import("vega-lite")]);
+  const [vega, vl] = await Promise.all([importOptional<typeof import("vega")>("vega", "drawing charts", "vega vega-lite"), importOptional<typeof import("vega-lite")>("vega-lite", "drawing charts", "vega vega-lite")]);
   const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: "none" });
   try {
     return await view.toSVG();

@@ -5,7 +5,10 @@
 import { readFile, stat } from "node:fs/promises";
 import { basename, extname } from "node:path";
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
-import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } from "hyparquet";
+import { requireOptional } from "../../io/optionalPackage.js";
+
+/** hyparquet, loaded when a Parquet file is read. */
+const hyparquet = () => requireOptional<typeof import("hyparquet")>("hyparquet", "reading Parquet files");
 import { DataError } from "../types.js";
 
 export const CORPUS_NAMES = ["sotu", "gutenberg"] as const;
@@ -81,6 +84,7 @@ async function readJsonl(path: string, limit: number) {
 }
 
 async function readParquet(path: string, limit: number) {
+  const { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } = hyparquet();
   try {
     const file = await asyncBufferFromFile(path);
     const metadata = await parquetMetadataAsync(file);

@@ -5,8 +5,8 @@
  * Reference: Radford et al., 2019, "Language Models are Unsupervised Multitask Learners".
  */
 import { createHash } from "node:crypto";
-import { Tiktoken } from "js-tiktoken/lite";
-import gpt2Ranks from "js-tiktoken/ranks/gpt2";
+import type { Tiktoken as TiktokenClass, TiktokenBPE } from "js-tiktoken/lite";
+import { requireOptional } from "../../io/optionalPackage.js";
 import { cacheDir } from "../download.js";
 import { readTokenCache, tokenCachePath, writeTokenCache } from "./tokenCache.js";
 
@@ -28,7 +28,9 @@ let gpt2: Tokenizer | undefined;
 /** GPT-2's BPE: 50,257 ids, end-of-text 50256. Built once (about 0.1 s), then shared. */
 export function gpt2Tokenizer(): Tokenizer {
   if (gpt2 === undefined) {
-    const bpe = new Tiktoken(gpt2Ranks);
+    const { Tiktoken } = requireOptional<{ Tiktoken: typeof TiktokenClass }>("js-tiktoken/lite", "GPT-2 tokenization (language models)");
+    const ranks = requireOptional<TiktokenBPE | { default: TiktokenBPE }>("js-tiktoken/ranks/gpt2", "GPT-2 tokenization (language models)");
+    const bpe = new Tiktoken("default" in ranks ? ranks.default : ranks);
     gpt2 = {
       name: "gpt2",
       vocabSize: 50257,
