@@ -150,6 +150,14 @@ export function buildProgram(): Command {
     .action(async (run: string | undefined, opts) => evalCommand({ ...opts, run: runFolderArg("eval", run, opts.run) }));
 
   program
+    .command("predict")
+    .description("classify PNG images with a trained image run: each file's predicted class and its probability")
+    .argument("<run>", "run folder")
+    .argument("<files...>", "PNG images of the run's size")
+    .option("--json", "print JSON")
+    .action(async (run: string, files: string[], opts: { json?: boolean }) => (await import("./predictCommand.js")).predictCommand(run, files, opts));
+
+  program
     .command("export")
     .description("write a trained image run for PyTorch: weights in its state-dict layout, the model's shape and a Python module defining it (into <run>/pytorch)")
     .argument("<run>", "run folder")

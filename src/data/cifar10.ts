@@ -134,6 +134,7 @@ export async function loadCifar10(opts: { dataDir?: string; cache?: boolean } = 
     numClasses: 10,
     classNames: CIFAR10_CLASS_NAMES,
     stats: CIFAR10_STATS,
+    shape: [32, 32, 3],
     source: describeCifar10Source(src),
     train: normalizeSplit(raw.train, CIFAR10_STATS),
     test: normalizeSplit(raw.test, CIFAR10_STATS),

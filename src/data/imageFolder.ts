@@ -101,6 +101,7 @@ export function loadImageFolder(root: string): ImageDataset {
     numClasses: classes.length,
     classNames: classes,
     stats,
+    shape: [train.size.h, train.size.w, channels],
     source: `${resolve(root)} (${train.size.w}×${train.size.h} ${gray ? "grayscale" : "RGB"}, normalised by its training split: mean ${stats.mean.map((m) => m.toFixed(4)).join(", ")}, std ${stats.std.map((s) => s.toFixed(4)).join(", ")})`,
     train: split(train.images, trainPixels),
     test: split(test.images, pixels(test.images, gray, perImage)),

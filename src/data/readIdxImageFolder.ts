@@ -90,6 +90,7 @@ export async function loadIdx28Dataset(
     numClasses: 10,
     classNames: meta.classNames,
     stats: meta.stats,
+    shape: [28, 28, 1],
     source: meta.source,
     train: normalizeSplit(raw.train, meta.stats),
     test: normalizeSplit(raw.test, meta.stats),

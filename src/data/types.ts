@@ -27,6 +27,8 @@ export type ImageDataset = {
   classNames: string[];
   /** How 8-bit pixels (channels last) were normalised: `(v / 255 − mean[c]) / std[c]`, where known. */
   stats?: ChannelStats;
+  /** Height, width and channels of one image, where known (`inputDim` = their product). */
+  shape?: readonly [number, number, number];
   /** Where the data came from (package, directory or file), for the run's config and report. */
   source: string;
   train: ImageSplit;

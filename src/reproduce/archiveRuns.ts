@@ -16,7 +16,7 @@ import { UserError } from "../errors.js";
 import { findRunFolders } from "../report/readRun.js";
 
 /** The files of a run folder that are kept: everything the report reads, nothing large. */
-export const ARCHIVED_FILES = ["config.json", "summary.json", "metrics.jsonl", "split.json", "grad-variance.jsonl"] as const;
+export const ARCHIVED_FILES = ["config.json", "summary.json", "metrics.jsonl", "split.json", "data.json", "grad-variance.jsonl"] as const;
 
 export type ArchiveResult = {
   /** Finished runs with at least one file new or changed under `to`. */

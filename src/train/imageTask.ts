@@ -15,6 +15,12 @@ import type { TaskRun } from "./task.js";
 import { makeImageGradFn } from "../steps/imageStep.js";
 
 /** Experts per layer of a run configuration (empty for dense), rescaled to L·eMax in all when `budget: "matched"`. */
+/** The run folder's record of its images: name, class names, image shape and pixel normalisation. */
+export const DATA_FILE = "data.json";
+
+/** What `DATA_FILE` holds (null where the dataset does not say). */
+export type RunData = { name: string; classNames: string[]; shape: [number, number, number] | null; normalize: { mean: number[]; std: number[] } | null };
+
 export function expertsFor(config: TrainConfig): number[] {
   if (config.model !== "moe") return [];
   const experts = config.experts ?? expertSchedule(config.layers, { kind: config.schedule, eMax: config.eMax, eMin: config.eMin });
@@ -94,5 +100,7 @@ export async function imageTask(config: TrainConfig, dataset?: ImageDataset): Pr
         }
       : {}),
     dispatch: dispatchLabels(cfg, b),
+    // What predict and export need to read new images as this run's data: written once at the start.
+    runFiles: { [DATA_FILE]: JSON.stringify({ name: data.name, classNames: data.classNames, shape: data.shape ?? null, normalize: data.stats ?? null }, null, 2) + "\n" },
   };
 }

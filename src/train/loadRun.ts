@@ -7,14 +7,14 @@
  *   const { classes, probs } = await run.predict(x); // x: [n · inputDim] normalised as in training
  *   run.dispose();
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { nn, numpy as np, random, tree } from "../engine/jax.js";
 import { UserError } from "../errors.js";
 import { applyImageModel, initImageModel, type ImageModelConfig, type ImageModelParams } from "../models/imageModel.js";
 import { CHECKPOINT_FILE, loadCheckpoint, type Progress } from "./checkpoint.js";
 import { readRunConfig, type TrainConfig } from "./config.js";
-import { modelConfigFor } from "./imageTask.js";
+import { DATA_FILE, modelConfigFor, type RunData } from "./imageTask.js";
 import { decodeSafetensors } from "./safetensors.js";
 
 export type LoadedRun = {
@@ -22,6 +22,8 @@ export type LoadedRun = {
   modelConfig: ImageModelConfig;
   params: ImageModelParams;
   progress: Progress;
+  /** The run's record of its images (`data.json`: class names, image shape, pixel normalisation), or null for runs from before it. */
+  data: RunData | null;
   /**
    * Class probabilities and the most likely class of `x` `[n · inputDim]` (normalised as the run's
    * data was), in evaluation mode.
@@ -50,11 +52,21 @@ export async function loadRun(dir: string, opts: { checkpoint?: string } = {}): 
   const state = loadCheckpoint(path, initImageModel(random.key(0), modelConfig));
   tree.dispose([state.opt, state.key]);
   const params = state.params;
+  const dataPath = join(dir, DATA_FILE);
+  let data: RunData | null = null;
+  if (existsSync(dataPath)) {
+    try {
+      data = JSON.parse(readFileSync(dataPath, "utf8")) as RunData;
+    } catch {
+      throw new UserError(`${dataPath}: not valid JSON; the run folder is damaged`);
+    }
+  }
   return {
     config,
     modelConfig,
     params,
     progress: state.progress,
+    data,
     async predict(x) {
       if (x.length % inputDim !== 0) throw new UserError(`predict: ${x.length} values are not whole images of ${inputDim}`);
       const n = x.length / inputDim;

@@ -28,7 +28,7 @@ import { BEST_FILE, CHECKPOINT_FILE, checkpointExists, loadCheckpoint, NonFinite
 import { applyResumeChanges, readRunConfig, resolveConfig, type TrainConfig, type TrainConfigInput } from "./config.js";
 import { makeEvaluator, type EvalResult } from "./evaluate.js";
 import { cosineWithWarmup } from "./lrSchedule.js";
-import { imageTask } from "./imageTask.js";
+import { DATA_FILE, imageTask } from "./imageTask.js";
 import type { TaskRun } from "./task.js";
 import { makeTrainer } from "../steps/makeTrainer.js";
 import { unpackStepStats } from "../steps/imageStep.js";
@@ -127,7 +127,7 @@ function emptyWindow(layers: number): Window {
 }
 
 /** The files a run folder holds; none of them may be a link (a planted one would redirect our writes). */
-const RUN_FILES = ["config.json", "metrics.jsonl", CHECKPOINT_FILE, BEST_FILE, "summary.json", GRAD_VARIANCE_FILE, "split.json"];
+const RUN_FILES = ["config.json", "metrics.jsonl", CHECKPOINT_FILE, BEST_FILE, "summary.json", GRAD_VARIANCE_FILE, "split.json", DATA_FILE];
 
 /** Refuse a folder that cannot take a new run: one that holds a run, or other files of its own. */
 function checkNewRunFolder(outDir: string): void {

@@ -85,5 +85,14 @@ test("dynamoe train --data FOLDER trains on it; eval, results and export work on
   assert.match(r.stdout, /\bshapes\b/);
   const x = run(["export", out]);
   assert.equal(x.code, 0, x.stderr);
-  assertOneLineErrors([[["train", "--data", join(dir, "nowhere")], /unknown dataset ".*nowhere"/]]);
+  // predict reads new files as the run's data was read (data.json): one line per file, its class.
+  const files = ["circle", "square", "triangle"].map((c) => join(root, "test", c, "007.png"));
+  const p = run(["predict", out, ...files, "--json"]);
+  assert.equal(p.code, 0, p.stderr);
+  const predicted = (JSON.parse(p.stdout) as { class: string; probability: number }[]).map((r) => r.class);
+  assert.deepEqual(predicted, ["circle", "square", "triangle"]);
+  assertOneLineErrors([
+    [["train", "--data", join(dir, "nowhere")], /unknown dataset ".*nowhere"/],
+    [["predict", out, join(root, "train")], /train: not a readable PNG/],
+  ]);
 });

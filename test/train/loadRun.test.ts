@@ -27,6 +27,7 @@ test("loadRun rebuilds a trained run from its folder alone; predict gives the ru
   const run = await loadRun(dir);
   assert.deepEqual([run.modelConfig.inputDim, run.modelConfig.numClasses, run.modelConfig.experts], [784, 10, [4, 3]]);
   assert.equal(run.progress.step, summary.steps);
+  assert.deepEqual([run.data?.name, run.data?.shape, run.data?.classNames.length, run.data?.normalize?.mean], ["mnist", [28, 28, 1], 10, [0.1307]]);
   const { classes, probs } = await run.predict(mnist.test.x.subarray(0, n * 784));
   run.dispose();
   assert.equal(classes.length, n);
