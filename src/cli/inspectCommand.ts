@@ -10,6 +10,7 @@ import { join } from "node:path";
 import type { LayerRoutingStats } from "../analysis/routingStats.js";
 import { UserError } from "../errors.js";
 import { readJsonLines } from "../io/runFiles.js";
+import { readRunFolder } from "../report/readRun.js";
 
 type EvalLine = {
   type: "eval";
@@ -42,6 +43,11 @@ function compact(x: number): string {
 }
 
 const pct = (x: number) => (100 * x).toFixed(1) + "%";
+
+/** The run's class names (its `data.json`), to name the rows of the class-usage plots; undefined without one. */
+function classNames(dir: string): string[] | undefined {
+  return readRunFolder(dir, dir)?.classNames ?? undefined;
+}
 
 /** The eval lines of a run folder that carry routing analytics, in order. */
 export function readRoutingHistory(dir: string): EvalLine[] {
@@ -95,7 +101,7 @@ export async function writeRoutingPlots(dir: string, history: EvalLine[]): Promi
       coactivation: plots.coactivationSpec(last[l], l),
       ...(buckets
         ? { "frequency-usage": plots.classUsageSpec(last[l], l, buckets, "input-token frequency") }
-        : { "class-usage": plots.classUsageSpec(last[l], l) }),
+        : { "class-usage": plots.classUsageSpec(last[l], l, classNames(dir)) }),
     };
     for (const [name, spec] of Object.entries(charts)) {
       const base = join(out, `layer${l}-${name}`);

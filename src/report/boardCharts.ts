@@ -52,7 +52,7 @@ export function boardCharts(selected: RunFolder[], all: RunFolder[]): BoardChart
   latest.forEach((s, l) => {
     charts.push({ testId: "k-histogram", title: `${last.name}: layer ${l} experts per token`, spec: kHistogramSpec(s, l) });
     charts.push({ testId: "expert-load", title: `${last.name}: layer ${l} load`, spec: loadHeatmapSpec(evals.map((e) => ({ epoch: e.epoch, stats: e.routing![l] })), l) });
-    charts.push({ testId: "class-usage", title: `${last.name}: layer ${l} usage per class`, spec: classUsageSpec(s, l) });
+    charts.push({ testId: "class-usage", title: `${last.name}: layer ${l} usage per class`, spec: classUsageSpec(s, l, last.classNames ?? undefined) });
   });
   return charts;
 }

@@ -48,6 +48,8 @@ export type RunFolder = {
   summary: RunSummary | null;
   train: TrainLine[];
   evals: EvalLine[];
+  /** Image runs: the class names of `data.json`, or null (no such file: a language model, or a run from before it). */
+  classNames: string[] | null;
   /** `grad-variance.jsonl`, or null when the run has none. */
   gradVariance: GradVarianceLine[] | null;
   /** Files of the folder that failed to parse, with why (the run is still listed). */
@@ -77,6 +79,13 @@ function readJson<T>(path: string, problems: string[]): T | null {
   }
 }
 
+/** The class names of a run's `data.json`, or null when it has none. */
+function readClassNames(path: string, problems: string[]): string[] | null {
+  if (!existsSync(path)) return null;
+  const names = readJson<{ classNames?: unknown }>(path, problems)?.classNames;
+  return Array.isArray(names) && names.every((n) => typeof n === "string") ? names : null;
+}
+
 /** Read one run folder (it must hold `config.json`); returns null when the config does not parse. */
 export function readRunFolder(dir: string, name: string): RunFolder | null {
   const problems: string[] = [];
@@ -98,6 +107,7 @@ export function readRunFolder(dir: string, name: string): RunFolder | null {
     train: lines.filter((l): l is TrainLine => l.type === "train"),
     evals: lines.filter((l): l is EvalLine => l.type === "eval"),
     gradVariance,
+    classNames: readClassNames(join(dir, "data.json"), problems),
     problems,
   };
 }

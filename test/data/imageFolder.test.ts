@@ -85,6 +85,10 @@ test("dynamoe train --data FOLDER trains on it; eval, results and export work on
   assert.match(r.stdout, /\bshapes\b/);
   const x = run(["export", out]);
   assert.equal(x.code, 0, x.stderr);
+  // inspect names the class-usage rows by the folder's classes.
+  const ins = run(["inspect", out]);
+  assert.equal(ins.code, 0, ins.stderr);
+  assert.match(readFileSync(join(out, "plots", "layer0-class-usage.svg"), "utf8"), /triangle/);
   // predict reads new files as the run's data was read (data.json): one line per file, its class.
   const files = ["circle", "square", "triangle"].map((c) => join(root, "test", c, "007.png"));
   const p = run(["predict", out, ...files, "--json"]);
