@@ -62,6 +62,30 @@ function capacityArg(v: string): "exact" | number {
   return n;
 }
 
+/** A few commands per command, shown at the end of its --help. */
+const EXAMPLES: Record<string, string[]> = {
+  train: [
+    "train                                         # DynaMoE on MNIST with the spec's defaults",
+    "train --schedule descending --epochs 3 --seed 1",
+    "train --router top-p --set router.p=0.6 --set d=64",
+    "train --data my-images/ --model dense        # your own folder: train/<class>/*.png, test/<class>/*.png",
+    "train --task lm --scale small --attention",
+    "train --resume runs/mnist-moe-percentile-uniform-seed0",
+  ],
+  eval: ["eval runs/mnist-moe-percentile-uniform-seed0"],
+  generate: ['generate runs/lm-sotu-moe-percentile-uniform-seed0 --prompt "The state of the Union"'],
+  predict: ["predict runs/my-images-dense-seed0 cat.png dog.png --json"],
+  export: ["export runs/mnist-moe-percentile-uniform-seed0   # then: import dynamoe_model; dynamoe_model.load(DIR/pytorch)"],
+  inspect: ["inspect runs/mnist-moe-percentile-uniform-seed0 --no-plots"],
+  compare: ["compare runs/a runs/b --json"],
+  sweep: ["sweep examples/sweeps/routers-mnist.yaml --dry-run", "sweep examples/sweeps/routers-mnist.yaml --jobs 2 --shard 0/4"],
+  reproduce: ["reproduce paper --quick", "reproduce paper --only lm-tiny"],
+  results: ["results runs/sweeps/routers-mnist --json"],
+  report: ["report results/paper --out /tmp/report.html"],
+  board: ["board runs/ --port 0"],
+  archive: ["archive $DYNAMOE_RUNS/reproduce-paper results/paper"],
+};
+
 /** A command's run folder, given as its argument or by the older `--run DIR`. */
 function runFolderArg(command: string, positional: string | undefined, flag: string | undefined): string {
   if (positional !== undefined && flag !== undefined && positional !== flag) throw new UserError(`${command}: two run folders given (${positional} and --run ${flag}); give one`);
@@ -253,6 +277,10 @@ export function buildProgram(): Command {
     .option("--url <url>", "fetch from <url> instead (recycling-the-web-1k: also a file:// URL or a local .parquet/.jsonl path)")
     .action(async (name: string, opts: { url?: string }) => dataFetchCommand(name, opts));
 
+  for (const cmd of program.commands) {
+    const examples = EXAMPLES[cmd.name()];
+    if (examples) cmd.addHelpText("after", `\nExamples:\n${examples.map((e) => `  $ dynamoe ${e}`).join("\n")}\n`);
+  }
   program.exitOverride();
   for (const cmd of program.commands) {
     cmd.exitOverride();

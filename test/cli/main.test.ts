@@ -184,3 +184,10 @@ test("results --json and inspect --json print what the tables show, as JSON", as
   assert.equal(r.routing.length, 2);
   assert.equal(r.routing[0].kHist.length, r.routing[0].experts + 1);
 });
+
+test("each command's help ends with examples; train's shows the defaults", () => {
+  const help = run(["train", "--help"]).stdout;
+  assert.match(help, /training epochs \(default 3\)/);
+  assert.match(help, /Examples:\n(.*\n)*\s+\$ dynamoe train --data my-images\//);
+  for (const cmd of ["eval", "predict", "export", "board", "compare", "archive", "sweep"]) assert.match(run([cmd, "--help"]).stdout, new RegExp(`Examples:\\n\\s+\\$ dynamoe ${cmd} `), cmd);
+});
