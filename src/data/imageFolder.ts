@@ -12,7 +12,7 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { PNG } from "pngjs";
-import { normalizePixels, type ChannelStats } from "./normalize.js";
+import { channelStats, normalizePixels } from "./normalize.js";
 import { DataError, type ImageDataset } from "./types.js";
 
 const isDir = (p: string) => {
@@ -59,25 +59,11 @@ function pixels(images: Decoded[], gray: boolean, pixelsPerImage: number): Uint8
   return out;
 }
 
-/** Per-channel mean and std of channels-last 8-bit pixels scaled to [0, 1]. */
-function channelStats(x: Uint8Array, channels: number): ChannelStats {
-  const sum = new Float64Array(channels), sq = new Float64Array(channels);
-  for (let i = 0; i < x.length; i++) {
-    const v = x[i] / 255;
-    sum[i % channels] += v;
-    sq[i % channels] += v * v;
-  }
-  const n = x.length / channels;
-  const mean = [...sum].map((s) => s / n);
-  const std = [...sq].map((s, c) => Math.max(Math.sqrt(Math.max(s / n - mean[c] ** 2, 0)), 1e-3));
-  return { mean, std };
-}
-
 /** Load a folder of images per class (see the file comment). Throws `DataError` naming what is wrong. */
 export function loadImageFolder(root: string): ImageDataset {
   const trainDir = join(root, "train"), testDir = join(root, "test");
-  if (!isDir(root)) throw new DataError(`unknown dataset "${root}": the choices are mnist, fashion-mnist, cifar10, or a folder of images (train/<class>/*.png, test/<class>/*.png)`);
-  if (!isDir(trainDir) || !isDir(testDir)) throw new DataError(`dataset ${root}: a folder of images needs train/<class>/*.png and test/<class>/*.png`);
+  if (!isDir(root)) throw new DataError(`unknown dataset "${root}": the choices are mnist, fashion-mnist, cifar10, or a folder of images (train/<class>/*.png, test/<class>/*.png) or of arrays (x_train.npy, y_train.npy, x_test.npy, y_test.npy)`);
+  if (!isDir(trainDir) || !isDir(testDir)) throw new DataError(`dataset ${root}: a folder of images needs train/<class>/*.png and test/<class>/*.png (or x_train.npy, y_train.npy, x_test.npy and y_test.npy)`);
   const classes = readdirSync(trainDir).filter((c) => isDir(join(trainDir, c))).sort();
   if (classes.length > 256) throw new DataError(`${trainDir}: ${classes.length} class folders; at most 256 are supported`);
   if (classes.length < 2) throw new DataError(`${trainDir}: ${classes.length} class folder(s); a classifier needs at least 2`);

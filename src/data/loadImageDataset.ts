@@ -2,6 +2,7 @@
 import { loadCifar10 } from "./cifar10.js";
 import { loadFashionMnist } from "./fashionMnist.js";
 import { loadImageFolder } from "./imageFolder.js";
+import { isNpyFolder, loadNpyFolder } from "./npyArrays.js";
 import { loadMnist } from "./mnist.js";
 import { DataError, type ImageDataset, type ImageDatasetName } from "./types.js";
 
@@ -23,7 +24,7 @@ export function loadImageDataset(name: ImageDatasetName | (string & {}), opts: {
       return loadCifar10(opts);
     default:
       try {
-        return Promise.resolve(loadImageFolder(name));
+        return Promise.resolve(isNpyFolder(name) ? loadNpyFolder(name) : loadImageFolder(name));
       } catch (err) {
         return Promise.reject(err);
       }

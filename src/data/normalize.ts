@@ -55,3 +55,17 @@ export function normalizePixels(pixels: Uint8Array, stats: ChannelStats): Float3
 export function normalizeSplit(raw: RawImageSplit, stats: ChannelStats): ImageSplit {
   return { x: normalizePixels(raw.x, stats), y: raw.y, n: raw.n };
 }
+
+/** Per-channel mean and std of channels-last 8-bit pixels scaled to [0, 1]. */
+export function channelStats(x: Uint8Array, channels: number): ChannelStats {
+  const sum = new Float64Array(channels), sq = new Float64Array(channels);
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i] / 255;
+    sum[i % channels] += v;
+    sq[i % channels] += v * v;
+  }
+  const n = x.length / channels;
+  const mean = [...sum].map((s) => s / n);
+  const std = [...sq].map((s, c) => Math.max(Math.sqrt(Math.max(s / n - mean[c] ** 2, 0)), 1e-3));
+  return { mean, std };
+}
