@@ -19,20 +19,6 @@
  */
 #include "simd.h"
 
-static inline float hsum4(v128_t v) {
-  return (wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1)) + (wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3));
-}
-
-/* Σ_j x[j] · y[j], four lanes at a time, then the tail. */
-static inline float dot_n(const float *x, const float *y, int n) {
-  v128_t acc = wasm_f32x4_splat(0.0f);
-  int j = 0;
-  for (; j + 4 <= n; j += 4) acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_v128_load(x + j), wasm_v128_load(y + j)));
-  float s = hsum4(acc);
-  for (; j < n; j++) s += x[j] * y[j];
-  return s;
-}
-
 /* y[j] += c · x[j], j < n. */
 static inline void axpy(float *y, float c, const float *x, int n) {
   v128_t cv = wasm_f32x4_splat(c);
@@ -63,7 +49,7 @@ void attention_forward(const float *qkv, int S, int H, int dh, float scale, floa
       int n = i + 1; /* positions 0..i are visible */
       float mx = -__builtin_inff();
       for (int j = 0; j < n; j++) {
-        float s = dot_n(q + i * ld, k + j * ld, dh) * scale;
+        float s = dot(q + i * ld, k + j * ld, dh) * scale;
         row[j] = s;
         mx = s > mx ? s : mx;
       }
@@ -109,7 +95,7 @@ void attention_backward(const float *qkv, const float *probs, const float *da, i
       int n = i + 1;
       float r = 0.0f;
       for (int j = 0; j < n; j++) {
-        dp[j] = dot_n(gi, v + j * ld, dh);
+        dp[j] = dot(gi, v + j * ld, dh);
         r += dp[j] * row[j];
       }
       float *dqi = dq + i * ld;

@@ -21,20 +21,6 @@
 
 static inline v128_t splat(float x) { return wasm_f32x4_splat(x); }
 
-static inline float hsum(v128_t v) {
-  return (wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1)) + (wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3));
-}
-
-/* Σ_j x[j] · y[j], four lanes at a time, then the tail. */
-static inline float dot(const float *x, const float *y, int n) {
-  v128_t acc = splat(0.0f);
-  int j = 0;
-  for (; j + 4 <= n; j += 4) acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_v128_load(x + j), wasm_v128_load(y + j)));
-  float s = hsum(acc);
-  for (; j < n; j++) s += x[j] * y[j];
-  return s;
-}
-
 /* Σ_j x[j]. */
 static inline float sum(const float *x, int n) {
   v128_t acc = splat(0.0f);

@@ -10,6 +10,21 @@
 
 #define EXPORT(name) __attribute__((export_name(name)))
 
+/* The sum of a vector's four lanes, in a fixed order. */
+static inline float hsum(v128_t v) {
+  return (wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1)) + (wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3));
+}
+
+/* Σ_j x[j] · y[j], four lanes at a time, then the tail. */
+static inline float dot(const float *x, const float *y, int n) {
+  v128_t acc = wasm_f32x4_splat(0.0f);
+  int j = 0;
+  for (; j + 4 <= n; j += 4) acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_v128_load(x + j), wasm_v128_load(y + j)));
+  float s = hsum(acc);
+  for (; j < n; j++) s += x[j] * y[j];
+  return s;
+}
+
 /* exp(x) for x <= 0 (a logit minus its column's max), to ~2 ulp: Cody–Waite range reduction
  * x = n ln2 + r and the Cephes expf polynomial, scaled by 2^n built in the exponent bits. */
 static inline v128_t exp_nonpositive(v128_t x) {
