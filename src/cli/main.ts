@@ -187,8 +187,7 @@ export function buildProgram(): Command {
     .argument("<run>", "run folder")
     .option("--format <format>", "pytorch (the only one)", "pytorch")
     .option("--out <dir>", "folder to write (default <run>/pytorch)")
-    .option("--data-dir <dir>", "read the dataset's files from <dir>")
-    .action(async (run: string, opts: { format?: string; out?: string; dataDir?: string }) => (await import("./exportCommand.js")).exportCommand(run, opts));
+    .action(async (run: string, opts: { format?: string; out?: string }) => (await import("./exportCommand.js")).exportCommand(run, opts));
 
   program
     .command("inspect")

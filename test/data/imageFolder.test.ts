@@ -85,6 +85,9 @@ test("dynamoe train --data FOLDER trains on it; eval, results and export work on
   assert.match(r.stdout, /\bshapes\b/);
   const x = run(["export", out]);
   assert.equal(x.code, 0, x.stderr);
+  // From the run folder alone (data.json): the class names and the pixel normalisation travel with the weights.
+  const exported = JSON.parse(readFileSync(join(out, "pytorch", "config.json"), "utf8"));
+  assert.deepEqual([exported.class_names, exported.normalize.mean.length, exported.input_dim], [["circle", "square", "triangle"], 1, 120]);
   // inspect names the class-usage rows by the folder's classes.
   const ins = run(["inspect", out]);
   assert.equal(ins.code, 0, ins.stderr);
