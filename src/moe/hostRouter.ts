@@ -3,7 +3,8 @@
  * `router.ts` around each rule's host form (`RoutingRule.host`), for one layer of T tokens and N
  * experts.
  *
- *   g = softmax(z), z = x W_r / T;  g̃ = g + σ ε (noisy rules, training);  S = rule(g̃);
+ *   g = softmax(z), z = x W_r / T;  g̃ = g + σ ε (noisy rules, training);  S = rule(g̃ + b) (b the
+ *   balancing bias, where the router has one, else 0);
  *   weights: renormalised w_i = b_i / Σ_{j∈S} b_j (i ∈ S), b = g (`gates`) or exp(g)
  *   (`softmax-of-gates`), w = 1 exactly when |S| = 1; or raw w_i = g_i (i ∈ S);
  *   auxiliary losses: `balanceCoef · N · Σ_i f_i P_i` (f_i the share of tokens whose top choice is i,
@@ -98,19 +99,22 @@ function softmaxRow(z: Float32Array, at: number, n: number, probs: Float32Array)
  * @param dispatchCap a numeric dispatch capacity's slots per expert (`moeLayer.ts`'s `capRouting`):
  *   each expert keeps its first so many pairs in token order, the rest are dropped (no output, no
  *   gradient; the kept weights are not renormalised). T when there is none.
+ * @param bias `[N]` the balancing bias added to the selection scores (`balanceBias.ts`), or null.
  * @returns the auxiliary loss, coefficients applied (0 for rules without one).
  */
 export function hostRoute(
   cfg: RouterConfig, z: Float32Array, t: number, n: number, noise: Float32Array | null, out: HostRouting, capacity = t, uniform: Float32Array | null = null,
-  dispatchCap = t,
+  dispatchCap = t, bias: Float32Array | null = null,
 ): number {
   const rule = hostRule(cfg);
   const { probs, mask, weights, lse } = out;
-  const scores = noise ? out.scratch.scores : probs;
+  const scores = noise || bias ? out.scratch.scores : probs;
   for (let r = 0; r < t; r++) {
     const at = r * n;
     lse[r] = softmaxRow(z, at, n, probs);
     if (noise) for (let i = 0; i < n; i++) scores[at + i] = f(probs[at + i] + noise[at + i]);
+    else if (bias) scores.set(probs.subarray(at, at + n), at);
+    if (bias) for (let i = 0; i < n; i++) scores[at + i] = f(scores[at + i] + bias[i]);
   }
   mask.fill(0);
   rule.host.select({ cfg, scores, t, n, capacity, mask, uniform, scratch: out.scratch });

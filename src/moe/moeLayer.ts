@@ -69,7 +69,7 @@ export function initMoeLayer(key: np.Array, cfg: MoeLayerConfig): MoeLayerParams
   const u = (k: np.Array, shape: number[], fanIn: number) =>
     random.uniform(k, shape, { minval: -1 / Math.sqrt(fanIn), maxval: 1 / Math.sqrt(fanIn) });
   return {
-    router: initRouter(kr, d, n),
+    router: initRouter(kr, d, n, cfg.router),
     w1: u(k1, [n, d, h], d),
     b1: u(k2, [n, h], d),
     w2: u(k3, [n, h, d], h),

@@ -97,6 +97,14 @@ export type RouterSettings = {
   entropyCoef: number;
   /** Absolute gate threshold t of the `threshold` router: `S = { i : g̃_i ≥ t }`. @default 0.2 */
   threshold: number;
+  /**
+   * Rate γ of the auxiliary-loss-free balancing bias (DeepSeek-V3, Wang et al. 2024): a per-expert
+   * bias b, a parameter of the router that no gradient moves, is added to the selection scores only
+   * (`s_i + b_i` picks the experts; the combine weights use the gates), and after each training step
+   * `b_i += γ · sign(mean_j load_j − load_i)`, the load being the tokens each expert was given in the
+   * step. Any rule can use it; 0 turns it off (no bias). @default the rule's (0.001 for `aux-free`, else 0)
+   */
+  biasRate: number;
 };
 
 /**
@@ -118,6 +126,7 @@ export const ROUTER_KEY_DEFAULTS: RouterSettings = {
   p: 0.4,
   entropyCoef: 1e-4,
   threshold: 0.2,
+  biasRate: 0,
 };
 
 /** Per-call options of a router. */

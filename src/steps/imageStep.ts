@@ -10,6 +10,7 @@ import { disposeRoutingExtras } from "../moe/moeLayer.js";
 import type { Routing } from "../moe/routing.js";
 import type { AdamW, AdamWState } from "./adamw.js";
 import { flattenWithPaths, mapWithPaths } from "../engine/paramTree.js";
+import { biasLoads, moeRouters, updateBalanceBiases } from "./balanceBiases.js";
 
 /**
  * What a step reports, packed into one `[3 + 2L]` array so the host reads it with a single transfer:
@@ -113,19 +114,25 @@ export function clipAndUpdate<P extends BlockModel>(
  * its stats, for `valueAndGrad(…, { hasAux: true })`. Consumes all its arguments.
  */
 function imageLoss(cfg: ImageModelConfig) {
+  const routers = moeRouters(cfg);
   return (params: ImageModelParams, x: np.Array, y: np.Array, key: np.Array) => {
     const { logits, routings } = applyImageModel(params, x, cfg, { train: true, key });
     tree.dispose(params);
     const aux = sumAux(routings);
     const correct = countCorrect(logits.ref, y.ref);
     const loss = crossEntropy(logits, y).add(aux);
-    return [loss, { correct, active: meanActive(routings) }] as [np.Array, { correct: np.Array; active: np.Array }];
+    const loads = biasLoads(routings, routers);
+    return [loss, { correct, loads, active: meanActive(routings) }] as [np.Array, ImageLossAux];
   };
 }
+
+/** What the image loss reports beside its value: correct predictions, the balancing biases' loads (`biasLoads`), mean active experts per layer. */
+type ImageLossAux = { correct: np.Array; loads: np.Array; active: np.Array };
 
 /** Build the jitted training step for a model configuration, optimizer and clip norm. */
 export function makeTrainStep(cfg: ImageModelConfig, opt: AdamW, clip: number): TrainStepFn {
   const lossFn = imageLoss(cfg);
+  const routers = moeRouters(cfg);
   const step = (
     params: ImageModelParams,
     state: AdamWState<ImageModelParams>,
@@ -134,8 +141,10 @@ export function makeTrainStep(cfg: ImageModelConfig, opt: AdamW, clip: number): 
     key: np.Array,
     lr: np.Array,
   ) => {
-    const [[loss, { correct, active }], grads] = valueAndGrad(lossFn, { hasAux: true })(tree.ref(params), x, y, key);
-    const { params: nextParams, state: nextState, gradNorm, routerGradNorm } = clipAndUpdate(grads, state, params, lr, opt, clip);
+    const [[loss, { correct, loads, active }], grads] = valueAndGrad(lossFn, { hasAux: true })(tree.ref(params), x, y, key);
+    const updated = clipAndUpdate(grads, state, params, lr, opt, clip);
+    const { state: nextState, gradNorm, routerGradNorm } = updated;
+    const nextParams = updateBalanceBiases(updated.params, loads, routers);
     const stats = np.concatenate([loss.reshape([1]), gradNorm.reshape([1]), correct.reshape([1]), active, routerGradNorm]);
     return [nextParams, nextState, stats] as [ImageModelParams, AdamWState<ImageModelParams>, np.Array];
   };
@@ -151,8 +160,8 @@ export function makeTrainStep(cfg: ImageModelConfig, opt: AdamW, clip: number): 
 export function makeImageGradFn(cfg: ImageModelConfig): (params: ImageModelParams, x: np.Array, y: np.Array, key: np.Array) => ImageModelParams {
   const lossFn = imageLoss(cfg);
   const compiled = jit((params: ImageModelParams, x: np.Array, y: np.Array, key: np.Array) => {
-    const [[loss, { correct, active }], grads] = valueAndGrad(lossFn, { hasAux: true })(params, x, y, key);
-    tree.dispose([loss, correct, active]);
+    const [[loss, { correct, loads, active }], grads] = valueAndGrad(lossFn, { hasAux: true })(params, x, y, key);
+    tree.dispose([loss, correct, loads, active]);
     return grads;
   });
   return (params, x, y, key) => compiled(tree.ref(params), x, y, key);

@@ -25,6 +25,7 @@ import { linearCrossEntropy } from "../models/lmHead.js";
 import { applyLmTrunk, type LmModelConfig, type LmModelParams } from "../models/lmModel.js";
 import { disposeRouting } from "../moe/moeLayer.js";
 import type { AdamW, AdamWState } from "./adamw.js";
+import { biasLoads, moeRouters, updateBalanceBiases } from "./balanceBiases.js";
 import { clipAndUpdate, meanActive, sumAux } from "./imageStep.js";
 
 export type LmTrainStepFn = (
@@ -62,7 +63,7 @@ export type LmStepOptions = {
 };
 
 /** What one batch's gradient pass gives: the trunk's gradients and the head's `∂L/∂E` (kept apart, as the update adds them), and the stats. */
-type LmGradients = { grads: LmModelParams; dTable: np.Array; loss: np.Array; correct: np.Array; aux: np.Array; active: np.Array };
+type LmGradients = { grads: LmModelParams; dTable: np.Array; loss: np.Array; correct: np.Array; aux: np.Array; active: np.Array; loads: np.Array };
 
 /**
  * The compiled pieces of a step up to its gradients (trunk forward, chunked head, surrogate backward,
@@ -77,19 +78,23 @@ function makeLmGradients(cfg: LmModelConfig, opts: LmStepOptions): (params: LmMo
     routings.forEach(disposeRouting);
     return hidden;
   });
+  const routers = moeRouters(cfg);
   const surrogate = (params: LmModelParams, x: np.Array, key: np.Array, dHidden: np.Array, auxScale: np.Array) => {
     const { hidden, routings } = applyLmTrunk(params, x, cfg, { train: true, key });
     tree.dispose(params);
     const aux = sumAux(routings);
+    const loads = biasLoads(routings, routers);
     const active = meanActive(routings);
-    return [hidden.mul(dHidden).sum().add(aux.ref.mul(auxScale)), { aux, active }] as [np.Array, { aux: np.Array; active: np.Array }];
+    return [hidden.mul(dHidden).sum().add(aux.ref.mul(auxScale)), { aux, active, loads }] as [np.Array, { aux: np.Array; active: np.Array; loads: np.Array }];
   };
+  /** A micro-batch's gradients, auxiliary loss, mean active experts and balancing loads (all summed over micro-batches). */
+  type Part = [LmModelParams, np.Array, np.Array, np.Array];
   const backward = jit((params: LmModelParams, x: np.Array, key: np.Array, dHidden: np.Array, auxScale: np.Array) => {
-    const [[value, { aux, active }], grads] = valueAndGrad(surrogate, { hasAux: true })(params, x, key, dHidden, auxScale);
+    const [[value, { aux, active, loads }], grads] = valueAndGrad(surrogate, { hasAux: true })(params, x, key, dHidden, auxScale);
     value.dispose();
-    return [grads, aux, active] as [LmModelParams, np.Array, np.Array];
+    return [grads, aux, active, loads] as Part;
   });
-  const accumulate = jit((a: [LmModelParams, np.Array, np.Array], b: [LmModelParams, np.Array, np.Array]) => tree.map((u: np.Array, v: np.Array) => u.add(v), a, b) as [LmModelParams, np.Array, np.Array]);
+  const accumulate = jit((a: Part, b: Part) => tree.map((u: np.Array, v: np.Array) => u.add(v), a, b) as Part);
   return async (params, x, y, key) => {
     const [b, s] = x.shape;
     const micro = opts.microBatch ?? microBatchFor(cfg, b, s);
@@ -100,7 +105,7 @@ function makeLmGradients(cfg: LmModelConfig, opts: LmStepOptions): (params: LmMo
     // micro-batch the key is used as it is, so the step is exactly the plain one.
     const keys = m === 1 ? key.reshape([1, ...key.shape]) : random.split(key, m);
     const tokens = micro * s;
-    let acc: [LmModelParams, np.Array, np.Array] | undefined;
+    let acc: Part | undefined;
     let dTable: np.Array | undefined;
     const losses: np.Array[] = [];
     const correct: np.Array[] = [];
@@ -118,8 +123,8 @@ function makeLmGradients(cfg: LmModelConfig, opts: LmStepOptions): (params: LmMo
       await acc[1].blockUntilReady();
     }
     tree.dispose([x, y, keys]);
-    const [grads, auxSum, activeSum] = acc!;
-    return { grads, dTable: dTable!, loss: np.stack(losses).sum().div(b * s), correct: np.stack(correct).sum(), aux: auxSum.div(m), active: activeSum.div(m) };
+    const [grads, auxSum, activeSum, loads] = acc!;
+    return { grads, dTable: dTable!, loss: np.stack(losses).sum().div(b * s), correct: np.stack(correct).sum(), aux: auxSum.div(m), active: activeSum.div(m), loads };
   };
 }
 
@@ -130,17 +135,21 @@ function makeLmGradients(cfg: LmModelConfig, opts: LmStepOptions): (params: LmMo
  */
 export function makeLmTrainStep(cfg: LmModelConfig, opt: AdamW, clip: number, opts: LmStepOptions = {}): LmTrainStepFn {
   const gradients = makeLmGradients(cfg, opts);
+  const routers = moeRouters(cfg);
   const update = jit(
-    (grads: LmModelParams, dTable: np.Array, state: AdamWState<LmModelParams>, params: LmModelParams, lr: np.Array, loss: np.Array, correct: np.Array, aux: np.Array, active: np.Array) => {
+    (
+      grads: LmModelParams, dTable: np.Array, state: AdamWState<LmModelParams>, params: LmModelParams, lr: np.Array,
+      loss: np.Array, correct: np.Array, aux: np.Array, active: np.Array, loads: np.Array,
+    ) => {
       const full: LmModelParams = { ...grads, embed: { ...grads.embed, tokens: grads.embed.tokens.add(dTable) } };
       const next = clipAndUpdate(full, state, params, lr, opt, clip);
       const stats = np.concatenate([loss.add(aux).reshape([1]), next.gradNorm.reshape([1]), correct.reshape([1]), active, next.routerGradNorm]);
-      return [next.params, next.state, stats] as [LmModelParams, AdamWState<LmModelParams>, np.Array];
+      return [updateBalanceBiases(next.params, loads, routers), next.state, stats] as [LmModelParams, AdamWState<LmModelParams>, np.Array];
     },
   );
   return async (params, state, x, y, key, lr) => {
     const g = await gradients(params, x, y, key);
-    return update(g.grads, g.dTable, state, params, lr, g.loss, g.correct, g.aux, g.active);
+    return update(g.grads, g.dTable, state, params, lr, g.loss, g.correct, g.aux, g.active, g.loads);
   };
 }
 
@@ -154,7 +163,7 @@ export function makeLmGradFn(cfg: LmModelConfig, opts: LmStepOptions = {}): (par
   const gradients = makeLmGradients(cfg, opts);
   return async (params, x, y, key) => {
     const g = await gradients(params, x, y, key);
-    tree.dispose([g.loss, g.correct, g.aux, g.active]);
+    tree.dispose([g.loss, g.correct, g.aux, g.active, g.loads]);
     return { ...g.grads, embed: { ...g.grads.embed, tokens: g.grads.embed.tokens.add(g.dTable) } };
   };
 }

@@ -15,6 +15,7 @@ import type { HostKey } from "../engine/hostRandom.js";
 import { allocHostRouting, hostRoute, hostRouteBackward, type HostRouting } from "../moe/hostRouter.js";
 import { HOST_ROUTER_KINDS, routerCapacity } from "../moe/routers/registry.js";
 import { dispatchCapacity } from "../moe/dispatch.js";
+import { hasBalanceBias, hostBalanceBiasStep } from "../moe/balanceBias.js";
 import { layerRouter, type StackConfig } from "../models/stackConfig.js";
 import type { NativeParams } from "./nativeParams.js";
 
@@ -47,6 +48,8 @@ type Block = {
   pre?: Buf; act?: Buf; tanh?: Buf;
   moe?: {
     n: number; routing: HostRouting; z: Buf; dz: Buf; tokens: Buf; pairW: Buf;
+    /** The balancing bias's loads: tokens per expert since the last `balance` (routers with a bias only). */
+    load?: Float64Array;
     /** Router input jitter: the factors `[R, d]` and the jittered router input `[R, d]`. */
     jitter?: Buf; xr?: Buf;
     /** Per pair (grouped by expert): input `[P, d]`, pre-activation and activation `[P, h]`, output `[P, d]`. */
@@ -77,6 +80,7 @@ export class NativeStack {
         const jittered = layerRouter(cfg, l).jitter > 0;
         block.moe = {
           n, z: mem.take(b * n), dz: mem.take(b * n), tokens, pairW,
+          ...(hasBalanceBias(layerRouter(cfg, l)) ? { load: new Float64Array(n) } : {}),
           ...(jittered ? { jitter: mem.take(b * d), xr: mem.take(b * d) } : {}),
           xe: mem.take(pairs * d), pre: mem.take(pairs * h), act: mem.take(pairs * h), tanh: mem.take(pairs * h), out: mem.take(pairs * d), dPair: mem.take(pairs),
           routing: undefined as unknown as HostRouting,
@@ -152,8 +156,10 @@ export class NativeStack {
       const z = f32(m.z);
       for (let i = 0; i < z.length; i++) z[i] = Math.fround(z[i] / rcfg.temperature);
       const cap = typeof cfg.capacity === "number" ? dispatchCapacity(b, n, rcfg, true, cfg.capacity) : b;
-      aux += hostRoute(rcfg, z, b, n, layerNoise, m.routing, routerCapacity(b, n, rcfg, true) ?? b, draw.rule ?? null, cap);
+      const bias = m.load ? this.mem.f32({ at: P(`${pre}.moe.router.bias`), n }) : null;
+      aux += hostRoute(rcfg, z, b, n, layerNoise, m.routing, routerCapacity(b, n, rcfg, true) ?? b, draw.rule ?? null, cap, bias);
       active.push(m.routing.offsets[n] / b);
+      if (m.load) for (let e = 0; e < n; e++) m.load[e] += m.routing.offsets[e + 1] - m.routing.offsets[e];
       for (let e = 0; e < n; e++) {
         const p0 = m.routing.offsets[e], rows = m.routing.offsets[e + 1] - p0;
         if (rows === 0) continue;
@@ -169,6 +175,20 @@ export class NativeStack {
       }
     });
     return { aux, active };
+  }
+
+  /**
+   * The end of a training step for the balancing biases (`moe/balanceBias.ts`): each biased layer's
+   * bias moves by one step from the loads its forward passes counted, which are then reset. Their
+   * gradients are zero, so AdamW has left them as they were.
+   */
+  balance(p: NativeParams<unknown>): void {
+    this.blocks.forEach((bl, l) => {
+      const m = bl.moe;
+      if (!m?.load) return;
+      hostBalanceBiasStep(this.mem.f32({ at: p.at(`blocks.${l}.moe.router.bias`, "P"), n: m.n }), m.load, layerRouter(this.cfg, l).biasRate);
+      m.load.fill(0);
+    });
   }
 
   /**

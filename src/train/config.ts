@@ -44,6 +44,7 @@ const routerSchema = z
     p: z.number().gt(0).max(1).optional(),
     entropyCoef: z.number().nonnegative().optional(),
     threshold: z.number().min(0).max(1).optional(),
+    biasRate: z.number().nonnegative().optional(),
   })
   .transform(({ kind, ...given }) => {
     const out = routerDefaults(kind);

@@ -5,6 +5,7 @@
  * (`npm run docs:routers`) are all read from these records.
  */
 import { ROUTER_KEY_DEFAULTS, type RouterSettings } from "../routing.js";
+import { auxFreeRule } from "./auxFree.js";
 import { batchPercentileRule } from "./batchPercentile.js";
 import { expertChoiceRule } from "./expertChoice.js";
 import { gshardRule } from "./gshard.js";
@@ -25,6 +26,7 @@ export const ROUTING_RULES = {
   "top-p": topPRule,
   threshold: thresholdRule,
   "batch-percentile": batchPercentileRule,
+  "aux-free": auxFreeRule,
 } as const satisfies { [K in string]: RoutingRule<K> };
 
 export type RouterKind = keyof typeof ROUTING_RULES;

@@ -26,9 +26,11 @@ const VARIANTS: Record<string, Partial<RouterConfig>[]> = {
   "batch-percentile": [{}, { tau: 25 }, { tau: 90, renormalize: "softmax-of-gates" }],
   "expert-choice": [{}, { capacityFactorTrain: 0.5 }, { capacityFactorTrain: 3 }],
   gshard: [{}, { capacityFactorTrain: 0.5, minCapacity: 1, balanceCoef: 0.5, zLossCoef: 0.1 }],
+  "aux-free": [{}, { k: 1 }, { k: 3, renormalize: "softmax-of-gates" }],
 };
 
-type Case = { name: string; t: number; n: number; logits: Float32Array; noise: Float32Array | null };
+/** `bias`: a balancing bias `[N]` added to the selection scores (`balanceBias.ts`), or null. */
+type Case = { name: string; t: number; n: number; logits: Float32Array; noise: Float32Array | null; bias: Float32Array | null };
 
 function cases(seed: number): Case[] {
   const r = lcg(seed);
@@ -45,10 +47,12 @@ function cases(seed: number): Case[] {
     [-1, 2, 2, 2, -1],
   ].flat());
   return [
-    { name: "random logits", t, n, logits: random(t, n, 2), noise: null },
-    { name: "random logits with gate noise", t, n, logits: random(t, n, 2), noise: random(t, n, 0.1) },
-    { name: "peaked logits, 8 experts", t: 16, n: 8, logits: random(16, 8, 6), noise: null },
-    { name: "rows with exact ties", t: 6, n: 5, logits: tied, noise: null },
+    { name: "random logits", t, n, logits: random(t, n, 2), noise: null, bias: null },
+    { name: "random logits with gate noise", t, n, logits: random(t, n, 2), noise: random(t, n, 0.1), bias: null },
+    { name: "peaked logits, 8 experts", t: 16, n: 8, logits: random(16, 8, 6), noise: null, bias: null },
+    { name: "rows with exact ties", t: 6, n: 5, logits: tied, noise: null, bias: null },
+    { name: "random logits with a balancing bias", t, n, logits: random(t, n, 2), noise: null, bias: random(1, n, 0.2) },
+    { name: "random logits with gate noise and a balancing bias", t, n, logits: random(t, n, 2), noise: random(t, n, 0.1), bias: random(1, n, 0.2) },
   ];
 }
 
@@ -57,11 +61,12 @@ const DRAW_KEY: [number, number] = [0, 1234];
 const ownUniform = (cfg: RouterConfig, t: number, n: number) => (ruleOf(cfg.kind).ownDraw?.(n) ? hostUniform(DRAW_KEY, t) : null);
 
 /** The jax-js form: mask, weights and auxiliary loss of the rule on `logits` (softmax input z). */
-function jaxRoute(cfg: RouterConfig, z: np.Array, noise: np.Array | null) {
+function jaxRoute(cfg: RouterConfig, z: np.Array, noise: np.Array | null, bias: np.Array | null) {
   const probs = nn.softmax(z.ref, -1);
   let scores = probs.ref;
   if (noise) scores = scores.add(noise);
   scores = lax.stopGradient(scores);
+  if (bias) scores = scores.add(bias);
   const key = ruleOf(cfg.kind).ownDraw?.(z.shape[1]) ? keyFromWords(...DRAW_KEY) : undefined;
   const out = ruleOf(cfg.kind).route({ logits: z, probs, scores, cfg, train: true, key });
   out.losses && Object.values(out.losses).forEach((l) => l.dispose());
@@ -81,9 +86,10 @@ for (const kind of HOST_ROUTER_KINDS) {
         const { t, n } = c;
         const capacity = routerCapacity(t, n, cfg, true) ?? t;
         const host = allocHostRouting(t, n, new Int32Array(t * n), new Float32Array(t * n));
-        const hostAux = hostRoute(cfg, c.logits, t, n, c.noise, host, capacity, ownUniform(cfg, t, n));
+        const hostAux = hostRoute(cfg, c.logits, t, n, c.noise, host, capacity, ownUniform(cfg, t, n), t, c.bias);
+        const jaxBias = () => (c.bias ? np.array(c.bias) : null);
 
-        const j = jaxRoute(cfg, np.array(c.logits).reshape([t, n]), c.noise ? np.array(c.noise).reshape([t, n]) : null);
+        const j = jaxRoute(cfg, np.array(c.logits).reshape([t, n]), c.noise ? np.array(c.noise).reshape([t, n]) : null, jaxBias());
         const [mask, weights, aux] = await Promise.all([j.mask.data(), j.weights.data(), j.auxLoss.data()]);
         const jm = rows(mask, t, n);
         const hm = rows(host.mask, t, n);
@@ -101,7 +107,7 @@ for (const kind of HOST_ROUTER_KINDS) {
         const rc = lcg(99 + v);
         const coef = Float32Array.from({ length: t * n }, () => rc() * 2 - 1);
         const lossOf = (z: np.Array) => {
-          const out = jaxRoute(cfg, z, c.noise ? np.array(c.noise).reshape([t, n]) : null);
+          const out = jaxRoute(cfg, z, c.noise ? np.array(c.noise).reshape([t, n]) : null, jaxBias());
           out.mask.dispose();
           return out.weights.mul(np.array(coef).reshape([t, n])).sum().add(out.auxLoss);
         };
