@@ -92,6 +92,7 @@ export { makeLmEvaluator, type LmEvalOptions } from "./train/lmEvaluate.js";
 export { lmModelConfigFor } from "./train/lmTask.js";
 export { evaluate, makeEvaluator, type EvalResult, type Evaluator, type FrequencyRow } from "./train/evaluate.js";
 export { loadRun, type LoadedRun } from "./train/loadRun.js";
+export { loadLmRun, type LoadedLmRun } from "./train/loadLmRun.js";
 export { exportPytorch, pytorchStateDict, EXPORTED_ROUTERS } from "./train/exportPytorch.js";
 export {
   addRoutingCounts,

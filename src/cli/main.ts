@@ -75,7 +75,10 @@ const EXAMPLES: Record<string, string[]> = {
   eval: ["eval runs/mnist-moe-percentile-uniform-seed0"],
   generate: ['generate runs/lm-sotu-moe-percentile-uniform-seed0 --prompt "The state of the Union"'],
   predict: ["predict runs/my-images-dense-seed0 cat.png dog.png --json"],
-  export: ["export runs/mnist-moe-percentile-uniform-seed0   # then: import dynamoe_model; dynamoe_model.load(DIR/pytorch)"],
+  export: [
+    "export runs/mnist-moe-percentile-uniform-seed0   # then: import dynamoe_model; dynamoe_model.load(DIR/pytorch)",
+    "export runs/lm-sotu-moe-percentile-uniform-seed0 # a language model: model(tokens) gives [B, S, vocab] logits",
+  ],
   inspect: ["inspect runs/mnist-moe-percentile-uniform-seed0 --no-plots"],
   compare: ["compare runs/a runs/b --json"],
   sweep: ["sweep examples/sweeps/routers-mnist.yaml --dry-run", "sweep examples/sweeps/routers-mnist.yaml --jobs 2 --shard 0/4"],
@@ -183,7 +186,7 @@ export function buildProgram(): Command {
 
   program
     .command("export")
-    .description("write a trained image run for PyTorch: weights in its state-dict layout, the model's shape and a Python module defining it (into <run>/pytorch)")
+    .description("write a trained run (image or language model) for PyTorch: weights in its state-dict layout, the model's shape and a Python module defining it (into <run>/pytorch)")
     .argument("<run>", "run folder")
     .option("--format <format>", "pytorch (the only one)", "pytorch")
     .option("--out <dir>", "folder to write (default <run>/pytorch)")

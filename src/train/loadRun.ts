@@ -33,18 +33,22 @@ export type LoadedRun = {
   dispose(): void;
 };
 
-/** Load an image run (see the file comment). A `UserError` for a missing, damaged or language-model run. */
-export async function loadRun(dir: string, opts: { checkpoint?: string } = {}): Promise<LoadedRun> {
-  const config = readRunConfig(dir);
-  if (config.task === "lm") throw new UserError(`${dir}: a language-model run; loadRun loads image runs (generate and eval handle language models)`);
-  const path = opts.checkpoint ?? join(dir, CHECKPOINT_FILE);
-  let shapes: Record<string, number[]>;
+/** The shape of each tensor in a checkpoint, by name (`params.embed.w` …); a `UserError` for an unreadable file. */
+export function checkpointShapes(path: string): Record<string, number[]> {
   try {
-    shapes = Object.fromEntries(Object.entries(decodeSafetensors(readFileSync(path), path).tensors).map(([k, t]) => [k, t.shape]));
+    return Object.fromEntries(Object.entries(decodeSafetensors(readFileSync(path), path).tensors).map(([k, t]) => [k, t.shape]));
   } catch (err) {
     if (err instanceof UserError) throw err;
     throw new UserError(`${path}: no readable checkpoint (${(err as Error).message.split("\n")[0]})`);
   }
+}
+
+/** Load an image run (see the file comment). A `UserError` for a missing, damaged or language-model run. */
+export async function loadRun(dir: string, opts: { checkpoint?: string } = {}): Promise<LoadedRun> {
+  const config = readRunConfig(dir);
+  if (config.task === "lm") throw new UserError(`${dir}: a language-model run; loadRun loads image runs (loadLmRun, generate and eval handle language models)`);
+  const path = opts.checkpoint ?? join(dir, CHECKPOINT_FILE);
+  const shapes = checkpointShapes(path);
   const [inputDim] = shapes["params.embed.w"] ?? [];
   const numClasses = shapes["params.head.w"]?.[1];
   if (!inputDim || !numClasses) throw new UserError(`${path}: not an image model's checkpoint`);

@@ -1,18 +1,30 @@
 /**
- * The Python module `dynamoe export --format pytorch` writes beside the weights: the image model in
- * plain PyTorch, evaluation only, with the routing rules that depend on the token alone. It reads the
- * exported `config.json` and `model.safetensors` itself (a dozen lines of numpy), so it needs only
- * torch and numpy. Kept as text here so that it ships inside the package.
+ * The Python module `dynamoe export --format pytorch` writes beside the weights: the image model or
+ * the language model in plain PyTorch, evaluation only, with the routing rules that depend on the
+ * token alone. It reads the exported `config.json` and `model.safetensors` itself (a dozen lines of
+ * numpy), so it needs only torch and numpy. Kept as text here so that it ships inside the package.
  */
 export const PYTORCH_MODULE = String.raw`"""
-A dynamoe image model in plain PyTorch (evaluation), written by \`dynamoe export --format pytorch\`.
+A dynamoe model in plain PyTorch (evaluation), written by \`dynamoe export --format pytorch\`:
+the image classifier (DynaMoEImage) or the language model (DynaMoELM), as config.json's "task" says.
 
     import torch, dynamoe_model
     model = dynamoe_model.load(".")          # the folder with config.json and model.safetensors
+  an image model:
     logits = model(x)                        # x: [B, input_dim] float32, normalised as dynamoe does
     logits = model(model.preprocess(pixels)) # pixels: uint8 [B, H, W, C] or [B, input_dim], 0..255
+  a language model:
+    logits = model(tokens)                   # tokens: int64 [B, S] ids (GPT-2 BPE), S <= context; logits [B, S, vocab]
 
-  flatten -> Linear(input, d) -> L x (LayerNorm -> MoE or FFN -> residual) -> LayerNorm -> Linear(d, classes)
+  image  flatten -> Linear(input, d) -> L x (LayerNorm -> MoE or FFN -> residual) -> LayerNorm -> Linear(d, classes)
+  lm     Embedding(token) + Embedding(position) -> L x ([LayerNorm -> causal attention -> residual]
+         -> LayerNorm -> MoE or FFN -> residual) -> LayerNorm -> x E^T, E the token embedding (tied head, no bias)
+
+Every position of a language model is predicted from its own token and position alone unless
+config.json has "attention": GPT-2's causal multi-head self-attention before each MoE block, with
+q, k, v from one Linear(d, 3d) (in that order, each head's d/H columns consecutive),
+softmax(q k^T / sqrt(d/H)) over the positions up to and including the query's, and the heads
+concatenated into Linear(d, d). LayerNorm epsilon is 1e-5 everywhere.
 
 An MoE layer routes each token with g = softmax(x W_r / T) and a rule that selects experts from g;
 the output is sum_i w_i E_i(x) over the selected experts, with E_i(x) = down_i(GELU_tanh(up_i(x))) and
@@ -25,6 +37,7 @@ w the selected gates renormalised (exactly 1 for a single expert). Rules (src/mo
 The state dict uses PyTorch's layout: Linear weights [out, in], LayerNorm weight/bias, one module per expert.
 """
 import json
+import math
 import os
 
 import numpy as np
@@ -108,6 +121,8 @@ class MoE(nn.Module):
 
 
 class Block(nn.Module):
+    """Pre-LayerNorm MoE or FFN block with a residual: [T, d] -> [T, d]."""
+
     def __init__(self, d, h, layer):
         super().__init__()
         self.norm = nn.LayerNorm(d, eps=1e-5)
@@ -148,11 +163,65 @@ class DynaMoEImage(nn.Module):
         return self.head(self.norm(x))
 
 
+class Attention(nn.Module):
+    """Causal multi-head self-attention (GPT-2): [B, S, d] -> [B, S, d]."""
+
+    def __init__(self, d, heads):
+        super().__init__()
+        self.heads = heads
+        self.qkv = nn.Linear(d, 3 * d)
+        self.out = nn.Linear(d, d)
+
+    def forward(self, x):
+        B, S, d = x.shape  # batch, sequence, width
+        dh = d // self.heads
+        q, k, v = self.qkv(x).view(B, S, 3, self.heads, dh).permute(2, 0, 3, 1, 4)  # each [B, H, S, dh]
+        scores = (q @ k.transpose(-1, -2)) * (1 / math.sqrt(dh))  # [B, H, S, S]
+        future = torch.ones(S, S, dtype=torch.bool, device=x.device).triu(1)
+        a = torch.softmax(scores.masked_fill(future, float("-inf")), -1) @ v  # [B, H, S, dh]
+        return self.out(a.transpose(1, 2).reshape(B, S, d))
+
+
+class LmBlock(Block):
+    """[LayerNorm -> causal attention -> residual] then the MoE or FFN block on each position: [B, S, d] -> [B, S, d]."""
+
+    def __init__(self, d, h, layer, heads=None):
+        super().__init__(d, h, layer)
+        if heads:
+            self.attn_norm = nn.LayerNorm(d, eps=1e-5)
+            self.attn = Attention(d, heads)
+
+    def forward(self, x):
+        if hasattr(self, "attn"):
+            x = x + self.attn(self.attn_norm(x))
+        return super().forward(x.reshape(-1, x.shape[-1])).reshape(x.shape)  # routing is per position: [B*S, d]
+
+
+class DynaMoELM(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        d, h, attention = config["d"], config["h"], config["attention"]
+        self.tokens = nn.Embedding(config["vocab"], d)  # also the output layer (tied)
+        self.positions = nn.Embedding(config["context"], d)
+        self.blocks = nn.ModuleList(LmBlock(d, h, layer, attention and attention["heads"]) for layer in config["layers"])
+        self.norm = nn.LayerNorm(d, eps=1e-5)
+        self.tokenizer = config.get("tokenizer")
+        self.eot = config.get("eot")
+
+    def forward(self, tokens):
+        """tokens: int64 [B, S], S <= context -> next-token logits [B, S, vocab]."""
+        B, S = tokens.shape
+        x = self.tokens(tokens) + self.positions.weight[:S]  # [B, S, d]
+        for block in self.blocks:
+            x = block(x)
+        return self.norm(x) @ self.tokens.weight.T
+
+
 def load(folder="."):
     """The exported model, in evaluation mode, with its weights."""
     with open(os.path.join(folder, "config.json")) as f:
         config = json.load(f)
-    model = DynaMoEImage(config)
+    model = DynaMoELM(config) if config.get("task") == "lm" else DynaMoEImage(config)
     model.load_state_dict(read_safetensors(os.path.join(folder, "model.safetensors")))
     return model.eval()
 `;

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,10 +14,7 @@ import { MNIST_STATS } from "../../src/data/normalize.js";
 import { train } from "../../src/train/train.js";
 import type { ImageModelConfig, ImageModelParams } from "../../src/models/imageModel.js";
 import { setup } from "../helpers.js";
-
-/** Debian's PyTorch (python3-torch, installed by scripts/setup-debian.sh as root). */
-const PYTHON = process.env.DYNAMOE_TORCH_PYTHON ?? "/usr/bin/python3";
-const torchMissing = spawnSync(PYTHON, ["-c", "import torch, numpy"], { encoding: "utf8" }).status !== 0;
+import { loadExport, runPython, torchMissing } from "./pytorchPython.js";
 
 let mnist: ImageDataset;
 before(async () => {
@@ -36,19 +32,12 @@ function pytorchEval(dir: string): { accuracy: number; loss: number; pixelsAccur
   // The 8-bit pixels the normalised images came from, for the module's preprocess().
   const raw = Float32Array.from(x, (v) => Math.round((v * MNIST_STATS.std[0] + MNIST_STATS.mean[0]) * 255));
   writeFileSync(join(dir, "test.safetensors"), encodeSafetensors({ x: { dtype: "F32", shape: [N, 784], data: x }, y: { dtype: "F32", shape: [N], data: y }, raw: { dtype: "F32", shape: [N, 28, 28, 1], data: raw } }));
-  const script = [
-    "import sys, json, torch",
-    `sys.path.insert(0, ${JSON.stringify(dir)})`,
-    "import dynamoe_model as m",
-    `model = m.load(${JSON.stringify(dir)})`,
-    `t = m.read_safetensors(${JSON.stringify(join(dir, "test.safetensors"))})`,
+  return runPython([
+    ...loadExport(dir, join(dir, "test.safetensors")),
     "y = t['y'].long()",
     "with torch.no_grad(): logits = model(t['x']); fromPixels = model(model.preprocess(t['raw'].to(torch.uint8)))",
     "print(json.dumps({'accuracy': (logits.argmax(-1) == y).float().mean().item(), 'loss': torch.nn.functional.cross_entropy(logits, y).item(), 'pixelsAccuracy': (fromPixels.argmax(-1) == y).float().mean().item(), 'classes': model.class_names}))",
-  ].join("\n");
-  const r = spawnSync(PYTHON, ["-c", script], { encoding: "utf8", env: { ...process.env, OMP_NUM_THREADS: "1" } });
-  assert.equal(r.status, 0, r.stderr);
-  return JSON.parse(r.stdout.trim().split("\n").at(-1)!);
+  ]);
 }
 
 const cases: [string, TrainConfigInput][] = [
@@ -60,7 +49,7 @@ const cases: [string, TrainConfigInput][] = [
 ];
 
 for (const [name, extra] of cases) {
-  test(`an exported ${name} model gives in PyTorch the test accuracy and loss of dynamoe's evaluation`, { skip: torchMissing && "Debian's python3-torch is not installed" }, async () => {
+  test(`an exported ${name} model gives in PyTorch the test accuracy and loss of dynamoe's evaluation`, { skip: torchMissing }, async () => {
     const dir = mkdtempSync(join(tmpdir(), `dynamoe-export-${name}-`));
     const { params, modelConfig } = (await train({ ...base, ...extra }, { outDir: join(dir, "run"), dataset: mnist })) as { params: ImageModelParams; modelConfig: ImageModelConfig };
     const ours = await evaluate(params, { x: mnist.test.x.subarray(0, N * 784), y: mnist.test.y.subarray(0, N), n: N }, modelConfig, N);
