@@ -10,6 +10,7 @@
  *   embed.w [in, d]                  → embed.weight [d, in]            (and every Linear alike: transposed)
  *   blocks.l.norm.scale / .bias       → blocks.l.norm.weight / .bias
  *   blocks.l.moe.router.w [d, N]      → blocks.l.moe.router.weight [N, d]  (no bias)
+ *   blocks.l.moe.router.bias [N]      → blocks.l.moe.selection_bias [N]    (the balancing bias, where the router has one: selection only)
  *   blocks.l.moe.w1 [N, d, h], b1     → blocks.l.moe.experts.i.up.weight [h, d], .bias   (one module per expert)
  *   blocks.l.moe.w2 [N, h, d], b2     → blocks.l.moe.experts.i.down.weight [d, h], .bias
  *   blocks.l.ffn.up / .down           → blocks.l.ffn.up / .down
@@ -19,7 +20,7 @@
  *   blocks.l.attnNorm                 → blocks.l.attn_norm
  *   blocks.l.attn.qkv [d, 3d] / .out  → blocks.l.attn.qkv.weight [3d, d] / blocks.l.attn.out.weight [d, d], .bias
  *
- * Only the rules that select from a token's own gates are exported (`EXPORTED_ROUTERS`): the others
+ * Only the rules that select from a token's own gates (and balancing bias) are exported (`EXPORTED_ROUTERS`): the others
  * depend on the whole batch (capacities, expert choice, the batch percentile), which a PyTorch
  * `forward` on arbitrary batches would not reproduce.
  */
@@ -28,6 +29,7 @@ import type { ImageBlockParams, ImageModelConfig, ImageModelParams } from "../mo
 import type { LayerNormParams } from "../models/layerNorm.js";
 import type { LmBlockParams, LmModelConfig, LmModelParams } from "../models/lmModel.js";
 import { layerRouter, type StackConfig } from "../models/stackConfig.js";
+import { hasBalanceBias } from "../moe/balanceBias.js";
 import { makeFolder } from "../io/makeFolder.js";
 import { writeFileAtomic } from "../io/runFiles.js";
 import { UserError } from "../errors.js";
@@ -37,7 +39,7 @@ import type { numpy as np } from "../engine/jax.js";
 import type { ChannelStats } from "../data/normalize.js";
 
 /** The routing rules the Python module implements. */
-export const EXPORTED_ROUTERS = ["percentile", "topk", "top-p", "threshold"] as const;
+export const EXPORTED_ROUTERS = ["percentile", "topk", "top-p", "threshold", "aux-free"] as const;
 
 /** Why a model with this stack cannot be exported, or null. */
 export function pytorchUnsupported(cfg: StackConfig): string | null {
@@ -83,6 +85,8 @@ async function stackBlock(out: Record<string, SafeTensor>, block: ImageBlockPara
   if (block.moe) {
     const n = cfg.experts[l];
     out[`blocks.${l}.moe.router.weight`] = tensor([n, d], transpose(await f32(block.moe.router.w), d, n));
+    // The balancing bias steers selection only; a buffer beside the router, not the Linear's bias.
+    if (block.moe.router.bias) out[`blocks.${l}.moe.selection_bias`] = tensor([n], await f32(block.moe.router.bias));
     const [w1, b1, w2, b2] = [await f32(block.moe.w1), await f32(block.moe.b1), await f32(block.moe.w2), await f32(block.moe.b2)];
     for (let i = 0; i < n; i++) {
       linear(out, `blocks.${l}.moe.experts.${i}.up`, w1.subarray(i * d * h, (i + 1) * d * h), b1.subarray(i * h, (i + 1) * h), d, h);
@@ -138,7 +142,8 @@ function pytorchLayers(cfg: StackConfig): Record<string, unknown>[] {
   return Array.from({ length: cfg.layers }, (_, l) => {
     if (cfg.kind === "dense") return { kind: "dense" };
     const r = layerRouter(cfg, l);
-    return { kind: "moe", experts: cfg.experts[l], router: { kind: r.kind, temperature: r.temperature, tau: r.tau, k: r.k, p: r.p, threshold: r.threshold, renormalize: r.renormalize } };
+    const router = { kind: r.kind, temperature: r.temperature, tau: r.tau, k: r.k, p: r.p, threshold: r.threshold, renormalize: r.renormalize, selection_bias: hasBalanceBias(r) };
+    return { kind: "moe", experts: cfg.experts[l], router };
   });
 }
 

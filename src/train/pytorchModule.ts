@@ -31,9 +31,11 @@ the output is sum_i w_i E_i(x) over the selected experts, with E_i(x) = down_i(G
 w the selected gates renormalised (exactly 1 for a single expert). Rules (src/moe/routers/ in dynamoe):
   percentile  every expert whose gate is strictly above the tau-th percentile of the token's own gates
               (linear interpolation, as numpy), or the argmax if none is
-  topk        the k largest gates (ties: the lower index)
+  topk        the k largest gates (ties: the lower index); aux-free is topk
   top-p       largest first, up to and including the expert at which the sum reaches p
   threshold   every expert whose gate is at least t, or the argmax if none is
+A router with a balancing bias b (aux-free, or any rule trained with biasRate > 0; "selection_bias" in
+config.json) applies its rule to g + b instead of g; the weights w still come from g.
 The state dict uses PyTorch's layout: Linear weights [out, in], LayerNorm weight/bias, one module per expert.
 """
 import json
@@ -76,7 +78,7 @@ def select(rule, g):
     """The [T, N] 0/1 mask of a rule on the gates g [T, N]."""
     kind, n = rule["kind"], g.shape[-1]
     rank = torch.argsort(torch.argsort(-g, dim=-1, stable=True), dim=-1, stable=True)  # 0 = largest, ties: lower index first
-    if kind == "topk":
+    if kind in ("topk", "aux-free"):
         return (rank < max(1, min(rule["k"], n))).float()
     if kind == "top-p":
         s, _ = torch.sort(g, dim=-1, descending=True, stable=True)
@@ -104,10 +106,12 @@ class MoE(nn.Module):
         self.rule = rule
         self.router = nn.Linear(d, experts, bias=False)
         self.experts = nn.ModuleList(Expert(d, h) for _ in range(experts))
+        if rule.get("selection_bias"):
+            self.register_buffer("selection_bias", torch.zeros(experts))
 
     def forward(self, x):
         g = torch.softmax(self.router(x) / self.rule["temperature"], -1)
-        mask = select(self.rule, g)
+        mask = select(self.rule, g + self.selection_bias if self.rule.get("selection_bias") else g)
         base = g if self.rule["renormalize"] == "gates" else torch.exp(g)
         kept = base * mask
         total = kept.sum(-1, keepdim=True)

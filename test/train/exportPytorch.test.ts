@@ -67,5 +67,5 @@ for (const [name, extra] of cases) {
 
 test("routers that depend on the whole batch are refused by name", () => {
   const cfg = { kind: "moe", d: 8, h: 8, layers: 2, experts: [4, 4], inputDim: 784, numClasses: 10, router: { kind: "switch" } } as unknown as ImageModelConfig;
-  assert.match(pytorchUnsupported(cfg)!, /router switch in layer 0 \(it depends on the whole batch; exported: percentile, topk, top-p, threshold\)/);
+  assert.match(pytorchUnsupported(cfg)!, /router switch in layer 0 \(it depends on the whole batch; exported: percentile, topk, top-p, threshold, aux-free\)/);
 });

@@ -92,7 +92,8 @@ async function dynamoeLosses(dir: string, x: Int32Array, y: Int32Array): Promise
 const cases: [string, TrainConfigInput][] = [
   ["dense", { model: "dense" }],
   ["percentile MoE", { model: "moe", router: { kind: "percentile" } }],
-  ["top-k MoE with attention", { model: "moe", router: { kind: "topk", k: 2 }, attention: true, heads: 2 }],
+  // A balancing bias large enough to change selections within a few steps.
+  ["aux-free (top-k + balancing bias) MoE with attention", { model: "moe", router: { kind: "aux-free", k: 2, biasRate: 0.05 }, attention: true, heads: 2 }],
 ];
 
 for (const [name, extra] of cases) {
