@@ -45,8 +45,11 @@ export function mapWithPaths<T>(tree: T, fn: (path: string, leaf: Leaf, ...other
   return walk(tree, others, "") as T;
 }
 
-/** Biases, LayerNorm parameters (any leaf named b, b1, b2, bias or scale) get no weight decay. */
+/**
+ * Biases, LayerNorm parameters and a router's state (any leaf named b, b1, b2, bias, scale or l1:
+ * `moe/routerState.ts`) get no weight decay.
+ */
 export function isDecayed(path: string): boolean {
   const name = path.slice(path.lastIndexOf(".") + 1);
-  return !["b", "b1", "b2", "bias", "scale"].includes(name);
+  return !["b", "b1", "b2", "bias", "scale", "l1"].includes(name);
 }

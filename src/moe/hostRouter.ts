@@ -3,7 +3,7 @@
  * `router.ts` around each rule's host form (`RoutingRule.host`), for one layer of T tokens and N
  * experts.
  *
- *   g = softmax(z), z = x W_r / T;  g̃ = g + σ ε (noisy rules, training);  S = rule(g̃ + b) (b the
+ *   g = softmax(z) (or ReLU(z) for ReLU-gated rules, `routers/remoe.ts`, with its L1 term), z = x W_r / T;  g̃ = g + σ ε (noisy rules, training);  S = rule(g̃ + b) (b the
  *   balancing bias, where the router has one, else 0);
  *   weights: renormalised w_i = b_i / Σ_{j∈S} b_j (i ∈ S), b = g (`gates`) or exp(g)
  *   (`softmax-of-gates`), w = 1 exactly when |S| = 1; or raw w_i = g_i (i ∈ S);
@@ -24,7 +24,7 @@ import type { RouterConfig } from "./routers/registry.js";
 const f = Math.fround;
 
 /** The auxiliary losses the driver computes, forward and backward. */
-const HOST_LOSSES: ReadonlySet<string> = new Set(["balance", "z", "entropy"]);
+const HOST_LOSSES: ReadonlySet<string> = new Set(["balance", "z", "entropy", "l1"]);
 
 /** The rule of `cfg`, checked to have a host form the driver can run. */
 export function hostRule(cfg: RouterConfig): RoutingRule & { host: NonNullable<RoutingRule["host"]> } {
@@ -54,6 +54,8 @@ export type HostRouting = {
   lse: Float64Array;
   /** `[T]` gate entropy H(g_t), for the entropy loss. */
   entropy: Float64Array;
+  /** ReLU-gated rules' L1 term: its coefficient λ·f_i/T per expert (`routers/remoe.ts`), for the backward pass. */
+  l1Grad: Float64Array;
   /** Scratch, reused every step: noisy scores, ∂L/∂w and a copy of z `[T, N]`, per-row and per-expert work arrays. */
   scratch: {
     scores: Float32Array; dw: Float32Array; z: Float32Array; sorted: Float32Array; order: number[]; dp: Float64Array; taken: Int32Array;
@@ -72,6 +74,7 @@ export function allocHostRouting(t: number, n: number, tokens: Int32Array, pairW
     fraction: new Float64Array(n),
     lse: new Float64Array(t),
     entropy: new Float64Array(t),
+    l1Grad: new Float64Array(n),
     scratch: {
       scores: new Float32Array(t * n), dw: new Float32Array(t * n), z: new Float32Array(t * n), sorted: new Float32Array(n), order: new Array<number>(n).fill(0),
       dp: new Float64Array(n), taken: new Int32Array(n), meanProb: new Float64Array(n), all: new Float32Array(t * n), rows: new Int32Array(t),
@@ -89,29 +92,41 @@ function softmaxRow(z: Float32Array, at: number, n: number, probs: Float32Array)
   return m + Math.log(sum);
 }
 
+/** What a layer's routing takes beyond its logits and noise; each absent one is off. */
+export type HostRouteOptions = {
+  /** Slots per expert for rules with a capacity (`routerCapacity`). @default T */
+  capacity?: number;
+  /** `[T]` the rule's own draws in training (`ownDraw`, e.g. GShard's second expert). */
+  uniform?: Float32Array | null;
+  /**
+   * A numeric dispatch capacity's slots per expert (`moeLayer.ts`'s `capRouting`): each expert keeps
+   * its first so many pairs in token order, the rest are dropped (no output, no gradient; the kept
+   * weights are not renormalised). @default T
+   */
+  dispatchCap?: number;
+  /** `[N]` the balancing bias added to the selection scores (`balanceBias.ts`). */
+  bias?: Float32Array | null;
+  /** ReMoE's L1 coefficient λ (`routers/remoe.ts`); the rule's `l1Init` when absent. */
+  l1?: number;
+};
+
 /**
  * Route T tokens.
  * @param z `[T, N]` router logits `x W_r / T` (already divided by the temperature).
  * @param noise `[T, N]` σ·ε to add to the gates for selection, or null (evaluation, σ = 0, or a rule
  *   that does not select on noisy gates).
- * @param capacity slots per expert for rules with a capacity (`routerCapacity`), else T.
- * @param uniform `[T]` the rule's own draws in training (`ownDraw`, e.g. GShard's second expert), else null.
- * @param dispatchCap a numeric dispatch capacity's slots per expert (`moeLayer.ts`'s `capRouting`):
- *   each expert keeps its first so many pairs in token order, the rest are dropped (no output, no
- *   gradient; the kept weights are not renormalised). T when there is none.
- * @param bias `[N]` the balancing bias added to the selection scores (`balanceBias.ts`), or null.
  * @returns the auxiliary loss, coefficients applied (0 for rules without one).
  */
-export function hostRoute(
-  cfg: RouterConfig, z: Float32Array, t: number, n: number, noise: Float32Array | null, out: HostRouting, capacity = t, uniform: Float32Array | null = null,
-  dispatchCap = t, bias: Float32Array | null = null,
-): number {
+export function hostRoute(cfg: RouterConfig, z: Float32Array, t: number, n: number, noise: Float32Array | null, out: HostRouting, opts: HostRouteOptions = {}): number {
   const rule = hostRule(cfg);
+  const { capacity = t, uniform = null, dispatchCap = t, bias = null } = opts;
+  const relu = rule.gate === "relu";
   const { probs, mask, weights, lse } = out;
   const scores = noise || bias ? out.scratch.scores : probs;
   for (let r = 0; r < t; r++) {
     const at = r * n;
-    lse[r] = softmaxRow(z, at, n, probs);
+    if (relu) for (let i = 0; i < n; i++) probs[at + i] = Math.max(z[at + i], 0);
+    else lse[r] = softmaxRow(z, at, n, probs);
     if (noise) for (let i = 0; i < n; i++) scores[at + i] = f(probs[at + i] + noise[at + i]);
     else if (bias) scores.set(probs.subarray(at, at + n), at);
     if (bias) for (let i = 0; i < n; i++) scores[at + i] = f(scores[at + i] + bias[i]);
@@ -171,6 +186,22 @@ export function hostRoute(
     }
     aux += cfg.entropyCoef * (total / t);
   }
+  if (rule.losses.includes("l1")) {
+    // λ · (1/T) Σ_t Σ_i f_i R_ti with f_i = N/(k·T) · (tokens using i), f constant in the gradient.
+    const lambda = opts.l1 ?? cfg.l1Init;
+    const count = out.scratch.dp;
+    count.fill(0);
+    for (let r = 0; r < t; r++) for (let i = 0; i < n; i++) count[i] += mask[r * n + i];
+    let reg = 0;
+    for (let i = 0; i < n; i++) {
+      const fi = Math.fround((count[i] * n) / (cfg.k * t));
+      let col = 0;
+      for (let r = 0; r < t; r++) col += probs[r * n + i];
+      reg += fi * col;
+      out.l1Grad[i] = (Math.fround(lambda) * fi) / t;
+    }
+    aux += Math.fround(lambda) * (reg / t);
+  }
   return aux;
 }
 
@@ -208,6 +239,15 @@ export function hostRouteBackward(cfg: RouterConfig, routing: HostRouting, t: nu
   const gates = cfg.renormalize === "gates";
   dw.fill(0);
   for (let e = 0; e < n; e++) for (let p = offsets[e]; p < offsets[e + 1]; p++) dw[routing.tokens[p] * n + e] = dPair[p];
+  if (rule.gate === "relu") {
+    // w = R where R > 0 and the L1 term λ f_i R_ti / T: ∂L/∂z = (∂L/∂w + λ f_i / T) where z > 0, else 0.
+    const l1 = rule.losses.includes("l1");
+    for (let r = 0; r < t; r++) {
+      const at = r * n;
+      for (let i = 0; i < n; i++) dz[at + i] = probs[at + i] > 0 ? dw[at + i] + (l1 ? routing.l1Grad[i] : 0) : 0;
+    }
+    return;
+  }
   for (let r = 0; r < t; r++) {
     const at = r * n;
     // dp_i = ∂L/∂g_i, through the weights, then the balancing term's balanceCoef · N · f_i / T.

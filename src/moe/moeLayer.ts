@@ -155,5 +155,6 @@ export function disposeRoutingExtras(r: Routing): void {
   r.losses?.balance?.dispose();
   r.losses?.z?.dispose();
   r.losses?.entropy?.dispose();
+  r.losses?.l1?.dispose();
   r.dropped?.dispose();
 }

@@ -1,5 +1,6 @@
 /**
- * The router: a bias-free linear layer, gates `g = softmax(W_r x / T)`, training noise, a selection
+ * The router: a bias-free linear layer, gates `g = softmax(W_r x / T)` (or `ReLU(W_r x / T)` for
+ * ReLU-gated rules), training noise, a selection
  * rule and combine weights. Every rule (`routers/`) returns the same `Routing` record.
  *
  * Selection never carries a gradient: rules select on `lax.stopGradient` scores and use sorts and
@@ -9,25 +10,38 @@
  * selection scores and nothing else.
  */
 import { lax, nn, numpy as np, random } from "../engine/jax.js";
-import { hasBalanceBias } from "./balanceBias.js";
 import { routerDrawKeys } from "./drawSchedule.js";
 import { ruleOf } from "./routers/registry.js";
 import type { RouterConfig } from "./routers/registry.js";
 import type { RouteOptions, Routing } from "./routing.js";
+import { initRouterState, type RouterState } from "./routerState.js";
 
 export { combineWeights } from "./combineWeights.js";
 
-export type RouterParams = {
-  /** `[d, N]` router weights (no bias in the logits). */
-  w: np.Array;
-  /** `[N]` the auxiliary-loss-free balancing bias, added to the selection scores only (`balanceBias.ts`); routers with `biasRate > 0`. */
-  bias?: np.Array;
-};
+/**
+ * `w` `[d, N]`: the router weights (no bias in the logits); and the router's state, where it has one
+ * (`routerState.ts`): `bias` `[N]` added to the selection scores only, ReMoE's `l1` `[1]`.
+ */
+export type RouterParams = { w: np.Array } & RouterState;
 
-/** Router weights ~ N(0, 1/d) (LeCun normal); the balancing bias, where the router has one, starts at 0. */
+/** Router weights ~ N(0, 1/d) (LeCun normal), and the router's starting state (`initRouterState`). */
 export function initRouter(key: np.Array, d: number, experts: number, cfg?: RouterConfig): RouterParams {
   const w = random.normal(key, [d, experts]).mul(1 / Math.sqrt(d));
-  return cfg && hasBalanceBias(cfg) ? { w, bias: np.zeros([experts]) } : { w };
+  return { w, ...(cfg ? initRouterState(cfg, experts) : {}) };
+}
+
+/**
+ * `ReLU(z)` with the gradient `1[z > 0]` (0 at z = 0, as PyTorch's; jax-js's relu passes 1 there),
+ * so an expert exactly at zero, which no token uses, gets no gradient. `[T, N]`, consumed.
+ */
+export function reluGates(z: np.Array): np.Array {
+  return z.ref.mul(lax.stopGradient(z.greater(0).astype(np.float32)));
+}
+
+/** Each token's ReLU gates normalised over the token (a zero row where all are 0), for the analytics. `[T, N]`, consumed. */
+function normaliseRows(gates: np.Array): np.Array {
+  const total = gates.ref.sum(-1, { keepdims: true }); // [T, 1]
+  return gates.div(np.where(total.ref.greater(0), total, 1));
 }
 
 /**
@@ -40,14 +54,15 @@ export function applyRouter(params: RouterParams, x: np.Array, cfg: RouterConfig
   const keys = routerDrawKeys(cfg, params.w.shape[1], opts.train, opts.key);
   if (keys.jitter) x = x.mul(random.uniform(keys.jitter, x.shape, { minval: 1 - cfg.jitter, maxval: 1 + cfg.jitter }));
   const logits = np.matmul(x, params.w.ref).div(cfg.temperature); // [T, N] softmax input h / T
-  const probs = nn.softmax(logits.ref, -1); // [T, N]
-  let scores = probs.ref;
-  if (keys.noise) scores = scores.add(random.normal(keys.noise, probs.shape).mul(cfg.noise));
+  const relu = ruleOf(cfg.kind).gate === "relu";
+  const gates = relu ? reluGates(logits.ref) : nn.softmax(logits.ref, -1); // [T, N]
+  let scores = gates.ref;
+  if (keys.noise) scores = scores.add(random.normal(keys.noise, gates.shape).mul(cfg.noise));
   scores = lax.stopGradient(scores);
   if (params.bias) scores = scores.add(lax.stopGradient(params.bias.ref)); // selection only
-  const rule = ruleOf(cfg.kind).route({ logits, probs, scores, cfg, train: opts.train, key: keys.rule });
+  const rule = ruleOf(cfg.kind).route({ logits, probs: gates, scores, cfg, train: opts.train, key: keys.rule, l1: params.l1 });
   logits.dispose();
   scores.dispose();
   const active = rule.mask.ref.sum(-1); // [T]
-  return { ...rule, probs, active };
+  return { ...rule, probs: relu ? normaliseRows(gates) : gates, active };
 }

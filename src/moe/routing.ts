@@ -15,7 +15,10 @@ export type Routing = {
    * than 1); a token with no expert (dropped, or picked by no expert) has an all-zero row.
    */
   weights: np.Array;
-  /** `[T, N]` router probabilities g = softmax(logits / T), before gate noise (after input jitter, if any). */
+  /**
+   * `[T, N]` router probabilities g = softmax(logits / T), before gate noise (after input jitter, if
+   * any); for ReLU-gated rules, the ReLU gates normalised over each token's (zero row where none).
+   */
   probs: np.Array;
   /** `[T]` float32 number of experts active for each token (0 for a token that no expert processes). */
   active: np.Array;
@@ -40,6 +43,8 @@ export type RouterLosses = {
   z?: np.Array;
   /** `mean_t −Σ_i g_ti log g_ti`. */
   entropy?: np.Array;
+  /** `(1/T) Σ_t Σ_i f_i R_ti`, ReMoE's load-weighted L1 of the ReLU gates (`routers/remoe.ts`). */
+  l1?: np.Array;
 };
 
 /** How selected gates become combine weights (spec §2.1 step 6). */
@@ -105,6 +110,13 @@ export type RouterSettings = {
    * step. Any rule can use it; 0 turns it off (no bias). @default the rule's (0.001 for `aux-free`, else 0)
    */
   biasRate: number;
+  /**
+   * ReMoE's adaptive L1 coefficient λ (`remoe` only): its value at the start, and the factor α by which
+   * each step multiplies (too many experts active) or divides (too few) it, toward `k` active experts
+   * per token. @default 1e-8 and 1.2 (Wang et al. 2024)
+   */
+  l1Init: number;
+  l1Growth: number;
 };
 
 /**
@@ -127,6 +139,8 @@ export const ROUTER_KEY_DEFAULTS: RouterSettings = {
   entropyCoef: 1e-4,
   threshold: 0.2,
   biasRate: 0,
+  l1Init: 1e-8,
+  l1Growth: 1.2,
 };
 
 /** Per-call options of a router. */
@@ -147,7 +161,7 @@ export type RouteOptions = {
 export type RuleInput = {
   /** `[T, N]` softmax input `h / T` (differentiable). */
   logits: np.Array;
-  /** `[T, N]` gates g = softmax(h / T) (differentiable). */
+  /** `[T, N]` gates g = softmax(h / T), or ReLU(h / T) for ReLU-gated rules (differentiable). */
   probs: np.Array;
   /** `[T, N]` selection scores (g, or g̃ with noise), gradient stopped. */
   scores: np.Array;
@@ -155,6 +169,8 @@ export type RuleInput = {
   train: boolean;
   /** PRNG key for the rule's own draws (`gshard` in training); consumed. */
   key?: np.Array;
+  /** `[1]` the router's adaptive L1 coefficient λ (`remoe`), gradient stopped by the rule; not consumed. */
+  l1?: np.Array;
 };
 
 /** What a routing rule decides; the pipeline adds `probs` and `active` to make a `Routing`. */

@@ -10,7 +10,7 @@ import { disposeRoutingExtras } from "../moe/moeLayer.js";
 import type { Routing } from "../moe/routing.js";
 import type { AdamW, AdamWState } from "./adamw.js";
 import { flattenWithPaths, mapWithPaths } from "../engine/paramTree.js";
-import { biasLoads, moeRouters, updateBalanceBiases } from "./balanceBiases.js";
+import { moeRouters, stateLoads, updateRouterStates } from "./routerStates.js";
 
 /**
  * What a step reports, packed into one `[3 + 2L]` array so the host reads it with a single transfer:
@@ -121,12 +121,12 @@ function imageLoss(cfg: ImageModelConfig) {
     const aux = sumAux(routings);
     const correct = countCorrect(logits.ref, y.ref);
     const loss = crossEntropy(logits, y).add(aux);
-    const loads = biasLoads(routings, routers);
+    const loads = stateLoads(routings, routers);
     return [loss, { correct, loads, active: meanActive(routings) }] as [np.Array, ImageLossAux];
   };
 }
 
-/** What the image loss reports beside its value: correct predictions, the balancing biases' loads (`biasLoads`), mean active experts per layer. */
+/** What the image loss reports beside its value: correct predictions, the routers' state loads (`stateLoads`), mean active experts per layer. */
 type ImageLossAux = { correct: np.Array; loads: np.Array; active: np.Array };
 
 /** Build the jitted training step for a model configuration, optimizer and clip norm. */
@@ -144,7 +144,7 @@ export function makeTrainStep(cfg: ImageModelConfig, opt: AdamW, clip: number): 
     const [[loss, { correct, loads, active }], grads] = valueAndGrad(lossFn, { hasAux: true })(tree.ref(params), x, y, key);
     const updated = clipAndUpdate(grads, state, params, lr, opt, clip);
     const { state: nextState, gradNorm, routerGradNorm } = updated;
-    const nextParams = updateBalanceBiases(updated.params, loads, routers);
+    const nextParams = updateRouterStates(updated.params, loads, routers);
     const stats = np.concatenate([loss.reshape([1]), gradNorm.reshape([1]), correct.reshape([1]), active, routerGradNorm]);
     return [nextParams, nextState, stats] as [ImageModelParams, AdamWState<ImageModelParams>, np.Array];
   };

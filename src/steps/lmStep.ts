@@ -25,7 +25,7 @@ import { linearCrossEntropy } from "../models/lmHead.js";
 import { applyLmTrunk, type LmModelConfig, type LmModelParams } from "../models/lmModel.js";
 import { disposeRouting } from "../moe/moeLayer.js";
 import type { AdamW, AdamWState } from "./adamw.js";
-import { biasLoads, moeRouters, updateBalanceBiases } from "./balanceBiases.js";
+import { moeRouters, stateLoads, updateRouterStates } from "./routerStates.js";
 import { clipAndUpdate, meanActive, sumAux } from "./imageStep.js";
 
 export type LmTrainStepFn = (
@@ -83,7 +83,7 @@ function makeLmGradients(cfg: LmModelConfig, opts: LmStepOptions): (params: LmMo
     const { hidden, routings } = applyLmTrunk(params, x, cfg, { train: true, key });
     tree.dispose(params);
     const aux = sumAux(routings);
-    const loads = biasLoads(routings, routers);
+    const loads = stateLoads(routings, routers);
     const active = meanActive(routings);
     return [hidden.mul(dHidden).sum().add(aux.ref.mul(auxScale)), { aux, active, loads }] as [np.Array, { aux: np.Array; active: np.Array; loads: np.Array }];
   };
@@ -144,7 +144,7 @@ export function makeLmTrainStep(cfg: LmModelConfig, opt: AdamW, clip: number, op
       const full: LmModelParams = { ...grads, embed: { ...grads.embed, tokens: grads.embed.tokens.add(dTable) } };
       const next = clipAndUpdate(full, state, params, lr, opt, clip);
       const stats = np.concatenate([loss.add(aux).reshape([1]), next.gradNorm.reshape([1]), correct.reshape([1]), active, next.routerGradNorm]);
-      return [updateBalanceBiases(next.params, loads, routers), next.state, stats] as [LmModelParams, AdamWState<LmModelParams>, np.Array];
+      return [updateRouterStates(next.params, loads, routers), next.state, stats] as [LmModelParams, AdamWState<LmModelParams>, np.Array];
     },
   );
   return async (params, state, x, y, key, lr) => {

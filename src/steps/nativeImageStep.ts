@@ -122,7 +122,7 @@ export class NativeImageStep extends NativeStep<ImageModelParams> {
     k.sum_rows(this.dH.at, b, d, G("embed.b"));
 
     const { gradNorm, norms } = p.update(k, lr, this.hyper, this.clip, this.stack.routerPaths());
-    this.stack.balance(p);
+    this.stack.updateStates(p);
     return Float32Array.from([loss, gradNorm, correct, ...active, ...norms]);
   }
 }

@@ -133,7 +133,7 @@ export class NativeLmStep extends NativeStep<LmModelParams> {
     for (let b = 0; b < B; b++) k.add(G("embed.positions"), this.dH.at + b * S * d * 4, S * d);
 
     const { gradNorm, norms } = p.update(k, lr, this.hyper, this.clip, this.stack.routerPaths());
-    this.stack.balance(p);
+    this.stack.updateStates(p);
     return Float32Array.from([loss / T + aux, gradNorm, correct, ...active, ...norms]);
   }
 

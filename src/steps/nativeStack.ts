@@ -15,7 +15,8 @@ import type { HostKey } from "../engine/hostRandom.js";
 import { allocHostRouting, hostRoute, hostRouteBackward, type HostRouting } from "../moe/hostRouter.js";
 import { HOST_ROUTER_KINDS, routerCapacity } from "../moe/routers/registry.js";
 import { dispatchCapacity } from "../moe/dispatch.js";
-import { hasBalanceBias, hostBalanceBiasStep } from "../moe/balanceBias.js";
+import { hasBalanceBias } from "../moe/balanceBias.js";
+import { hasL1, hasRouterState, hostRouterStateStep } from "../moe/routerState.js";
 import { layerRouter, type StackConfig } from "../models/stackConfig.js";
 import type { NativeParams } from "./nativeParams.js";
 
@@ -48,7 +49,7 @@ type Block = {
   pre?: Buf; act?: Buf; tanh?: Buf;
   moe?: {
     n: number; routing: HostRouting; z: Buf; dz: Buf; tokens: Buf; pairW: Buf;
-    /** The balancing bias's loads: tokens per expert since the last `balance` (routers with a bias only). */
+    /** The router state's loads `[N + 1]`: tokens per expert, then tokens, since the last `updateStates` (stateful routers only). */
     load?: Float64Array;
     /** Router input jitter: the factors `[R, d]` and the jittered router input `[R, d]`. */
     jitter?: Buf; xr?: Buf;
@@ -80,7 +81,7 @@ export class NativeStack {
         const jittered = layerRouter(cfg, l).jitter > 0;
         block.moe = {
           n, z: mem.take(b * n), dz: mem.take(b * n), tokens, pairW,
-          ...(hasBalanceBias(layerRouter(cfg, l)) ? { load: new Float64Array(n) } : {}),
+          ...(hasRouterState(layerRouter(cfg, l)) ? { load: new Float64Array(n + 1) } : {}),
           ...(jittered ? { jitter: mem.take(b * d), xr: mem.take(b * d) } : {}),
           xe: mem.take(pairs * d), pre: mem.take(pairs * h), act: mem.take(pairs * h), tanh: mem.take(pairs * h), out: mem.take(pairs * d), dPair: mem.take(pairs),
           routing: undefined as unknown as HostRouting,
@@ -156,10 +157,15 @@ export class NativeStack {
       const z = f32(m.z);
       for (let i = 0; i < z.length; i++) z[i] = Math.fround(z[i] / rcfg.temperature);
       const cap = typeof cfg.capacity === "number" ? dispatchCapacity(b, n, rcfg, true, cfg.capacity) : b;
-      const bias = m.load ? this.mem.f32({ at: P(`${pre}.moe.router.bias`), n }) : null;
-      aux += hostRoute(rcfg, z, b, n, layerNoise, m.routing, routerCapacity(b, n, rcfg, true) ?? b, draw.rule ?? null, cap, bias);
+      const state = this.state(p, l);
+      aux += hostRoute(rcfg, z, b, n, layerNoise, m.routing, {
+        capacity: routerCapacity(b, n, rcfg, true) ?? b, uniform: draw.rule ?? null, dispatchCap: cap, bias: state.bias, l1: state.l1?.[0],
+      });
       active.push(m.routing.offsets[n] / b);
-      if (m.load) for (let e = 0; e < n; e++) m.load[e] += m.routing.offsets[e + 1] - m.routing.offsets[e];
+      if (m.load) {
+        for (let e = 0; e < n; e++) m.load[e] += m.routing.offsets[e + 1] - m.routing.offsets[e];
+        m.load[n] += b;
+      }
       for (let e = 0; e < n; e++) {
         const p0 = m.routing.offsets[e], rows = m.routing.offsets[e + 1] - p0;
         if (rows === 0) continue;
@@ -177,16 +183,26 @@ export class NativeStack {
     return { aux, active };
   }
 
+  /** Views of block l's router state in the parameters (`moe/routerState.ts`), null where it has none. */
+  private state(p: NativeParams<unknown>, l: number): { bias: Float32Array | null; l1: Float32Array | null } {
+    const m = this.blocks[l].moe;
+    if (!m?.load) return { bias: null, l1: null };
+    const r = layerRouter(this.cfg, l);
+    const view = (leaf: string, n: number) => this.mem.f32({ at: p.at(`blocks.${l}.moe.router.${leaf}`, "P"), n });
+    return { bias: hasBalanceBias(r) ? view("bias", m.n) : null, l1: hasL1(r) ? view("l1", 1) : null };
+  }
+
   /**
-   * The end of a training step for the balancing biases (`moe/balanceBias.ts`): each biased layer's
-   * bias moves by one step from the loads its forward passes counted, which are then reset. Their
-   * gradients are zero, so AdamW has left them as they were.
+   * The end of a training step for the routers' state (`moe/routerState.ts`): each stateful layer's
+   * state moves by one step from the loads its forward passes counted, which are then reset. Its
+   * gradients are zero, so AdamW has left it as it was.
    */
-  balance(p: NativeParams<unknown>): void {
+  updateStates(p: NativeParams<unknown>): void {
     this.blocks.forEach((bl, l) => {
       const m = bl.moe;
       if (!m?.load) return;
-      hostBalanceBiasStep(this.mem.f32({ at: p.at(`blocks.${l}.moe.router.bias`, "P"), n: m.n }), m.load, layerRouter(this.cfg, l).biasRate);
+      const { bias, l1 } = this.state(p, l);
+      hostRouterStateStep(bias, l1, m.load, layerRouter(this.cfg, l));
       m.load.fill(0);
     });
   }

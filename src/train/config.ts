@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { UserError } from "../errors.js";
-import { ROUTER_KINDS, routerDefaults } from "../moe/routers/registry.js";
+import { ROUTER_KINDS, routerDefaults, ruleOf } from "../moe/routers/registry.js";
 import { SCHEDULE_KINDS } from "../moe/schedules.js";
 import { BUDGETS } from "../moe/budget.js";
 import { DISPATCH_MODES } from "../moe/dispatchPlan.js";
@@ -45,6 +45,12 @@ const routerSchema = z
     entropyCoef: z.number().nonnegative().optional(),
     threshold: z.number().min(0).max(1).optional(),
     biasRate: z.number().nonnegative().optional(),
+    l1Init: z.number().positive().optional(),
+    l1Growth: z.number().gt(1).optional(),
+  })
+  .refine(({ kind, biasRate }) => !(biasRate && ruleOf(kind).gate === "relu"), {
+    message: "the balancing bias shifts softmax gates; a ReLU-gated router (remoe) balances through its L1 term instead",
+    path: ["biasRate"],
   })
   .transform(({ kind, ...given }) => {
     const out = routerDefaults(kind);

@@ -19,7 +19,9 @@ before(setup);
 
 /** The registry's facts about each rule, which the tests below hold against what its jax-js form does. */
 const CAPACITY_KINDS: ReadonlySet<RouterKind> = new Set(ROUTER_KINDS.filter((k) => ROUTING_RULES[k].capacity));
-const RAW_GATE_KINDS: ReadonlySet<RouterKind> = new Set(ROUTER_KINDS.filter((k) => ROUTING_RULES[k].weights === "raw"));
+/** Rules whose gates are ReLU(h / T): the record's probs are those gates normalised per token, and a token may get no expert. */
+const RELU_KINDS: ReadonlySet<RouterKind> = new Set(ROUTER_KINDS.filter((k) => ROUTING_RULES[k].gate === "relu"));
+const RAW_GATE_KINDS: ReadonlySet<RouterKind> = new Set(ROUTER_KINDS.filter((k) => ROUTING_RULES[k].weights === "raw" && !RELU_KINDS.has(k)));
 
 /** Small capacities so that tokens are dropped (all-zero rows) and those paths are exercised. */
 const tight = (kind: RouterKind): RouterConfig => ({ ...DEFAULT_ROUTER, kind, capacityFactorTrain: 0.5, capacityFactorEval: 0.75, minCapacity: 1 });
@@ -50,6 +52,13 @@ test("every router kind: record invariants, and the layer equals a per-token loo
           assert.ok(m.every((v): boolean => v === 0 || v === 1), `${what}: mask is 0/1`);
           assert.equal(active[tok], m.reduce((a, b) => a + b, 0), `${what}: active is the mask's row sum`);
           assert.ok(w.every((v, e) => Number.isFinite(v) && (m[e] === 1 || v === 0)), `${what}: weights finite, zero off the mask`);
+          if (RELU_KINDS.has(kind)) {
+            // Weights are the positive gates themselves; the record's probs are them normalised (a zero row for a token with none).
+            const total = w.reduce((a, b) => a + b, 0);
+            assert.ok(w.every((v, e) => (v > 0) === (m[e] === 1)), `${what}: the experts used are those with a positive gate`);
+            assertAllClose(g, w.map((v) => (total > 0 ? v / total : 0)), { rtol: 1e-5, atol: 1e-6 }, `${what}: probs are the gates normalised`);
+            continue;
+          }
           assertAllClose([g.reduce((a, b) => a + b, 0)], [1], { rtol: 1e-5, atol: 1e-6 }, `${what}: gates sum to 1`);
           if (!CAPACITY_KINDS.has(kind)) assert.ok(active[tok] >= 1, `${what}: at least one expert`);
           if (RAW_GATE_KINDS.has(kind)) assertAllClose(w, g.map((v, e) => v * m[e]), { rtol: 1e-6, atol: 0 }, `${what}: weights are raw gates`);
@@ -135,7 +144,7 @@ test("every router kind releases all its buffers (eager, training)", async () =>
     const params = { w: random.normal(random.key(1), [8, 4]) };
     const r = applyRouter(params, random.normal(random.key(2), [16, 8]), { ...tight(kind), jitter: 0.1 }, { train: true, key: random.key(3) });
     // Realise every output first: disposing a still-lazy result can leave its inputs pending.
-    for (const a of [r.mask, r.weights, r.probs, r.active, r.auxLoss, r.dropped, r.losses?.balance, r.losses?.z, r.losses?.entropy]) {
+    for (const a of [r.mask, r.weights, r.probs, r.active, r.auxLoss, r.dropped, r.losses?.balance, r.losses?.z, r.losses?.entropy, r.losses?.l1]) {
       if (a) await read(a.ref);
     }
     disposeRouting(r);

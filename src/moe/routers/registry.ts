@@ -10,6 +10,7 @@ import { batchPercentileRule } from "./batchPercentile.js";
 import { expertChoiceRule } from "./expertChoice.js";
 import { gshardRule } from "./gshard.js";
 import { percentileRule } from "./percentile.js";
+import { remoeRule } from "./remoe.js";
 import type { RoutingRule } from "./rule.js";
 import { switchRule } from "./switch.js";
 import { thresholdRule } from "./threshold.js";
@@ -27,6 +28,7 @@ export const ROUTING_RULES = {
   threshold: thresholdRule,
   "batch-percentile": batchPercentileRule,
   "aux-free": auxFreeRule,
+  remoe: remoeRule,
 } as const satisfies { [K in string]: RoutingRule<K> };
 
 export type RouterKind = keyof typeof ROUTING_RULES;

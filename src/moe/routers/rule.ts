@@ -12,7 +12,7 @@
 import type { RouterSettings, RuleInput, RuleOutput } from "../routing.js";
 
 /** Auxiliary losses a rule adds (coefficients in the config): see `routing.ts`'s `RouterLosses`. */
-export type AuxLossName = "balance" | "z" | "entropy";
+export type AuxLossName = "balance" | "z" | "entropy" | "l1";
 
 /** Scratch arrays a host selection may use (sized for one layer, reused every step). */
 export type HostScratch = {
@@ -55,6 +55,8 @@ export type RoutingRule<K extends string = string> = {
   summary: string;
   /** Where the rule comes from (paper), or "[ours]". */
   reference: string;
+  /** `softmax` (every rule but ReMoE): g = softmax(h / T); `relu`: g = ReLU(h / T), unnormalised. @default "softmax" */
+  gate?: "softmax" | "relu";
   /** Selects on the noisy gates g̃ = g + σε in training (spec §2.1 step 3); else on g. */
   noisy: boolean;
   /** `renormalised`: the selected gates renormalised over the set (`renormalize` key); `raw`: the gates. */

@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { before, test } from "node:test";
 import { grad, lax, nn, numpy as np } from "../../../src/engine/jax.js";
+import { reluGates } from "../../../src/moe/router.js";
 import { allocHostRouting, hostRoute, hostRouteBackward } from "../../../src/moe/hostRouter.js";
 import { HOST_ROUTER_KINDS, routerCapacity, routerDefaults, ruleOf, type RouterConfig } from "../../../src/moe/routers/registry.js";
 import { hostUniform } from "../../../src/engine/hostRandom.js";
@@ -27,6 +28,7 @@ const VARIANTS: Record<string, Partial<RouterConfig>[]> = {
   "expert-choice": [{}, { capacityFactorTrain: 0.5 }, { capacityFactorTrain: 3 }],
   gshard: [{}, { capacityFactorTrain: 0.5, minCapacity: 1, balanceCoef: 0.5, zLossCoef: 0.1 }],
   "aux-free": [{}, { k: 1 }, { k: 3, renormalize: "softmax-of-gates" }],
+  remoe: [{}, { k: 1 }, { k: 4, temperature: 0.5 }],
 };
 
 /** `bias`: a balancing bias `[N]` added to the selection scores (`balanceBias.ts`), or null. */
@@ -61,14 +63,17 @@ const DRAW_KEY: [number, number] = [0, 1234];
 const ownUniform = (cfg: RouterConfig, t: number, n: number) => (ruleOf(cfg.kind).ownDraw?.(n) ? hostUniform(DRAW_KEY, t) : null);
 
 /** The jax-js form: mask, weights and auxiliary loss of the rule on `logits` (softmax input z). */
+/** ReMoE's L1 coefficient in these tests: large enough that its term matters next to the weights'. */
+const L1 = 0.25;
+
 function jaxRoute(cfg: RouterConfig, z: np.Array, noise: np.Array | null, bias: np.Array | null) {
-  const probs = nn.softmax(z.ref, -1);
+  const probs = ruleOf(cfg.kind).gate === "relu" ? reluGates(z.ref) : nn.softmax(z.ref, -1);
   let scores = probs.ref;
   if (noise) scores = scores.add(noise);
   scores = lax.stopGradient(scores);
   if (bias) scores = scores.add(bias);
   const key = ruleOf(cfg.kind).ownDraw?.(z.shape[1]) ? keyFromWords(...DRAW_KEY) : undefined;
-  const out = ruleOf(cfg.kind).route({ logits: z, probs, scores, cfg, train: true, key });
+  const out = ruleOf(cfg.kind).route({ logits: z, probs, scores, cfg, train: true, key, l1: np.array([L1]) });
   out.losses && Object.values(out.losses).forEach((l) => l.dispose());
   out.dropped?.dispose();
   return out;
@@ -86,7 +91,7 @@ for (const kind of HOST_ROUTER_KINDS) {
         const { t, n } = c;
         const capacity = routerCapacity(t, n, cfg, true) ?? t;
         const host = allocHostRouting(t, n, new Int32Array(t * n), new Float32Array(t * n));
-        const hostAux = hostRoute(cfg, c.logits, t, n, c.noise, host, capacity, ownUniform(cfg, t, n), t, c.bias);
+        const hostAux = hostRoute(cfg, c.logits, t, n, c.noise, host, { capacity, uniform: ownUniform(cfg, t, n), bias: c.bias, l1: L1 });
         const jaxBias = () => (c.bias ? np.array(c.bias) : null);
 
         const j = jaxRoute(cfg, np.array(c.logits).reshape([t, n]), c.noise ? np.array(c.noise).reshape([t, n]) : null, jaxBias());

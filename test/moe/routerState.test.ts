@@ -1,13 +1,15 @@
 /**
- * The auxiliary-loss-free balancing bias (`src/moe/balanceBias.ts`): its update against a plain
- * reading of DeepSeek-V3's rule, its two forms (jax-js and host) bit for bit, and its place in the
- * parameter tree (created only where the router asks for it, no weight decay, zero gradient).
+ * A router's state (`src/moe/routerState.ts`): the auxiliary-loss-free balancing bias against a plain
+ * reading of DeepSeek-V3's rule and ReMoE's λ against its rule, each in its two forms (jax-js and
+ * host) bit for bit, and their place in the parameter tree (created only where the router asks for
+ * them, no weight decay).
  */
 import assert from "node:assert/strict";
 import { before, test } from "node:test";
 import { numpy as np } from "../../src/engine/jax.js";
 import { isDecayed } from "../../src/engine/paramTree.js";
 import { balanceBiasStep, hostBalanceBiasStep } from "../../src/moe/balanceBias.js";
+import { hostRouterStateStep, routerStateStep } from "../../src/moe/routerState.js";
 import { initMoeLayer } from "../../src/moe/moeLayer.js";
 import { routerDefaults } from "../../src/moe/routers/registry.js";
 import { seedKey } from "../../src/engine/seedKey.js";
@@ -46,4 +48,22 @@ test("only routers with biasRate > 0 carry a bias; it starts at zero and gets no
   const biased = initMoeLayer(seedKey(1), { d: 8, h: 8, experts: 4, router: routerDefaults("aux-free") });
   assert.deepEqual(Array.from((await biased.router.bias!.data()) as Float32Array), [0, 0, 0, 0]);
   assert.equal(isDecayed("blocks.0.moe.router.bias"), false);
+});
+
+test("ReMoE's λ: times α above k active experts per token, divided below, unchanged at k; jax-js and host bit for bit", async () => {
+  const cfg = { ...routerDefaults("remoe"), k: 2, l1Init: 1e-3, l1Growth: 1.2 };
+  // loads [N = 4] then the token count: mean active 3, 1 and exactly 2.
+  const steps = [[30, 10, 10, 10, 20], [5, 5, 5, 5, 20], [10, 10, 10, 10, 20]];
+  const host = Float32Array.from([cfg.l1Init]);
+  let jax = np.array([cfg.l1Init]);
+  const seen: number[] = [];
+  for (const loads of steps) {
+    hostRouterStateStep(null, host, loads, cfg);
+    seen.push(host[0]);
+    jax = routerStateStep({ l1: jax }, np.array(Float32Array.from(loads)), cfg).l1!;
+    assert.equal(((await jax.ref.data()) as Float32Array)[0], host[0]);
+  }
+  const f = Math.fround;
+  assert.deepEqual(seen, [f(f(1e-3) * f(1.2)), f(f(f(1e-3) * f(1.2)) * f(1 / 1.2)), f(f(f(1e-3) * f(1.2)) * f(1 / 1.2))]);
+  jax.dispose();
 });
