@@ -21,6 +21,7 @@ export type ReproduceFlags = { quick?: boolean; jobs?: number; out?: string; cor
 /** `--only` parts: which specs of `paperSpecs` each selects, by name (or one spec, by its own name). */
 const PARTS: Record<string, (name: string) => boolean> = {
   images: (name) => name.startsWith("images-"),
+  routers: (name) => name.startsWith("routers-"),
   lm: (name) => name.startsWith("lm-"),
 };
 

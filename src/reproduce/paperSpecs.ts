@@ -7,10 +7,13 @@
  * - language models (`lmSpecs`): Tiny, Small and Medium (spec §4), dense and DynaMoE uniform,
  *   descending and ascending, one epoch, then our extensions of the comparison.
  *
+ * - routers (`routerSpecs`): every routing rule at the uniform schedule on each image dataset.
+ *
  * Every image experiment runs over 3 seeds [ours: the paper reports single runs]. `quick` keeps the
  * grid (so every comparison of the report can be made) but cuts steps and evaluation, runs the
  * language models at Tiny only, and one seed of them; its report says so on every page.
  */
+import { ROUTER_KINDS } from "../moe/routers/registry.js";
 import type { SweepSpecInput } from "../sweep/spec.js";
 
 export type PaperSpec = { name: string; spec: SweepSpecInput };
@@ -50,8 +53,26 @@ export function paperSpecs(opts: PaperOptions): PaperSpec[] {
       },
     });
   }
+  specs.push(...routerSpecs(opts));
   specs.push(...lmSpecs(opts));
   return specs;
+}
+
+/**
+ * Every routing rule side by side (issue 21) [ours]: each router kind of the registry at the uniform
+ * schedule with its defaults (those of the older rules chosen on the validation split, the newer
+ * ones their papers'), on each image dataset, 3 seeds; the validation split is evaluated each epoch
+ * and the test set once, at the end. A sweep per dataset, `routers-<dataset>`.
+ */
+export function routerSpecs(opts: PaperOptions): PaperSpec[] {
+  return Object.entries(IMAGE_EPOCHS).map(([dataset, epochs]) => ({
+    name: `routers-${dataset}`,
+    spec: {
+      base: opts.quick ? { dataset, maxSteps: QUICK.imageSteps, testLimit: QUICK.imageTest, logEvery: 10 } : { dataset, epochs },
+      grid: { router: [...ROUTER_KINDS] },
+      seeds: opts.quick ? [0] : [0, 1, 2],
+    },
+  }));
 }
 
 /**
