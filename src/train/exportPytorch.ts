@@ -39,7 +39,7 @@ import type { numpy as np } from "../engine/jax.js";
 import type { ChannelStats } from "../data/normalize.js";
 
 /** The routing rules the Python module implements. */
-export const EXPORTED_ROUTERS = ["percentile", "topk", "top-p", "threshold", "aux-free"] as const;
+export const EXPORTED_ROUTERS = ["percentile", "topk", "top-p", "threshold", "aux-free", "remoe"] as const;
 
 /** Why a model with this stack cannot be exported, or null. */
 export function pytorchUnsupported(cfg: StackConfig): string | null {

@@ -34,6 +34,8 @@ w the selected gates renormalised (exactly 1 for a single expert). Rules (src/mo
   topk        the k largest gates (ties: the lower index); aux-free is topk
   top-p       largest first, up to and including the expert at which the sum reaches p
   threshold   every expert whose gate is at least t, or the argmax if none is
+  remoe       g = ReLU(x W_r / T) instead of the softmax; every expert with g_i > 0 (possibly none),
+              weighted by g_i itself (not renormalised)
 A router with a balancing bias b (aux-free, or any rule trained with biasRate > 0; "selection_bias" in
 config.json) applies its rule to g + b instead of g; the weights w still come from g.
 The state dict uses PyTorch's layout: Linear weights [out, in], LayerNorm weight/bias, one module per expert.
@@ -110,12 +112,19 @@ class MoE(nn.Module):
             self.register_buffer("selection_bias", torch.zeros(experts))
 
     def forward(self, x):
+        if self.rule["kind"] == "remoe":
+            g = torch.relu(self.router(x) / self.rule["temperature"])
+            return self.combine(x, (g > 0).float(), g)
         g = torch.softmax(self.router(x) / self.rule["temperature"], -1)
         mask = select(self.rule, g + self.selection_bias if self.rule.get("selection_bias") else g)
         base = g if self.rule["renormalize"] == "gates" else torch.exp(g)
         kept = base * mask
         total = kept.sum(-1, keepdim=True)
         w = torch.where(mask.sum(-1, keepdim=True) == 1, mask, kept / torch.where(total > 0, total, torch.ones_like(total)))
+        return self.combine(x, mask, w)
+
+    def combine(self, x, mask, w):
+        """sum_i w_i E_i(x) over each token's selected experts: [T, d] -> [T, d]."""
         y = torch.zeros_like(x)
         for i, expert in enumerate(self.experts):
             rows = torch.nonzero(mask[:, i]).flatten()
