@@ -1,7 +1,9 @@
 #!/bin/sh
 # Installs the Debian packages dynamoe's tests and Fashion-MNIST runs need, when missing:
 # dataset-fashion-mnist (the official Fashion-MNIST split), chromium (the headless browser the
-# report test drives through playwright-core) and python3-torch (the PyTorch export's test). Runs as root with apt-get (CI, fresh machines);
+# report test drives through playwright-core), python3-torch (the PyTorch export's test) and python3-numpy
+# (the tests of own data as .npy, .npz and .safetensors arrays write their files with NumPy; python3-torch
+# pulls it in too). Runs as root with apt-get (CI, fresh machines);
 # elsewhere it only says what to install. Tests that need a missing package are skipped.
 can_apt() { [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; }
 
@@ -23,5 +25,9 @@ fi
 if ! /usr/bin/python3 -c "import torch" >/dev/null 2>&1; then
   if can_apt; then install_pkg python3-torch "the PyTorch export"
   else echo "PyTorch is missing: sudo apt-get install python3-torch (the PyTorch export tests will be skipped)" >&2; fi
+fi
+if ! /usr/bin/python3 -c "import numpy" >/dev/null 2>&1; then
+  if can_apt; then install_pkg python3-numpy "the NumPy array formats"
+  else echo "NumPy is missing: sudo apt-get install python3-numpy (the .npy/.npz/.safetensors data tests will be skipped)" >&2; fi
 fi
 exit 0

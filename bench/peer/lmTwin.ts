@@ -35,7 +35,7 @@ import { resolveConfig } from "../../src/train/config.js";
 import { lmModelConfigFor, loadRunCorpus } from "../../src/train/lmTask.js";
 import { cosineWithWarmup } from "../../src/train/lrSchedule.js";
 import { flattenWithPaths, isDecayed } from "../../src/engine/paramTree.js";
-import { encodeSafetensors, type SafeTensor } from "../../src/train/safetensors.js";
+import { encodeSafetensors, type SafeTensor } from "../../src/io/safetensors.js";
 import { train } from "../../src/train/train.js";
 import { TORCH_PYTHON, torchEnv } from "./torch.js";
 

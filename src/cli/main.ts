@@ -69,6 +69,7 @@ const EXAMPLES: Record<string, string[]> = {
     "train --schedule descending --epochs 3 --seed 1",
     "train --router top-p --set router.p=0.6 --set d=64",
     "train --data my-images/ --model dense        # your own folder: train/<class>/*.png, test/<class>/*.png",
+    "train --data digits.npz --model dense        # your own arrays: x_train, y_train, x_test, y_test (.npz, .safetensors or a folder of .npy)",
     "train --task lm --scale small --attention",
     "train --resume runs/mnist-moe-percentile-uniform-seed0",
   ],
@@ -112,8 +113,8 @@ export function buildProgram(): Command {
     .command("train")
     .description("train an image classifier or a language model (dense or MoE) and write a run folder")
     .addOption(new Option("--task <task>", `image classification or next-token language modelling (default ${D.task})`).choices(["image", "lm"]))
-    .option("--dataset <name>", "image dataset: mnist, fashion-mnist, cifar10, or a folder of your own images (train/<class>/*.png and test/<class>/*.png)")
-    .option("--data <folder>", "your own images: a folder with train/<class>/*.png and test/<class>/*.png (the same as --dataset <folder>)")
+    .option("--dataset <name>", "image dataset: mnist, fashion-mnist, cifar10, or your own data (see --data)")
+    .option("--data <path>", "your own data (the same as --dataset <path>): a folder with train/<class>/*.png and test/<class>/*.png, or arrays x_train, y_train, x_test, y_test as a folder of .npy files, an .npz file or a .safetensors file")
     .option("--corpus <name>", "lm: sotu (default), gutenberg, recycling-the-web-1k, or a .txt/.jsonl/.parquet file")
     .addOption(new Option("--scale <size>", "lm: size preset (tiny d=64 L=2, small d=128 L=4, medium d=256 L=6; h = 2d)").choices(["tiny", "small", "medium"]))
     .option("--attention", "lm: causal self-attention before each MoE block (ours; the paper has none)")

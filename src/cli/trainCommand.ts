@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { UserError } from "../errors.js";
 import { IMAGE_DATASET_NAMES } from "../data/loadImageDataset.js";
+import { ownDatasetName } from "../data/splitArrays.js";
 import { resolveConfig, type TrainConfig, type TrainConfigInput } from "../train/config.js";
 import { train, type TrainEvent, type TrainSummary } from "../train/train.js";
 import { trainProgress } from "./progress.js";
@@ -12,7 +13,7 @@ import { trainProgress } from "./progress.js";
 export type TrainFlags = {
   task?: string;
   dataset?: string;
-  /** Own images: the folder (same as `dataset`). */
+  /** Own data: the folder or `.npz`/`.safetensors` file (same as `dataset`). */
   data?: string;
   corpus?: string;
   scale?: string;
@@ -83,7 +84,7 @@ export function configFromFlags(flags: TrainFlags): TrainConfigInput {
   };
   set("task", flags.task);
   const dataset = flags.data ?? flags.dataset;
-  // A folder of images is recorded by its absolute path, so the run resumes from anywhere.
+  // Own data (a folder or file) is recorded by its absolute path, so the run resumes from anywhere.
   set("dataset", dataset === undefined || (IMAGE_DATASET_NAMES as readonly string[]).includes(dataset) || !existsSync(dataset) ? dataset : resolve(dataset));
   set("corpus", flags.corpus);
   set("scale", flags.scale);
@@ -127,7 +128,7 @@ function readSummary(dir: string): TrainSummary {
 /** A fresh folder name under runs/ that does not exist yet. */
 function defaultOutDir(c: TrainConfig): string {
   const what = (c.model === "dense" ? "dense" : `moe-${c.router.kind}-${c.schedule}`) + (c.task === "lm" && c.attention ? "-attn" : "");
-  const data = c.task === "lm" ? `lm-${basename(c.corpus).replace(/\.[^.]*$/, "")}-${c.scale}` : basename(resolve(c.dataset));
+  const data = c.task === "lm" ? `lm-${basename(c.corpus).replace(/\.[^.]*$/, "")}-${c.scale}` : ownDatasetName(c.dataset);
   const base = join("runs", `${data}-${what}-seed${c.seed}`);
   let dir = base;
   for (let i = 2; existsSync(dir); i++) dir = `${base}-${i}`;

@@ -62,7 +62,7 @@ function pixels(images: Decoded[], gray: boolean, pixelsPerImage: number): Uint8
 /** Load a folder of images per class (see the file comment). Throws `DataError` naming what is wrong. */
 export function loadImageFolder(root: string): ImageDataset {
   const trainDir = join(root, "train"), testDir = join(root, "test");
-  if (!isDir(root)) throw new DataError(`unknown dataset "${root}": the choices are mnist, fashion-mnist, cifar10, or a folder of images (train/<class>/*.png, test/<class>/*.png) or of arrays (x_train.npy, y_train.npy, x_test.npy, y_test.npy)`);
+  if (!isDir(root)) throw new DataError(`unknown dataset "${root}": the choices are mnist, fashion-mnist, cifar10, or a folder of images (train/<class>/*.png, test/<class>/*.png) or of arrays (x_train.npy, y_train.npy, x_test.npy, y_test.npy), or an .npz or .safetensors file of those arrays`);
   if (!isDir(trainDir) || !isDir(testDir)) throw new DataError(`dataset ${root}: a folder of images needs train/<class>/*.png and test/<class>/*.png (or x_train.npy, y_train.npy, x_test.npy and y_test.npy)`);
   const classes = readdirSync(trainDir).filter((c) => isDir(join(trainDir, c))).sort();
   if (classes.length > 256) throw new DataError(`${trainDir}: ${classes.length} class folders; at most 256 are supported`);

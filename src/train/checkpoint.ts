@@ -9,7 +9,7 @@ import { numpy as np } from "../engine/jax.js";
 import { UserError } from "../errors.js";
 import type { AdamWState } from "../steps/adamw.js";
 import { flattenWithPaths, mapWithPaths } from "../engine/paramTree.js";
-import { decodeSafetensors, encodeSafetensors, type SafeTensor } from "./safetensors.js";
+import { decodeSafetensors, encodeSafetensors, type SafeTensor } from "../io/safetensors.js";
 
 export const CHECKPOINT_FILE = "checkpoint.safetensors";
 /** With `keepBest`: the training state of the best validation evaluation. */

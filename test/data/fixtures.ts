@@ -1,4 +1,6 @@
 /** Small generated data files for the data tests. */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -104,4 +106,33 @@ export async function cifarTarball(batches: ReturnType<typeof makeCifarBatches>,
   for await (const chunk of pack) chunks.push(chunk as Buffer);
   const bytes = Buffer.concat(chunks);
   return gzip ? gzipSync(bytes) : bytes;
+}
+
+/** Whether `/usr/bin/python3` can import `module` (numpy, safetensors): the tests that need it skip otherwise. */
+export function pythonHas(module: string): boolean {
+  return spawnSync("/usr/bin/python3", ["-c", `import ${module}`]).status === 0;
+}
+
+/** Run a Python script to completion; a failure fails the test with its stderr. */
+export function runPython(script: string): void {
+  const r = spawnSync("/usr/bin/python3", ["-c", script], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+}
+
+/**
+ * Python that makes a small separable dataset with NumPy: `xt, yt` (240 training images) and `xs, ys`
+ * (60 test images), 3 classes of 10×8 uint8 images with a bright band per class (`channels` > 1:
+ * `[n, 10, 8, channels]`), int64 labels `0, 1, 2, 0, ...`.
+ */
+export function bandsPython(channels = 1): string {
+  return `
+import numpy as np, os
+rng = np.random.default_rng(3)
+def split(n):
+    y = np.arange(n) % 3
+    x = rng.integers(0, 40, size=(n, 10, 8${channels > 1 ? `, ${channels}` : ""}), dtype=np.uint8)
+    for i, c in enumerate(y): x[i, 3 * c : 3 * c + 3, :] += 200
+    return x, y.astype(np.int64)
+xt, yt = split(240); xs, ys = split(60)
+`;
 }

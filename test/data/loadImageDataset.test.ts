@@ -27,6 +27,6 @@ test("loadImageDataset dispatches by name with dataDir", async () => {
 test("an unknown name is a DataError listing the choices", async () => {
   await assert.rejects(loadImageDataset("imagenet" as ImageDatasetName), {
     name: "DataError",
-    message: 'unknown dataset "imagenet": the choices are mnist, fashion-mnist, cifar10, or a folder of images (train/<class>/*.png, test/<class>/*.png) or of arrays (x_train.npy, y_train.npy, x_test.npy, y_test.npy)',
+    message: 'unknown dataset "imagenet": the choices are mnist, fashion-mnist, cifar10, or a folder of images (train/<class>/*.png, test/<class>/*.png) or of arrays (x_train.npy, y_train.npy, x_test.npy, y_test.npy), or an .npz or .safetensors file of those arrays',
   });
 });

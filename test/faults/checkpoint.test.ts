@@ -49,7 +49,7 @@ const CASES: [string, (buf: Buffer) => Buffer, RegExp, ("eval" | "train")[]?][] 
   ["a negative shape", (b) => withHeader(b, (h) => { h[firstParam(h)].shape = [-1, 16]; }), /no valid shape/],
   ["a fractional shape", (b) => withHeader(b, (h) => { h[firstParam(h)].shape = [2.5, 16]; }), /no valid shape/],
   ["offsets reversed", (b) => withHeader(b, (h) => { const o = h[firstParam(h)].data_offsets; h[firstParam(h)].data_offsets = [o[1], o[0]]; }), /no valid data_offsets/],
-  ["an unknown dtype", (b) => withHeader(b, (h) => { h[firstParam(h)].dtype = "F64"; }), /unsupported dtype/],
+  ["an unknown dtype", (b) => withHeader(b, (h) => { h[firstParam(h)].dtype = "F16"; }), /unsupported dtype/],
   ["an F32 tensor relabelled I32", (b) => withHeader(b, (h) => { h[firstParam(h)].dtype = "I32"; }), /is I32, a checkpoint holds F32/],
   ["the key relabelled F32", (b) => withHeader(b, (h) => { h["rng.key"].dtype = "F32"; }), /rng\.key is F32, a checkpoint holds U32/],
   ["a tensor missing", (b) => withHeader(b, (h) => { delete h[firstParam(h)]; }), /missing tensor/],

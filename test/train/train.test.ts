@@ -8,7 +8,7 @@ import { trackBuffers } from "../../src/engine/liveBuffers.js";
 import { loadMnist } from "../../src/data/mnist.js";
 import type { ImageDataset } from "../../src/data/types.js";
 import { UserError } from "../../src/errors.js";
-import { decodeSafetensors } from "../../src/train/safetensors.js";
+import { decodeSafetensors } from "../../src/io/safetensors.js";
 import { DivergedError, InterruptedError, train, type TrainEvent } from "../../src/train/train.js";
 import { comparableLines, metricLines, setup } from "../helpers.js";
 import type { TrainConfigInput } from "../../src/train/config.js";

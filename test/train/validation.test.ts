@@ -8,7 +8,7 @@ import { holdOut, validationSize } from "../../src/data/holdOut.js";
 import { loadMnist } from "../../src/data/mnist.js";
 import type { ImageDataset } from "../../src/data/types.js";
 import { readRunConfig } from "../../src/train/config.js";
-import { decodeSafetensors } from "../../src/train/safetensors.js";
+import { decodeSafetensors } from "../../src/io/safetensors.js";
 import { InterruptedError, train, type TrainEvent } from "../../src/train/train.js";
 import { comparableLines, metricLines, setup } from "../helpers.js";
 import type { TrainConfigInput } from "../../src/train/config.js";
