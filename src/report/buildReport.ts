@@ -13,10 +13,16 @@ import { seriesBand, type MeanStd } from "./meanStd.js";
 import { frequencySpec, type BucketPoint } from "./frequencyChart.js";
 import { metricVsCostSpec, type MetricPoint } from "./metricVsCostChart.js";
 import { renderSvg } from "./renderChart.js";
+import { routerComparisons, routerTableNote, routerTableRows, K_VARIES_SHARE } from "./routerComparison.js";
+import { routerParetoSpec, type RouterPoint } from "./routerParetoChart.js";
 
-export type Chart = { id: string; title: string; caption: string; svg: string };
+/** A rendered chart with the Vega-Lite spec it was drawn from. */
+export type Chart = { id: string; title: string; caption: string; svg: string; spec: TopLevelSpec };
 
-export type ReportSection = { id: string; title: string; intro: string; charts: Chart[] };
+/** A table in a section: rows of plain text, header first (the HTML and Markdown forms escape them), and a line under it. */
+export type ReportTable = { rows: string[][]; note: string };
+
+export type ReportSection = { id: string; title: string; intro: string; charts: Chart[]; tables?: ReportTable[] };
 
 export type RunEntry = { name: string; dir: string; status: string; group: string; command: string; config: string; problems: string[] };
 
@@ -49,7 +55,7 @@ function localLabels(groups: RunGroup[]): Map<RunGroup, string> {
 }
 
 async function chart(id: string, title: string, caption: string, spec: TopLevelSpec): Promise<Chart> {
-  return { id, title, caption, svg: await renderSvg(spec) };
+  return { id, title, caption, svg: await renderSvg(spec), spec };
 }
 
 /** The charts of one task and dataset: metric vs FLOPs and vs parameters, and the training-loss curves. */
@@ -78,6 +84,33 @@ async function familySection(task: "image" | "lm", data: string, groups: RunGrou
       learningCurveSpec(`${data}: training loss (mean ± std over seeds)`, curve, "training loss")),
   ];
   return { id: base, title: `${lm ? "Language model" : "Images"}: ${data}`, intro: `${done.length} group(s) with finished runs.`, charts };
+}
+
+/**
+ * Routers compared (issue 21), one section per dataset with `routers-*` runs: test accuracy against
+ * active FLOPs per token with the Pareto front, and the table of `routerComparison.ts`.
+ */
+async function routersSections(c: Collection): Promise<ReportSection[]> {
+  const sections: ReportSection[] = [];
+  for (const cmp of routerComparisons(c)) {
+    const points: RouterPoint[] = cmp.rows
+      .filter((r) => r.testAccuracy.mean !== null && r.activeFlops.mean !== null)
+      .map((r) => ({ router: r.router, cost: r.activeFlops.mean!, costStd: r.activeFlops.std, mean: r.testAccuracy.mean!, std: r.testAccuracy.std, n: r.testAccuracy.n, front: r.onFront }));
+    const id = `routers-${slug(cmp.dataset)}`;
+    const front = cmp.rows.filter((r) => r.onFront).map((r) => r.router);
+    const varies = cmp.rows.filter((r) => r.kVaries).map((r) => r.router);
+    const charts = [
+      await chart(`${id}-pareto`, `${cmp.dataset}: routers, test accuracy vs active FLOPs per token`,
+        "Each router a point at its mean over seeds; the vertical bar spans ± one sample std of the test accuracy, the horizontal bar ± one std of the FLOPs where they vary over seeds. The dashed line is the Pareto front of the means: no other router is at least as accurate for at most that compute.",
+        routerParetoSpec(`${cmp.dataset}: routers, test accuracy vs active FLOPs/token`, points, "active FLOPs per token (FFN/MoE layers)", "test accuracy % (mean ± std)")),
+    ];
+    const intro =
+      `${cmp.rows.length} routing rule(s) at the same settings, ${points.length} with finished runs. ` +
+      `Pareto front (test accuracy for compute): ${front.join(", ") || "-"}. ` +
+      `k varies per token (more than ${100 * K_VARIES_SHARE}% of some layer's tokens off its most common k): ${varies.join(", ") || "none"}.`;
+    sections.push({ id, title: `Routers compared: ${cmp.dataset}`, intro, charts, tables: [{ rows: routerTableRows(cmp), note: routerTableNote() }] });
+  }
+  return sections;
 }
 
 /** k-histograms of every MoE group with routing analytics. */
@@ -151,6 +184,7 @@ export async function buildReport(c: Collection, now = new Date()): Promise<Repo
     const [task, data] = key.split("\u0000") as ["image" | "lm", string];
     if (groups.some((g) => g.runs.length > 0)) sections.push(await familySection(task, data, groups));
   }
+  sections.push(...(await routersSections(c)));
   for (const s of [await frequencySection(c.groups), await routingSection(c.groups), await gradVarianceSection(c.groups)]) if (s) sections.push(s);
   const groupOf = new Map(c.groups.flatMap((g) => [...g.runs, ...g.unfinished].map((r) => [r.dir, g.label] as const)));
   const runs: RunEntry[] = c.runs.map((r) => {

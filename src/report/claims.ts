@@ -10,6 +10,7 @@
  */
 import type { Collection, RunGroup } from "./collect.js";
 import { stableJson } from "./groupRuns.js";
+import { kDistribution } from "./kDistribution.js";
 import { formatMeanStd, meanStd, type MeanStd } from "./meanStd.js";
 import { combineVerdicts, compareVerdict, type Judgement, type Verdict } from "./verdict.js";
 
@@ -103,7 +104,7 @@ function claimVariableExperts(c: Collection): Claim {
     // Per seed: the largest share of a layer's tokens whose k differs from that layer's most common k.
     const shares = g.runs.map((r) => {
       const routing = r.summary?.test.routing ?? [];
-      return routing.length ? Math.max(...routing.map((l) => (l.tokens > 0 ? 1 - Math.max(...l.kHist) / l.tokens : 0))) : NaN;
+      return routing.length ? Math.max(...routing.map((l) => kDistribution(l.kHist).offMode)) : NaN;
     });
     if (shares.some((s) => !Number.isFinite(s))) continue;
     const ranges = g.kHistograms.map((h) => {

@@ -60,7 +60,7 @@ export function reportHtml(r: Report): string {
       (s) =>
         `<section id="${esc(s.id)}"><h2>${esc(s.title)}</h2>${quick}<p>${esc(s.intro)}</p>${s.charts
           .map((ch) => `<figure class="chart" data-chart="${esc(ch.id)}">${ch.svg}<figcaption><b>${esc(ch.title)}</b>. ${esc(ch.caption)}</figcaption></figure>`)
-          .join("\n")}</section>`,
+          .join("\n")}${(s.tables ?? []).map((t) => `${table(t.rows.map((row, i) => (i === 0 ? row : row.map(esc))))}<p class="muted">${esc(t.note)}</p>`).join("\n")}</section>`,
     )
     .join("\n");
   const runs = r.runs

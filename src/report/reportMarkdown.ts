@@ -30,6 +30,7 @@ export function reportMarkdown(r: Report, chartDir: string): string {
   for (const s of r.sections) {
     out.push(`## ${s.title}\n\n${quick}${s.intro}\n`);
     for (const ch of s.charts) out.push(`![${ch.title}](${chartDir}/${ch.id}.svg)\n\n*${ch.title}.* ${ch.caption}\n`);
+    for (const t of s.tables ?? []) out.push(`${mdTable(t.rows)}\n\n${t.note}\n`);
   }
   out.push(`## Runs: command and configuration\n\n${quick}config.json is the resolved configuration, so the command re-runs a run exactly (an unfinished one resumes).\n`);
   for (const run of r.runs) {

@@ -24,6 +24,8 @@ export type FixtureRun = {
   paramsNonEmbedding?: number;
   /** Per MoE layer, tokens with k = 0..N experts active (length N + 1). */
   kHists?: number[][];
+  /** Per MoE layer, tokens routed to each expert (length N; default: the assignments spread evenly). */
+  loads?: number[][];
   steps?: number;
   medianStepMs?: number;
   /** Training loss per logged window (steps 20, 40, ...). */
@@ -35,8 +37,8 @@ export type FixtureRun = {
   stoppedEarly?: boolean;
 };
 
-/** Routing analytics of one layer whose tokens have the k-histogram `kHist` (loads spread evenly). */
-export function layerStats(kHist: number[], d: number, h: number, classes = 10): LayerRoutingStats {
+/** Routing analytics of one layer whose tokens have the k-histogram `kHist`, with `expertTokens` per expert (default: spread evenly). */
+export function layerStats(kHist: number[], d: number, h: number, classes = 10, expertTokens?: number[]): LayerRoutingStats {
   const n = kHist.length - 1;
   const tokens = kHist.reduce((s, v) => s + v, 0);
   const assignments = kHist.reduce((s, v, k) => s + k * v, 0);
@@ -44,7 +46,7 @@ export function layerStats(kHist: number[], d: number, h: number, classes = 10):
     {
       tokens,
       kHist,
-      expertTokens: new Array(n).fill(assignments / n),
+      expertTokens: expertTokens ?? new Array(n).fill(assignments / n),
       gateMass: new Array(n).fill(tokens / n),
       entropy: tokens * Math.log(n),
       droppedAssignments: 0,
@@ -65,7 +67,7 @@ export function writeFixtureRun(root: string, run: FixtureRun): string {
   writeFileSync(join(dir, "config.json"), JSON.stringify(config, null, 2) + "\n");
   const losses = run.losses ?? [1, 0.5];
   const steps = run.steps ?? 20 * losses.length;
-  const routing = (run.kHists ?? []).map((k) => layerStats(k, config.d, config.h));
+  const routing = (run.kHists ?? []).map((k, l) => layerStats(k, config.d, config.h, 10, run.loads?.[l]));
   const lines: object[] = losses.map((loss, i) => ({ type: "train", step: 20 * (i + 1), epoch: 0, loss, accuracy: 0.5, lr: 1e-3, gradNorm: 1, stepMs: run.medianStepMs ?? 10, active: routing.map((r) => r.meanActive) }));
   if (run.finished !== false) {
     const acc = run.accuracy ?? 0.9;

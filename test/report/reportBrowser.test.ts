@@ -1,6 +1,6 @@
 /**
  * `dynamoe report` end to end: the HTML and Markdown written for a fixture collection (images, a
- * language model, gradient variance, quick runs), then the HTML opened in a real headless Chromium
+ * language model, gradient variance, a router sweep, quick runs), then the HTML opened in a real headless Chromium
  * (Debian's, through playwright-core): every chart's SVG drawn with marks, no console error, a
  * screenshot saved. Skips with a message where /usr/bin/chromium is missing.
  */
@@ -33,6 +33,10 @@ before(() => {
         gradVariance: [20, 40, 60].map((step, i) => ({ step, k: 4, total: base + 0.1 * seed - 0.2 * i, groups: { router: 0.1 }, lossVariance: 0.01 })),
       });
     }
+  }
+  // A router sweep (the "Routers compared" section): top-k and top-p, whose k varies.
+  for (const [router, kHist] of [["topk", [0, 0, 30, 0, 0]], ["top-p", [0, 10, 15, 5, 0]]] as const) {
+    writeFixtureRun(root, { name: `routers-cifar10/router=${router},seed=0`, config: { ...SMALL, dataset: "cifar10", model: "moe", schedule: "uniform", router: { kind: router }, seed: 0 }, accuracy: 0.5, validationAccuracy: 0.5, kHists: [[...kHist], [...kHist]] });
   }
   // One language model, quick (maxSteps), so the page says so.
   writeFixtureRun(root, { name: "lm/tiny-desc", config: { task: "lm", scale: "tiny", model: "moe", schedule: "descending", maxSteps: 40 }, accuracy: 0.08, perplexity: 1750, params: 3_391_424, paramsNonEmbedding: 166_784, kHists: [[0, 0, 0, 0, 10, 0, 0, 0, 0], [0, 10, 0]], stoppedEarly: true,
@@ -73,7 +77,7 @@ test("report files: self-contained HTML, its Markdown twin and chart SVGs", () =
   assert.equal(md.split("> **quick run: fewer steps, not the paper's settings").length - 1, headings + 1);
   const charts = readdirSync(join(out, "report-charts"));
   for (const name of charts) assert.match(md, new RegExp(`\\(report-charts/${name.replace(/\./g, "\\.")}\\)`));
-  assert.ok(charts.includes("image-mnist-vs-flops.svg") && charts.includes("lm-sotu-tiny-vs-params.svg") && charts.includes("frequency-active-sotu-tiny.svg") && charts.some((n) => n.startsWith("grad-variance-")), charts.join(", "));
+  assert.ok(charts.includes("image-mnist-vs-flops.svg") && charts.includes("lm-sotu-tiny-vs-params.svg") && charts.includes("frequency-active-sotu-tiny.svg") && charts.includes("routers-cifar10-pareto.svg") && charts.some((n) => n.startsWith("grad-variance-")), charts.join(", "));
 });
 
 test("the HTML report renders in headless Chromium: every chart drawn, no console errors", async (t) => {
