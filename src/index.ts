@@ -105,7 +105,7 @@ export {
   type RoutingCounts,
 } from "./analysis/routingStats.js";
 export { loadCheckpoint, saveCheckpoint, CHECKPOINT_FILE, type Progress, type TrainState } from "./train/checkpoint.js";
-export { decodeSafetensors, encodeSafetensors, type SafeTensor } from "./train/safetensors.js";
+export { decodeSafetensors, encodeSafetensors, type SafeTensor } from "./io/safetensors.js";
 export {
   DivergedError,
   InterruptedError,

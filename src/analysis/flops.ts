@@ -12,11 +12,11 @@ export function ffnFlopsPerToken(d: number, h: number): number {
 }
 
 /**
- * One MoE layer of N experts with `meanActive` experts per token on average:
- * `2·d·N` (router, no bias) `+ meanActive · 2·(d·h + h·d)` (the active experts).
+ * One MoE layer whose router has W outputs (its N experts, plus any null experts) with `meanActive`
+ * experts per token on average: `2·d·W` (router, no bias) `+ meanActive · 2·(d·h + h·d)` (the active experts).
  */
-export function moeLayerFlopsPerToken(d: number, h: number, experts: number, meanActive: number): number {
-  return 2 * d * experts + meanActive * ffnFlopsPerToken(d, h);
+export function moeLayerFlopsPerToken(d: number, h: number, routerOutputs: number, meanActive: number): number {
+  return 2 * d * routerOutputs + meanActive * ffnFlopsPerToken(d, h);
 }
 
 /**

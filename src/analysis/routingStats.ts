@@ -8,6 +8,7 @@
  * (`unpackRoutingCounts`), adds batches (`addRoutingCounts`) and turns the sums into rates
  * (`routingStatsFromCounts`). Sums, not means, so that batches of different sizes add exactly.
  */
+import { moeLayerFlopsPerToken } from "./flops.js";
 import { nn, numpy as np } from "../engine/jax.js";
 import type { Routing } from "../moe/routing.js";
 
@@ -64,7 +65,7 @@ export type LayerRoutingStats = {
    * Linears with biases).
    */
   activeParams: number;
-  /** Multiply-add FLOPs per token: `2·d·N` (router) `+ meanActive · 2·(d·h + h·d)` (experts). */
+  /** Multiply-add FLOPs per token: `2·d·W` (router, W its outputs: N, or N + null experts) `+ meanActive · 2·(d·h + h·d)` (experts). */
   flopsPerToken: number;
   /** `[N, N]` row-major co-activation counts `maskᵀ mask` (diagonal: tokens per expert). */
   coactivation: number[];
@@ -163,10 +164,11 @@ export function imbalance(load: number[]): { maxMean: number; cv: number } {
 /**
  * Rates from summed counts, for a layer of width d and expert hidden size h.
  *
- * `flopsPerToken = 2·d·N + meanActive · 2·(d·h + h·d)` (a multiply-add counts 2; biases, GELU and
- * the combine are left out); `activeParams = d·N + meanActive · (2·d·h + h + d)`.
+ * `flopsPerToken = 2·d·W + meanActive · 2·(d·h + h·d)` (`moeLayerFlopsPerToken`; a multiply-add
+ * counts 2; biases, GELU and the combine are left out); `activeParams = d·W + meanActive · (2·d·h + h + d)`,
+ * W the router's outputs (`routerOutputs`: N, or N + null experts), N by default.
  */
-export function routingStatsFromCounts(c: RoutingCounts, dims: { d: number; h: number }): LayerRoutingStats {
+export function routingStatsFromCounts(c: RoutingCounts, dims: { d: number; h: number; routerOutputs?: number }): LayerRoutingStats {
   const n = c.expertTokens.length;
   const tokens = c.tokens;
   const per = (v: number) => (tokens > 0 ? v / tokens : 0);
@@ -175,6 +177,7 @@ export function routingStatsFromCounts(c: RoutingCounts, dims: { d: number; h: n
   const load = c.expertTokens.map(per);
   const { maxMean, cv } = imbalance(load);
   const { d, h } = dims;
+  const w = dims.routerOutputs ?? n;
   return {
     experts: n,
     tokens,
@@ -188,8 +191,8 @@ export function routingStatsFromCounts(c: RoutingCounts, dims: { d: number; h: n
     dropRate: per(c.droppedAssignments),
     droppedTokens: round(c.droppedTokens),
     noExpertTokens: round(c.kHist[0]),
-    activeParams: d * n + meanActive * (2 * d * h + h + d),
-    flopsPerToken: 2 * d * n + meanActive * 2 * (d * h + h * d),
+    activeParams: d * w + meanActive * (2 * d * h + h + d),
+    flopsPerToken: moeLayerFlopsPerToken(d, h, w, meanActive),
     coactivation: c.coactivation.map(round),
     classUsage: c.classUsage.map(round),
     classTokens: c.classTokens.map(round),

@@ -79,7 +79,7 @@ export function formatRoutingSummary(dir: string, last: EvalLine): string {
   ]);
   const widths = cols.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i].length)));
   const fmt = (r: string[]) => r.map((v, i) => v.padEnd(widths[i])).join("  ").trimEnd();
-  const notes = "entropy: mean router entropy / its maximum log N (nats); drop: dropped assignments per token; FLOPs/tok = 2·d·N + k̄·2·(d·h + h·d)";
+  const notes = "entropy: mean router entropy / its maximum log N (nats); drop: dropped assignments per token; FLOPs/tok = 2·d·W + k̄·2·(d·h + h·d), W the router's outputs (N, plus null experts for adamoe)";
   return [head, fmt(cols), ...rows.map(fmt), notes].join("\n") + "\n";
 }
 

@@ -16,6 +16,7 @@
  * form says how), so both forms pick the same experts except on exact near-ties
  * (`test/moe/routers/consistency.test.ts` holds each rule's two forms together).
  */
+import { nullBalanceShares } from "./routers/adamoe.js";
 import { argmaxRow } from "./routers/hostRows.js";
 import { ruleOf } from "./routers/registry.js";
 import type { RoutingRule } from "./routers/rule.js";
@@ -24,7 +25,7 @@ import type { RouterConfig } from "./routers/registry.js";
 const f = Math.fround;
 
 /** The auxiliary losses the driver computes, forward and backward. */
-const HOST_LOSSES: ReadonlySet<string> = new Set(["balance", "z", "entropy", "l1"]);
+const HOST_LOSSES: ReadonlySet<string> = new Set(["balance", "z", "entropy", "l1", "nullBalance"]);
 
 /** The rule of `cfg`, checked to have a host form the driver can run. */
 export function hostRule(cfg: RouterConfig): RoutingRule & { host: NonNullable<RoutingRule["host"]> } {
@@ -34,8 +35,13 @@ export function hostRule(cfg: RouterConfig): RoutingRule & { host: NonNullable<R
   return rule as RoutingRule & { host: NonNullable<RoutingRule["host"]> };
 }
 
-/** One layer's routing, written into caller-owned arrays (pairs grouped by expert, tokens ascending). */
+/**
+ * One layer's routing, written into caller-owned arrays (pairs grouped by expert, tokens ascending).
+ * `[T, W]` arrays have one column per router output: the N real experts, then any null experts.
+ */
 export type HostRouting = {
+  /** W, the router's outputs (N, or N + null experts). */
+  width: number;
   /** `[T, N]` gates g. */
   probs: Float32Array;
   /** `[T, N]` 1 where expert i serves token t. */
@@ -48,7 +54,7 @@ export type HostRouting = {
   tokens: Int32Array;
   /** `[≥ T·N]` combine weight of each pair. */
   pairWeights: Float32Array;
-  /** `[N]` share of tokens whose top choice is expert i (before capacity), for the balancing loss. */
+  /** `[W]` the balancing loss's f_i: share of tokens whose top choice is i (before capacity), or for `nullBalance` that selected i, null experts averaged. */
   fraction: Float64Array;
   /** `[T]` logsumexp(z_t), for the z-loss. */
   lse: Float64Array;
@@ -63,21 +69,27 @@ export type HostRouting = {
   };
 };
 
-export function allocHostRouting(t: number, n: number, tokens: Int32Array, pairWeights: Float32Array): HostRouting {
+/**
+ * Arrays for one layer of T tokens over N experts; `width` W ≥ N is the router's output count (`routerWidth`:
+ * N + null experts for `adamoe`), the row stride of every `[T, ·]` array.
+ */
+export function allocHostRouting(t: number, n: number, tokens: Int32Array, pairWeights: Float32Array, width = n): HostRouting {
+  const w = width;
   return {
-    probs: new Float32Array(t * n),
-    mask: new Uint8Array(t * n),
-    weights: new Float32Array(t * n),
+    width: w,
+    probs: new Float32Array(t * w),
+    mask: new Uint8Array(t * w),
+    weights: new Float32Array(t * w),
     offsets: new Int32Array(n + 1),
     tokens,
     pairWeights,
-    fraction: new Float64Array(n),
+    fraction: new Float64Array(w),
     lse: new Float64Array(t),
     entropy: new Float64Array(t),
-    l1Grad: new Float64Array(n),
+    l1Grad: new Float64Array(w),
     scratch: {
-      scores: new Float32Array(t * n), dw: new Float32Array(t * n), z: new Float32Array(t * n), sorted: new Float32Array(n), order: new Array<number>(n).fill(0),
-      dp: new Float64Array(n), taken: new Int32Array(n), meanProb: new Float64Array(n), all: new Float32Array(t * n), rows: new Int32Array(t),
+      scores: new Float32Array(t * w), dw: new Float32Array(t * w), z: new Float32Array(t * w), sorted: new Float32Array(w), order: new Array<number>(w).fill(0),
+      dp: new Float64Array(w), taken: new Int32Array(w), meanProb: new Float64Array(w), all: new Float32Array(t * w), rows: new Int32Array(t),
     },
   };
 }
@@ -112,8 +124,8 @@ export type HostRouteOptions = {
 
 /**
  * Route T tokens.
- * @param z `[T, N]` router logits `x W_r / T` (already divided by the temperature).
- * @param noise `[T, N]` σ·ε to add to the gates for selection, or null (evaluation, σ = 0, or a rule
+ * @param z `[T, W]` router logits `x W_r / T` (already divided by the temperature); n is the real experts N.
+ * @param noise `[T, W]` σ·ε to add to the gates for selection, or null (evaluation, σ = 0, or a rule
  *   that does not select on noisy gates).
  * @returns the auxiliary loss, coefficients applied (0 for rules without one).
  */
@@ -121,21 +133,23 @@ export function hostRoute(cfg: RouterConfig, z: Float32Array, t: number, n: numb
   const rule = hostRule(cfg);
   const { capacity = t, uniform = null, dispatchCap = t, bias = null } = opts;
   const relu = rule.gate === "relu";
-  const { probs, mask, weights, lse } = out;
+  const { probs, mask, weights, lse, width: w } = out;
   const scores = noise || bias ? out.scratch.scores : probs;
   for (let r = 0; r < t; r++) {
-    const at = r * n;
-    if (relu) for (let i = 0; i < n; i++) probs[at + i] = Math.max(z[at + i], 0);
-    else lse[r] = softmaxRow(z, at, n, probs);
-    if (noise) for (let i = 0; i < n; i++) scores[at + i] = f(probs[at + i] + noise[at + i]);
-    else if (bias) scores.set(probs.subarray(at, at + n), at);
-    if (bias) for (let i = 0; i < n; i++) scores[at + i] = f(scores[at + i] + bias[i]);
+    const at = r * w;
+    if (relu) for (let i = 0; i < w; i++) probs[at + i] = Math.max(z[at + i], 0);
+    else lse[r] = softmaxRow(z, at, w, probs);
+    if (noise) for (let i = 0; i < w; i++) scores[at + i] = f(probs[at + i] + noise[at + i]);
+    else if (bias) scores.set(probs.subarray(at, at + w), at);
+    if (bias) for (let i = 0; i < w; i++) scores[at + i] = f(scores[at + i] + bias[i]);
   }
   mask.fill(0);
-  rule.host.select({ cfg, scores, t, n, capacity, mask, uniform, scratch: out.scratch });
+  rule.host.select({ cfg, scores, t, n: w, capacity, mask, uniform, scratch: out.scratch });
+  // Weights over the real experts (i < N): null experts compute nothing and take no share.
   const gates = cfg.renormalize === "gates";
   for (let r = 0; r < t; r++) {
-    const at = r * n;
+    const at = r * w;
+    weights.fill(0, at + n, at + w);
     if (rule.weights === "raw") {
       for (let i = 0; i < n; i++) weights[at + i] = mask[at + i] ? probs[at + i] : 0;
       continue;
@@ -154,19 +168,24 @@ export function hostRoute(cfg: RouterConfig, z: Float32Array, t: number, n: numb
   }
   groupPairs(out, t, n, dispatchCap);
   let aux = 0;
-  if (rule.losses.includes("balance")) {
+  if (rule.losses.includes("balance") || rule.losses.includes("nullBalance")) {
+    // W · Σ_i f_i P_i: f from each token's top choice (`balance`) or from every selection, the null
+    // experts' averaged (`nullBalance`, `routers/adamoe.ts`); P_i the mean gate.
     const { fraction } = out;
     const { meanProb } = out.scratch;
     fraction.fill(0);
     meanProb.fill(0);
+    const top1 = rule.losses.includes("balance");
     for (let r = 0; r < t; r++) {
-      const at = r * n;
-      fraction[argmaxRow(scores, at, n)] += 1 / t;
-      for (let i = 0; i < n; i++) meanProb[i] += probs[at + i] / t;
+      const at = r * w;
+      if (top1) fraction[argmaxRow(scores, at, w)] += 1 / t;
+      else for (let i = 0; i < w; i++) fraction[i] += mask[at + i];
+      for (let i = 0; i < w; i++) meanProb[i] += probs[at + i] / t;
     }
+    if (!top1) fraction.set(nullBalanceShares(fraction, n, t));
     let balance = 0;
-    for (let i = 0; i < n; i++) balance += fraction[i] * meanProb[i];
-    aux += cfg.balanceCoef * n * balance;
+    for (let i = 0; i < w; i++) balance += fraction[i] * meanProb[i];
+    aux += cfg.balanceCoef * w * balance;
   }
   if (rule.losses.includes("z")) {
     let zSq = 0;
@@ -175,12 +194,12 @@ export function hostRoute(cfg: RouterConfig, z: Float32Array, t: number, n: numb
   }
   if (rule.losses.includes("entropy")) {
     // log g = z − logsumexp(z), never log 0; z is kept for the backward pass.
-    out.scratch.z.set(z.subarray(0, t * n));
+    out.scratch.z.set(z.subarray(0, t * w));
     let total = 0;
     for (let r = 0; r < t; r++) {
-      const at = r * n;
+      const at = r * w;
       let h = 0;
-      for (let i = 0; i < n; i++) h -= probs[at + i] * (z[at + i] - lse[r]);
+      for (let i = 0; i < w; i++) h -= probs[at + i] * (z[at + i] - lse[r]);
       out.entropy[r] = h;
       total += h;
     }
@@ -191,12 +210,12 @@ export function hostRoute(cfg: RouterConfig, z: Float32Array, t: number, n: numb
     const lambda = opts.l1 ?? cfg.l1Init;
     const count = out.scratch.dp;
     count.fill(0);
-    for (let r = 0; r < t; r++) for (let i = 0; i < n; i++) count[i] += mask[r * n + i];
+    for (let r = 0; r < t; r++) for (let i = 0; i < w; i++) count[i] += mask[r * w + i];
     let reg = 0;
-    for (let i = 0; i < n; i++) {
-      const fi = Math.fround((count[i] * n) / (cfg.k * t));
+    for (let i = 0; i < w; i++) {
+      const fi = Math.fround((count[i] * w) / (cfg.k * t));
       let col = 0;
-      for (let r = 0; r < t; r++) col += probs[r * n + i];
+      for (let r = 0; r < t; r++) col += probs[r * w + i];
       reg += fi * col;
       out.l1Grad[i] = (Math.fround(lambda) * fi) / t;
     }
@@ -207,14 +226,14 @@ export function hostRoute(cfg: RouterConfig, z: Float32Array, t: number, n: numb
 
 /** The selected (token, expert) pairs grouped by expert, tokens ascending, at most `cap` per expert. */
 function groupPairs(out: HostRouting, t: number, n: number, cap: number): void {
-  const { mask, weights, offsets, tokens, pairWeights } = out;
+  const { mask, weights, offsets, tokens, pairWeights, width: w } = out;
   offsets[0] = 0;
   let p = 0;
   for (let e = 0; e < n; e++) {
     for (let r = 0; r < t && p - offsets[e] < cap; r++) {
-      if (mask[r * n + e]) {
+      if (mask[r * w + e]) {
         tokens[p] = r;
-        pairWeights[p] = weights[r * n + e];
+        pairWeights[p] = weights[r * w + e];
         p++;
       }
     }
@@ -226,31 +245,31 @@ function groupPairs(out: HostRouting, t: number, n: number, cap: number): void {
  * The gradient of the loss with respect to the logits z, from the gradient of each pair's weight
  * and the auxiliary losses.
  * @param dPair `[P]` ∂L/∂w of each pair, in `routing`'s pair order.
- * @param dz `[T, N]` written: ∂L/∂z (the caller divides by the temperature for ∂L/∂(x W_r)).
+ * @param dz `[T, W]` written: ∂L/∂z (the caller divides by the temperature for ∂L/∂(x W_r)).
  */
 export function hostRouteBackward(cfg: RouterConfig, routing: HostRouting, t: number, n: number, dPair: Float32Array, dz: Float32Array): void {
   const rule = hostRule(cfg);
-  const { probs, mask, weights, offsets, fraction, lse } = routing;
+  const { probs, mask, weights, offsets, fraction, lse, width: w } = routing;
   const { dw, dp } = routing.scratch;
-  const balance = rule.losses.includes("balance");
+  const balance = rule.losses.includes("balance") || rule.losses.includes("nullBalance");
   const zLoss = rule.losses.includes("z");
   const entropyLoss = rule.losses.includes("entropy");
   const z = routing.scratch.z;
   const gates = cfg.renormalize === "gates";
-  dw.fill(0);
-  for (let e = 0; e < n; e++) for (let p = offsets[e]; p < offsets[e + 1]; p++) dw[routing.tokens[p] * n + e] = dPair[p];
+  dw.fill(0, 0, t * w);
+  for (let e = 0; e < n; e++) for (let p = offsets[e]; p < offsets[e + 1]; p++) dw[routing.tokens[p] * w + e] = dPair[p];
   if (rule.gate === "relu") {
     // w = R where R > 0 and the L1 term λ f_i R_ti / T: ∂L/∂z = (∂L/∂w + λ f_i / T) where z > 0, else 0.
     const l1 = rule.losses.includes("l1");
     for (let r = 0; r < t; r++) {
-      const at = r * n;
-      for (let i = 0; i < n; i++) dz[at + i] = probs[at + i] > 0 ? dw[at + i] + (l1 ? routing.l1Grad[i] : 0) : 0;
+      const at = r * w;
+      for (let i = 0; i < w; i++) dz[at + i] = probs[at + i] > 0 ? dw[at + i] + (l1 ? routing.l1Grad[i] : 0) : 0;
     }
     return;
   }
   for (let r = 0; r < t; r++) {
-    const at = r * n;
-    // dp_i = ∂L/∂g_i, through the weights, then the balancing term's balanceCoef · N · f_i / T.
+    const at = r * w;
+    // dp_i = ∂L/∂g_i, through the real experts' weights, then the balancing term's balanceCoef · W · f_i / T.
     dp.fill(0);
     if (rule.weights === "raw") {
       for (let i = 0; i < n; i++) dp[i] = dw[at + i];
@@ -273,15 +292,15 @@ export function hostRouteBackward(cfg: RouterConfig, routing: HostRouting, t: nu
         }
       }
     }
-    if (balance) for (let i = 0; i < n; i++) dp[i] += (cfg.balanceCoef * n * fraction[i]) / t;
+    if (balance) for (let i = 0; i < w; i++) dp[i] += (cfg.balanceCoef * w * fraction[i]) / t;
     // Softmax's backward, plus the z-loss's zLossCoef · 2 lse_t · g_i / T directly on z.
     let q = 0;
-    for (let i = 0; i < n; i++) q += probs[at + i] * dp[i];
+    for (let i = 0; i < w; i++) q += probs[at + i] * dp[i];
     const zs = zLoss ? (cfg.zLossCoef * 2 * lse[r]) / t : 0;
-    for (let i = 0; i < n; i++) dz[at + i] = zLoss ? probs[at + i] * (dp[i] - q) + zs * probs[at + i] : probs[at + i] * (dp[i] - q);
+    for (let i = 0; i < w; i++) dz[at + i] = zLoss ? probs[at + i] * (dp[i] - q) + zs * probs[at + i] : probs[at + i] * (dp[i] - q);
     if (entropyLoss) {
       const c = cfg.entropyCoef / t, h = routing.entropy[r];
-      for (let i = 0; i < n; i++) dz[at + i] -= c * probs[at + i] * (z[at + i] - routing.lse[r] + h);
+      for (let i = 0; i < w; i++) dz[at + i] -= c * probs[at + i] * (z[at + i] - routing.lse[r] + h);
     }
   }
 }

@@ -115,7 +115,7 @@ export function applyMoeLayer(
 ): { y: np.Array; routing: Routing } {
   const [t, d] = x.shape;
   const { h, experts: n } = cfg;
-  let routing = applyRouter(params.router, x.ref, cfg.router, opts);
+  let routing = applyRouter(params.router, x.ref, cfg.router, { ...opts, experts: n });
   if (typeof cfg.capacity === "number") {
     const c = dispatchCapacity(t, n, cfg.router, opts.train, cfg.capacity);
     if (c < t) routing = capRouting(routing, c);
@@ -156,5 +156,6 @@ export function disposeRoutingExtras(r: Routing): void {
   r.losses?.z?.dispose();
   r.losses?.entropy?.dispose();
   r.losses?.l1?.dispose();
+  r.losses?.nullBalance?.dispose();
   r.dropped?.dispose();
 }

@@ -11,7 +11,7 @@
  */
 import { lax, nn, numpy as np, random } from "../engine/jax.js";
 import { routerDrawKeys } from "./drawSchedule.js";
-import { ruleOf } from "./routers/registry.js";
+import { routerWidth, ruleOf } from "./routers/registry.js";
 import type { RouterConfig } from "./routers/registry.js";
 import type { RouteOptions, Routing } from "./routing.js";
 import { initRouterState, type RouterState } from "./routerState.js";
@@ -26,7 +26,7 @@ export type RouterParams = { w: np.Array } & RouterState;
 
 /** Router weights ~ N(0, 1/d) (LeCun normal), and the router's starting state (`initRouterState`). */
 export function initRouter(key: np.Array, d: number, experts: number, cfg?: RouterConfig): RouterParams {
-  const w = random.normal(key, [d, experts]).mul(1 / Math.sqrt(d));
+  const w = random.normal(key, [d, cfg ? routerWidth(experts, cfg) : experts]).mul(1 / Math.sqrt(d)); // [d, W]
   return { w, ...(cfg ? initRouterState(cfg, experts) : {}) };
 }
 
@@ -38,7 +38,7 @@ export function reluGates(z: np.Array): np.Array {
   return z.ref.mul(lax.stopGradient(z.greater(0).astype(np.float32)));
 }
 
-/** Each token's ReLU gates normalised over the token (a zero row where all are 0), for the analytics. `[T, N]`, consumed. */
+/** Each token's gates normalised over the token (a zero row where all are 0), for the analytics: ReLU gates, or the real experts' share of a softmax. `[T, N]`, consumed. */
 function normaliseRows(gates: np.Array): np.Array {
   const total = gates.ref.sum(-1, { keepdims: true }); // [T, 1]
   return gates.div(np.where(total.ref.greater(0), total, 1));
@@ -60,9 +60,13 @@ export function applyRouter(params: RouterParams, x: np.Array, cfg: RouterConfig
   if (keys.noise) scores = scores.add(random.normal(keys.noise, gates.shape).mul(cfg.noise));
   scores = lax.stopGradient(scores);
   if (params.bias) scores = scores.add(lax.stopGradient(params.bias.ref)); // selection only
-  const rule = ruleOf(cfg.kind).route({ logits, probs: gates, scores, cfg, train: opts.train, key: keys.rule, l1: params.l1 });
+  const width = params.w.shape[1];
+  const experts = opts.experts ?? width;
+  const rule = ruleOf(cfg.kind).route({ logits, probs: gates, scores, cfg, train: opts.train, key: keys.rule, l1: params.l1, experts });
   logits.dispose();
   scores.dispose();
-  const active = rule.mask.ref.sum(-1); // [T]
-  return { ...rule, probs: relu ? normaliseRows(gates) : gates, active };
+  const active = rule.mask.ref.sum(-1); // [T], real experts only
+  // The record's probs are over the real experts: null experts' gates are dropped and the rest renormalised, as ReLU gates are.
+  const probs = experts < width ? normaliseRows(gates.slice([], [0, experts])) : relu ? normaliseRows(gates) : gates; // [T, N]
+  return { ...rule, probs, active };
 }

@@ -45,6 +45,8 @@ export type RouterLosses = {
   entropy?: np.Array;
   /** `(1/T) Σ_t Σ_i f_i R_ti`, ReMoE's load-weighted L1 of the ReLU gates (`routers/remoe.ts`). */
   l1?: np.Array;
+  /** `W · Σ_i f_i P_i` over real and null experts, the null experts' f averaged (`routers/adamoe.ts`); k when balanced. */
+  nullBalance?: np.Array;
 };
 
 /** How selected gates become combine weights (spec §2.1 step 6). */
@@ -69,7 +71,7 @@ export type RouterSettings = {
   noise: number;
   /** Percentile τ ∈ [0, 100] for the `percentile` and `batch-percentile` routers. @default 50 */
   tau: number;
-  /** Experts per token for the `topk` router (clamped to the layer's count). @default 2 */
+  /** Experts per token for `topk` and `aux-free` (clamped to the layer's count), slots per token over real and null experts for `adamoe`, and the mean active experts `remoe` aims at. @default 2 (4 for adamoe) */
   k: number;
   /**
    * `gates`: `w_i = g_i / Σ_S g_j`; `softmax-of-gates`: `w_i = exp(g_i) / Σ_S exp(g_j)`. Used by the
@@ -117,6 +119,8 @@ export type RouterSettings = {
    */
   l1Init: number;
   l1Growth: number;
+  /** Null experts per real expert (`adamoe`): a layer of N experts gets `round(nullRatio · N)` zero-compute ones. @default 1 */
+  nullRatio: number;
 };
 
 /**
@@ -141,10 +145,13 @@ export const ROUTER_KEY_DEFAULTS: RouterSettings = {
   biasRate: 0,
   l1Init: 1e-8,
   l1Growth: 1.2,
+  nullRatio: 1,
 };
 
 /** Per-call options of a router. */
 export type RouteOptions = {
+  /** The layer's real experts N, when the router has more outputs (null experts, `routerWidth`). @default the router's width */
+  experts?: number;
   /** Training mode: noise and jitter are applied, and the training capacity factor used, only when true. */
   train: boolean;
   /**
@@ -171,6 +178,8 @@ export type RuleInput = {
   key?: np.Array;
   /** `[1]` the router's adaptive L1 coefficient λ (`remoe`), gradient stopped by the rule; not consumed. */
   l1?: np.Array;
+  /** The layer's real experts N; `logits`, `probs` and `scores` are `[T, W]`, W = N + null experts (`adamoe`). */
+  experts: number;
 };
 
 /** What a routing rule decides; the pipeline adds `probs` and `active` to make a `Routing`. */

@@ -13,7 +13,7 @@ import type { Kernels } from "../kernels/parallelKernels.js";
 import { hostStepDraws, type HostDraws } from "../moe/drawSchedule.js";
 import type { HostKey } from "../engine/hostRandom.js";
 import { allocHostRouting, hostRoute, hostRouteBackward, type HostRouting } from "../moe/hostRouter.js";
-import { HOST_ROUTER_KINDS, routerCapacity } from "../moe/routers/registry.js";
+import { HOST_ROUTER_KINDS, routerCapacity, routerWidth } from "../moe/routers/registry.js";
 import { dispatchCapacity } from "../moe/dispatch.js";
 import { hasBalanceBias } from "../moe/balanceBias.js";
 import { hasL1, hasRouterState, hostRouterStateStep } from "../moe/routerState.js";
@@ -48,7 +48,8 @@ type Block = {
   /** Dense FFN: pre-activation, activation and the tanh GELU kept for its backward pass, `[R, h]`. */
   pre?: Buf; act?: Buf; tanh?: Buf;
   moe?: {
-    n: number; routing: HostRouting; z: Buf; dz: Buf; tokens: Buf; pairW: Buf;
+    /** Experts N, and the router's outputs W (N, or N + null experts: `routerWidth`). */
+    n: number; width: number; routing: HostRouting; z: Buf; dz: Buf; tokens: Buf; pairW: Buf;
     /** The router state's loads `[N + 1]`: tokens per expert, then tokens, since the last `updateStates` (stateful routers only). */
     load?: Float64Array;
     /** Router input jitter: the factors `[R, d]` and the jittered router input `[R, d]`. */
@@ -76,11 +77,12 @@ export class NativeStack {
         block.tanh = mem.take(b * h);
       } else {
         const n = cfg.experts[l];
+        const width = routerWidth(n, layerRouter(cfg, l));
         const pairs = b * n;
         const tokens = mem.take(pairs), pairW = mem.take(pairs);
         const jittered = layerRouter(cfg, l).jitter > 0;
         block.moe = {
-          n, z: mem.take(b * n), dz: mem.take(b * n), tokens, pairW,
+          n, width, z: mem.take(b * width), dz: mem.take(b * width), tokens, pairW,
           ...(hasRouterState(layerRouter(cfg, l)) ? { load: new Float64Array(n + 1) } : {}),
           ...(jittered ? { jitter: mem.take(b * d), xr: mem.take(b * d) } : {}),
           xe: mem.take(pairs * d), pre: mem.take(pairs * h), act: mem.take(pairs * h), tanh: mem.take(pairs * h), out: mem.take(pairs * d), dPair: mem.take(pairs),
@@ -92,13 +94,13 @@ export class NativeStack {
     const maxPairs = Math.max(b, ...this.blocks.map((bl) => (bl.moe ? b * bl.moe.n : 0)));
     this.tmpD = mem.take(maxPairs * d);
     this.tmpH = mem.take(maxPairs * h);
-    this.drawFn = hostStepDraws(this.blocks.map((bl, l) => (bl.moe ? { router: layerRouter(cfg, l), experts: bl.moe.n } : null)), b, d);
+    this.drawFn = hostStepDraws(this.blocks.map((bl, l) => (bl.moe ? { router: layerRouter(cfg, l), experts: bl.moe.width } : null)), b, d);
   }
 
   /** Set up the routing views (after `mem.commit()`). */
   bind(): void {
     for (const block of this.blocks) {
-      if (block.moe) block.moe.routing = allocHostRouting(this.rows, block.moe.n, this.mem.i32(block.moe.tokens), this.mem.f32(block.moe.pairW));
+      if (block.moe) block.moe.routing = allocHostRouting(this.rows, block.moe.n, this.mem.i32(block.moe.tokens), this.mem.f32(block.moe.pairW), block.moe.width);
     }
   }
 
@@ -143,7 +145,7 @@ export class NativeStack {
       }
       const m = bl.moe;
       const rcfg = layerRouter(cfg, l);
-      const n = m.n;
+      const { n, width } = m;
       const draw = draws?.[l] ?? {};
       let routerIn = bl.normed.at;
       if (draw.jitter) {
@@ -153,7 +155,7 @@ export class NativeStack {
         routerIn = m.xr!.at;
       }
       const layerNoise = draw.noise ?? null;
-      k.matmul(b, n, d, routerIn, d, 1, P(`${pre}.moe.router.w`), n, m.z.at, n, 0);
+      k.matmul(b, width, d, routerIn, d, 1, P(`${pre}.moe.router.w`), width, m.z.at, width, 0);
       const z = f32(m.z);
       for (let i = 0; i < z.length; i++) z[i] = Math.fround(z[i] / rcfg.temperature);
       const cap = typeof cfg.capacity === "number" ? dispatchCapacity(b, n, rcfg, true, cfg.capacity) : b;
@@ -232,7 +234,7 @@ export class NativeStack {
         k.matmul_t(b, d, h, this.tmpH.at, h, 1, P(`${f}.up.w`), h, bl.dNormed.at, d, 0);
       } else {
         const m = bl.moe;
-        const n = m.n;
+        const { n, width } = m;
         const rcfg = layerRouter(cfg, l);
         k.zero(bl.dNormed.at, b * d);
         for (let e = 0; e < n; e++) {
@@ -258,11 +260,11 @@ export class NativeStack {
         hostRouteBackward(rcfg, m.routing, b, n, f32(m.dPair), dz);
         for (let i = 0; i < dz.length; i++) dz[i] = Math.fround(dz[i] / rcfg.temperature);
         const routerIn = m.xr ? m.xr.at : bl.normed.at;
-        k.matmul(d, n, b, routerIn, 1, d, m.dz.at, n, G(`${pre}.moe.router.w`), n, 0);
-        if (!m.jitter) k.matmul_t(b, d, n, m.dz.at, n, 1, P(`${pre}.moe.router.w`), n, bl.dNormed.at, d, 1);
+        k.matmul(d, width, b, routerIn, 1, d, m.dz.at, width, G(`${pre}.moe.router.w`), width, 0);
+        if (!m.jitter) k.matmul_t(b, d, width, m.dz.at, width, 1, P(`${pre}.moe.router.w`), width, bl.dNormed.at, d, 1);
         else {
           // Through the jitter: ∂L/∂n += (∂L/∂x_r) ⊙ u.
-          k.matmul_t(b, d, n, m.dz.at, n, 1, P(`${pre}.moe.router.w`), n, this.tmpD.at, d, 0);
+          k.matmul_t(b, d, width, m.dz.at, width, 1, P(`${pre}.moe.router.w`), width, this.tmpD.at, d, 0);
           const g = this.mem.f32({ at: this.tmpD.at, n: b * d }), u = f32(m.jitter), dn = f32(bl.dNormed);
           for (let i = 0; i < g.length; i++) dn[i] += g[i] * u[i];
         }

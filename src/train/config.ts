@@ -47,9 +47,10 @@ const routerSchema = z
     biasRate: z.number().nonnegative().optional(),
     l1Init: z.number().positive().optional(),
     l1Growth: z.number().gt(1).optional(),
+    nullRatio: z.number().nonnegative().optional(),
   })
-  .refine(({ kind, biasRate }) => !(biasRate && ruleOf(kind).gate === "relu"), {
-    message: "the balancing bias shifts softmax gates; a ReLU-gated router (remoe) balances through its L1 term instead",
+  .refine(({ kind, biasRate }) => !(biasRate && (ruleOf(kind).gate === "relu" || ruleOf(kind).routerWidth)), {
+    message: "the balancing bias shifts the real experts' softmax gates; remoe balances through its L1 term and adamoe through its null-aware loss instead",
     path: ["biasRate"],
   })
   .transform(({ kind, ...given }) => {

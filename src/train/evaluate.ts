@@ -3,6 +3,8 @@
  * layer and the routing analytics of spec §7 per layer, in fixed-size batches (the last, smaller
  * batch compiles once more).
  */
+import { routerWidth } from "../moe/routers/registry.js";
+import { layerRouter } from "../models/stackConfig.js";
 import { numpy as np } from "../engine/jax.js";
 import {
   addRoutingCounts,
@@ -72,7 +74,7 @@ export function makeEvaluator(cfg: ImageModelConfig, batchSize: number): Evaluat
       loss: lossSum / split.n,
       accuracy: correct / split.n,
       active: activeSum.map((s) => s / split.n),
-      routing: (counts ?? []).map((c) => routingStatsFromCounts(c, { d: cfg.d, h: cfg.h })),
+      routing: (counts ?? []).map((c, l) => routingStatsFromCounts(c, { d: cfg.d, h: cfg.h, routerOutputs: routerWidth(cfg.experts[l], layerRouter(cfg, l)) })),
       n: split.n,
     };
   };

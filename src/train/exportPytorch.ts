@@ -9,7 +9,7 @@
  * Names and layouts, ours → PyTorch's state dict (`docs/run-folders.md` has the checkpoint's):
  *   embed.w [in, d]                  → embed.weight [d, in]            (and every Linear alike: transposed)
  *   blocks.l.norm.scale / .bias       → blocks.l.norm.weight / .bias
- *   blocks.l.moe.router.w [d, N]      → blocks.l.moe.router.weight [N, d]  (no bias)
+ *   blocks.l.moe.router.w [d, W]      → blocks.l.moe.router.weight [W, d]  (no bias; W = N, or N + null experts)
  *   blocks.l.moe.router.bias [N]      → blocks.l.moe.selection_bias [N]    (the balancing bias, where the router has one: selection only)
  *   blocks.l.moe.w1 [N, d, h], b1     → blocks.l.moe.experts.i.up.weight [h, d], .bias   (one module per expert)
  *   blocks.l.moe.w2 [N, h, d], b2     → blocks.l.moe.experts.i.down.weight [d, h], .bias
@@ -30,16 +30,17 @@ import type { LayerNormParams } from "../models/layerNorm.js";
 import type { LmBlockParams, LmModelConfig, LmModelParams } from "../models/lmModel.js";
 import { layerRouter, type StackConfig } from "../models/stackConfig.js";
 import { hasBalanceBias } from "../moe/balanceBias.js";
+import { routerWidth } from "../moe/routers/registry.js";
 import { makeFolder } from "../io/makeFolder.js";
 import { writeFileAtomic } from "../io/runFiles.js";
 import { UserError } from "../errors.js";
-import { encodeSafetensors, type SafeTensor } from "./safetensors.js";
+import { encodeSafetensors, type SafeTensor } from "../io/safetensors.js";
 import { PYTORCH_MODULE } from "./pytorchModule.js";
 import type { numpy as np } from "../engine/jax.js";
 import type { ChannelStats } from "../data/normalize.js";
 
 /** The routing rules the Python module implements. */
-export const EXPORTED_ROUTERS = ["percentile", "topk", "top-p", "threshold", "aux-free", "remoe"] as const;
+export const EXPORTED_ROUTERS = ["percentile", "topk", "top-p", "threshold", "aux-free", "remoe", "adamoe"] as const;
 
 /** Why a model with this stack cannot be exported, or null. */
 export function pytorchUnsupported(cfg: StackConfig): string | null {
@@ -84,7 +85,8 @@ async function stackBlock(out: Record<string, SafeTensor>, block: ImageBlockPara
   }
   if (block.moe) {
     const n = cfg.experts[l];
-    out[`blocks.${l}.moe.router.weight`] = tensor([n, d], transpose(await f32(block.moe.router.w), d, n));
+    const width = block.moe.router.w.shape[1]; // N, or N + null experts (adamoe)
+    out[`blocks.${l}.moe.router.weight`] = tensor([width, d], transpose(await f32(block.moe.router.w), d, width));
     // The balancing bias steers selection only; a buffer beside the router, not the Linear's bias.
     if (block.moe.router.bias) out[`blocks.${l}.moe.selection_bias`] = tensor([n], await f32(block.moe.router.bias));
     const [w1, b1, w2, b2] = [await f32(block.moe.w1), await f32(block.moe.b1), await f32(block.moe.w2), await f32(block.moe.b2)];
@@ -142,7 +144,7 @@ function pytorchLayers(cfg: StackConfig): Record<string, unknown>[] {
   return Array.from({ length: cfg.layers }, (_, l) => {
     if (cfg.kind === "dense") return { kind: "dense" };
     const r = layerRouter(cfg, l);
-    const router = { kind: r.kind, temperature: r.temperature, tau: r.tau, k: r.k, p: r.p, threshold: r.threshold, renormalize: r.renormalize, selection_bias: hasBalanceBias(r) };
+    const router = { kind: r.kind, temperature: r.temperature, tau: r.tau, k: r.k, p: r.p, threshold: r.threshold, renormalize: r.renormalize, selection_bias: hasBalanceBias(r), width: routerWidth(cfg.experts[l], r) };
     return { kind: "moe", experts: cfg.experts[l], router };
   });
 }

@@ -4,6 +4,8 @@
  * `routingCounts` are the token-frequency buckets of the input token (`lmData.ts`). Loss and
  * accuracy are also broken down by the frequency bucket of the target token.
  */
+import { routerWidth } from "../moe/routers/registry.js";
+import { layerRouter } from "../models/stackConfig.js";
 import { jit, numpy as np, tree } from "../engine/jax.js";
 import {
   addRoutingCounts,
@@ -85,7 +87,7 @@ export function makeLmEvaluator(cfg: LmModelConfig, opts: LmEvalOptions): (param
       counts = counts ? counts.map((c, l) => addRoutingCounts(c, batchCounts[l])) : batchCounts;
     }
     const n = total * s;
-    const routing = (counts ?? []).map((c) => routingStatsFromCounts(c, { d: cfg.d, h: cfg.h }));
+    const routing = (counts ?? []).map((c, l) => routingStatsFromCounts(c, { d: cfg.d, h: cfg.h, routerOutputs: routerWidth(cfg.experts[l], layerRouter(cfg, l)) }));
     const byFrequency: FrequencyRow[] = names.map((bucket, k) => ({
       bucket,
       inputTokens: inputCount[k],

@@ -15,7 +15,7 @@ import { applyImageModel, initImageModel, type ImageModelConfig, type ImageModel
 import { CHECKPOINT_FILE, loadCheckpoint, type Progress } from "./checkpoint.js";
 import { readRunConfig, type TrainConfig } from "./config.js";
 import { DATA_FILE, modelConfigFor, type RunData } from "./imageTask.js";
-import { decodeSafetensors } from "./safetensors.js";
+import { decodeSafetensors } from "../io/safetensors.js";
 
 export type LoadedRun = {
   config: TrainConfig;

@@ -32,6 +32,8 @@ w the selected gates renormalised (exactly 1 for a single expert). Rules (src/mo
   percentile  every expert whose gate is strictly above the tau-th percentile of the token's own gates
               (linear interpolation, as numpy), or the argmax if none is
   topk        the k largest gates (ties: the lower index); aux-free is topk
+  adamoe      topk over the N experts' and the null experts' gates ("width" outputs in all); null
+              experts compute nothing, and the weights are renormalised over the real experts chosen
   top-p       largest first, up to and including the expert at which the sum reaches p
   threshold   every expert whose gate is at least t, or the argmax if none is
   remoe       g = ReLU(x W_r / T) instead of the softmax; every expert with g_i > 0 (possibly none),
@@ -80,7 +82,7 @@ def select(rule, g):
     """The [T, N] 0/1 mask of a rule on the gates g [T, N]."""
     kind, n = rule["kind"], g.shape[-1]
     rank = torch.argsort(torch.argsort(-g, dim=-1, stable=True), dim=-1, stable=True)  # 0 = largest, ties: lower index first
-    if kind in ("topk", "aux-free"):
+    if kind in ("topk", "aux-free", "adamoe"):
         return (rank < max(1, min(rule["k"], n))).float()
     if kind == "top-p":
         s, _ = torch.sort(g, dim=-1, descending=True, stable=True)
@@ -106,7 +108,7 @@ class MoE(nn.Module):
     def __init__(self, d, h, experts, rule):
         super().__init__()
         self.rule = rule
-        self.router = nn.Linear(d, experts, bias=False)
+        self.router = nn.Linear(d, rule.get("width", experts), bias=False)  # [N + null experts, d]
         self.experts = nn.ModuleList(Expert(d, h) for _ in range(experts))
         if rule.get("selection_bias"):
             self.register_buffer("selection_bias", torch.zeros(experts))
@@ -117,6 +119,8 @@ class MoE(nn.Module):
             return self.combine(x, (g > 0).float(), g)
         g = torch.softmax(self.router(x) / self.rule["temperature"], -1)
         mask = select(self.rule, g + self.selection_bias if self.rule.get("selection_bias") else g)
+        n = len(self.experts)
+        g, mask = g[:, :n], mask[:, :n]  # null experts (adamoe) compute nothing
         base = g if self.rule["renormalize"] == "gates" else torch.exp(g)
         kept = base * mask
         total = kept.sum(-1, keepdim=True)

@@ -10,7 +10,7 @@ import { jit, numpy as np, random, tree, valueAndGrad } from "../../src/engine/j
 import { combineWeights } from "../../src/moe/combineWeights.js";
 import { applyMoeLayer, disposeRouting, initMoeLayer, type MoeLayerConfig, type MoeLayerParams } from "../../src/moe/moeLayer.js";
 import { applyRouter } from "../../src/moe/router.js";
-import { DEFAULT_ROUTER, ROUTER_KINDS, ROUTING_RULES, type RouterConfig, type RouterKind } from "../../src/moe/routers/registry.js";
+import { DEFAULT_ROUTER, ROUTER_KINDS, ROUTING_RULES, routerWidth, type RouterConfig, type RouterKind } from "../../src/moe/routers/registry.js";
 import { defaultConfig, resolveConfig } from "../../src/train/config.js";
 import { assertAllClose, read, setup } from "../helpers.js";
 import { hostParams, referenceLayer } from "./referenceLayer.js";
@@ -21,6 +21,8 @@ before(setup);
 const CAPACITY_KINDS: ReadonlySet<RouterKind> = new Set(ROUTER_KINDS.filter((k) => ROUTING_RULES[k].capacity));
 /** Rules whose gates are ReLU(h / T): the record's probs are those gates normalised per token, and a token may get no expert. */
 const RELU_KINDS: ReadonlySet<RouterKind> = new Set(ROUTER_KINDS.filter((k) => ROUTING_RULES[k].gate === "relu"));
+/** Rules with null experts: a token's slots may all go to them, leaving it no real expert. */
+const NULL_KINDS: ReadonlySet<RouterKind> = new Set(ROUTER_KINDS.filter((k) => ROUTING_RULES[k].routerWidth));
 const RAW_GATE_KINDS: ReadonlySet<RouterKind> = new Set(ROUTER_KINDS.filter((k) => ROUTING_RULES[k].weights === "raw" && !RELU_KINDS.has(k)));
 
 /** Small capacities so that tokens are dropped (all-zero rows) and those paths are exercised. */
@@ -60,7 +62,7 @@ test("every router kind: record invariants, and the layer equals a per-token loo
             continue;
           }
           assertAllClose([g.reduce((a, b) => a + b, 0)], [1], { rtol: 1e-5, atol: 1e-6 }, `${what}: gates sum to 1`);
-          if (!CAPACITY_KINDS.has(kind)) assert.ok(active[tok] >= 1, `${what}: at least one expert`);
+          if (!CAPACITY_KINDS.has(kind) && !NULL_KINDS.has(kind)) assert.ok(active[tok] >= 1, `${what}: at least one expert`);
           if (RAW_GATE_KINDS.has(kind)) assertAllClose(w, g.map((v, e) => v * m[e]), { rtol: 1e-6, atol: 0 }, `${what}: weights are raw gates`);
           else if (active[tok] > 0) assertAllClose([w.reduce((a, b) => a + b, 0)], [1], { rtol: 1e-5, atol: 1e-6 }, `${what}: weights renormalised`);
           if (kind === "switch") assert.equal(active[tok] + dropped[tok], 1, `${what}: each token is kept or dropped`);
@@ -127,6 +129,8 @@ test("every router kind: evaluation under jit equals eager", async () => {
       routing.losses?.balance?.dispose();
       routing.losses?.z?.dispose();
       routing.losses?.entropy?.dispose();
+      routing.losses?.l1?.dispose();
+      routing.losses?.nullBalance?.dispose();
       return [y, mask, auxLoss] as [np.Array, np.Array, np.Array];
     };
     const eager = f(tree.ref(params), x.ref);
@@ -141,10 +145,11 @@ test("every router kind: evaluation under jit equals eager", async () => {
 test("every router kind releases all its buffers (eager, training)", async () => {
   for (const kind of ROUTER_KINDS) {
     const tracker = await trackBuffers();
-    const params = { w: random.normal(random.key(1), [8, 4]) };
-    const r = applyRouter(params, random.normal(random.key(2), [16, 8]), { ...tight(kind), jitter: 0.1 }, { train: true, key: random.key(3) });
+    const cfg = { ...tight(kind), jitter: 0.1 };
+    const params = { w: random.normal(random.key(1), [8, routerWidth(4, cfg)]) };
+    const r = applyRouter(params, random.normal(random.key(2), [16, 8]), cfg, { train: true, key: random.key(3), experts: 4 });
     // Realise every output first: disposing a still-lazy result can leave its inputs pending.
-    for (const a of [r.mask, r.weights, r.probs, r.active, r.auxLoss, r.dropped, r.losses?.balance, r.losses?.z, r.losses?.entropy, r.losses?.l1]) {
+    for (const a of [r.mask, r.weights, r.probs, r.active, r.auxLoss, r.dropped, r.losses?.balance, r.losses?.z, r.losses?.entropy, r.losses?.l1, r.losses?.nullBalance]) {
       if (a) await read(a.ref);
     }
     disposeRouting(r);
@@ -204,7 +209,7 @@ test("every router kind: the router's gradient (weights and auxiliary losses) ma
     const at = async (idx: number, delta: number) => {
       const v = w0.slice();
       v[idx] += delta;
-      return (await read(loss(np.array(new Float64Array(v), { dtype: np.float64 }).reshape([6, 4]))))[0];
+      return (await read(loss(np.array(new Float64Array(v), { dtype: np.float64 }).reshape(params.router.w.shape))))[0];
     };
     const largest = [...analytic.keys()].sort((a, b) => Math.abs(analytic[b]) - Math.abs(analytic[a])).slice(0, 3);
     for (const idx of largest) {

@@ -9,7 +9,7 @@ import type { ImageDataset } from "../../src/data/types.js";
 import type { TrainConfigInput } from "../../src/train/config.js";
 import { evaluate } from "../../src/train/evaluate.js";
 import { exportPytorch, pytorchUnsupported } from "../../src/train/exportPytorch.js";
-import { encodeSafetensors } from "../../src/train/safetensors.js";
+import { encodeSafetensors } from "../../src/io/safetensors.js";
 import { MNIST_STATS } from "../../src/data/normalize.js";
 import { train } from "../../src/train/train.js";
 import type { ImageModelConfig, ImageModelParams } from "../../src/models/imageModel.js";
@@ -47,6 +47,7 @@ const cases: [string, TrainConfigInput][] = [
   ["top-p", { model: "moe", router: { kind: "top-p" } }],
   ["threshold", { model: "moe", router: { kind: "threshold", threshold: 0.3 } }],
   ["remoe (ReLU gates, a token may use no expert)", { model: "moe", router: { kind: "remoe", l1Init: 0.01 } }],
+  ["adamoe (null experts)", { model: "moe", router: { kind: "adamoe" } }],
 ];
 
 for (const [name, extra] of cases) {
@@ -68,5 +69,5 @@ for (const [name, extra] of cases) {
 
 test("routers that depend on the whole batch are refused by name", () => {
   const cfg = { kind: "moe", d: 8, h: 8, layers: 2, experts: [4, 4], inputDim: 784, numClasses: 10, router: { kind: "switch" } } as unknown as ImageModelConfig;
-  assert.match(pytorchUnsupported(cfg)!, /router switch in layer 0 \(it depends on the whole batch; exported: percentile, topk, top-p, threshold, aux-free, remoe\)/);
+  assert.match(pytorchUnsupported(cfg)!, /router switch in layer 0 \(it depends on the whole batch; exported: percentile, topk, top-p, threshold, aux-free, remoe, adamoe\)/);
 });

@@ -21,7 +21,7 @@ import { resolveConfig, type TrainConfigInput } from "../../src/train/config.js"
 import { exportPytorch, pytorchStateDict } from "../../src/train/exportPytorch.js";
 import { lmModelConfigFor } from "../../src/train/lmTask.js";
 import { loadLmRun } from "../../src/train/loadLmRun.js";
-import { encodeSafetensors } from "../../src/train/safetensors.js";
+import { encodeSafetensors } from "../../src/io/safetensors.js";
 import { train } from "../../src/train/train.js";
 import { setup } from "../helpers.js";
 import { loadExport, runPython, torchMissing } from "./pytorchPython.js";

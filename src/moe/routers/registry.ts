@@ -5,6 +5,7 @@
  * (`npm run docs:routers`) are all read from these records.
  */
 import { ROUTER_KEY_DEFAULTS, type RouterSettings } from "../routing.js";
+import { adamoeRule } from "./adamoe.js";
 import { auxFreeRule } from "./auxFree.js";
 import { batchPercentileRule } from "./batchPercentile.js";
 import { expertChoiceRule } from "./expertChoice.js";
@@ -29,6 +30,7 @@ export const ROUTING_RULES = {
   "batch-percentile": batchPercentileRule,
   "aux-free": auxFreeRule,
   remoe: remoeRule,
+  adamoe: adamoeRule,
 } as const satisfies { [K in string]: RoutingRule<K> };
 
 export type RouterKind = keyof typeof ROUTING_RULES;
@@ -57,6 +59,11 @@ export const DEFAULT_ROUTER: RouterConfig = routerDefaults("percentile");
 export function routerCapacity(tokens: number, experts: number, router: RouterConfig, train: boolean): number | null {
   const rule = ruleOf(router.kind);
   return rule.capacity ? rule.capacity(tokens, experts, router, train) : null;
+}
+
+/** The router's outputs for a layer of N experts (`RoutingRule.routerWidth`): N but for rules with null experts. */
+export function routerWidth(experts: number, router: RouterConfig): number {
+  return ruleOf(router.kind).routerWidth?.(experts, router) ?? experts;
 }
 
 /** A static bound on the experts selected per token (`RoutingRule.maxActive`). */

@@ -12,7 +12,7 @@
 import type { RouterSettings, RuleInput, RuleOutput } from "../routing.js";
 
 /** Auxiliary losses a rule adds (coefficients in the config): see `routing.ts`'s `RouterLosses`. */
-export type AuxLossName = "balance" | "z" | "entropy" | "l1";
+export type AuxLossName = "balance" | "z" | "entropy" | "l1" | "nullBalance";
 
 /** Scratch arrays a host selection may use (sized for one layer, reused every step). */
 export type HostScratch = {
@@ -31,7 +31,7 @@ export type HostScratch = {
 /** What the host driver (`hostRouter.ts`) hands a rule's host selection. */
 export type HostSelectInput = {
   cfg: RouterSettings;
-  /** `[T, N]` selection scores (g, or g̃ in training for noisy rules). */
+  /** `[T, N]` selection scores (g, or g̃ in training for noisy rules); N is the router's width (`routerWidth`). */
   scores: Float32Array;
   t: number;
   n: number;
@@ -69,6 +69,11 @@ export type RoutingRule<K extends string = string> = {
   losses: readonly AuxLossName[];
   /** Slots per expert for T tokens over N experts; absent for rules without a capacity. */
   capacity?(tokens: number, experts: number, cfg: RouterSettings, train: boolean): number;
+  /**
+   * Router outputs for a layer of N experts: N, or more for rules with zero-compute null experts
+   * (`adamoe`), whose logits come after the N real ones and whose selection computes nothing. @default N
+   */
+  routerWidth?(experts: number, cfg: RouterSettings): number;
   /** A static bound on the experts a token can get (sizes the sparse dispatch buffers). */
   maxActive(experts: number, cfg: RouterSettings): number;
   /** True when, in training, the rule draws random numbers of its own (`drawSchedule.ts`): `[T]` uniforms. */

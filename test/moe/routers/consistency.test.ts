@@ -10,7 +10,7 @@ import { before, test } from "node:test";
 import { grad, lax, nn, numpy as np } from "../../../src/engine/jax.js";
 import { reluGates } from "../../../src/moe/router.js";
 import { allocHostRouting, hostRoute, hostRouteBackward } from "../../../src/moe/hostRouter.js";
-import { HOST_ROUTER_KINDS, routerCapacity, routerDefaults, ruleOf, type RouterConfig } from "../../../src/moe/routers/registry.js";
+import { HOST_ROUTER_KINDS, routerCapacity, routerDefaults, routerWidth, ruleOf, type RouterConfig } from "../../../src/moe/routers/registry.js";
 import { hostUniform } from "../../../src/engine/hostRandom.js";
 import { keyFromWords } from "../../../src/engine/seedKey.js";
 import { lcg, setup } from "../../helpers.js";
@@ -29,6 +29,7 @@ const VARIANTS: Record<string, Partial<RouterConfig>[]> = {
   gshard: [{}, { capacityFactorTrain: 0.5, minCapacity: 1, balanceCoef: 0.5, zLossCoef: 0.1 }],
   "aux-free": [{}, { k: 1 }, { k: 3, renormalize: "softmax-of-gates" }],
   remoe: [{}, { k: 1 }, { k: 4, temperature: 0.5 }],
+  adamoe: [{}, { k: 2, nullRatio: 0.5, balanceCoef: 0.5 }, { k: 6, nullRatio: 2, renormalize: "softmax-of-gates" }],
 };
 
 /** `bias`: a balancing bias `[N]` added to the selection scores (`balanceBias.ts`), or null. */
@@ -66,14 +67,14 @@ const ownUniform = (cfg: RouterConfig, t: number, n: number) => (ruleOf(cfg.kind
 /** ReMoE's L1 coefficient in these tests: large enough that its term matters next to the weights'. */
 const L1 = 0.25;
 
-function jaxRoute(cfg: RouterConfig, z: np.Array, noise: np.Array | null, bias: np.Array | null) {
+function jaxRoute(cfg: RouterConfig, z: np.Array, noise: np.Array | null, bias: np.Array | null, experts: number) {
   const probs = ruleOf(cfg.kind).gate === "relu" ? reluGates(z.ref) : nn.softmax(z.ref, -1);
   let scores = probs.ref;
   if (noise) scores = scores.add(noise);
   scores = lax.stopGradient(scores);
   if (bias) scores = scores.add(bias);
   const key = ruleOf(cfg.kind).ownDraw?.(z.shape[1]) ? keyFromWords(...DRAW_KEY) : undefined;
-  const out = ruleOf(cfg.kind).route({ logits: z, probs, scores, cfg, train: true, key, l1: np.array([L1]) });
+  const out = ruleOf(cfg.kind).route({ logits: z, probs, scores, cfg, train: true, key, l1: np.array([L1]), experts });
   out.losses && Object.values(out.losses).forEach((l) => l.dispose());
   out.dropped?.dispose();
   return out;
@@ -89,18 +90,24 @@ for (const kind of HOST_ROUTER_KINDS) {
       for (const c of cases(11 + v)) {
         const where = `${kind} ${JSON.stringify(extra)}, ${c.name}`;
         const { t, n } = c;
+        // Rules with null experts score W > N outputs: the case's N columns, then more from a fixed stream.
+        const w = routerWidth(n, cfg);
+        if (w > n && c.bias) continue; // the config refuses a balancing bias there
+        const logits = widen(c.logits, t, n, w, 2);
+        const noise = c.noise && widen(c.noise, t, n, w, 0.1);
         const capacity = routerCapacity(t, n, cfg, true) ?? t;
-        const host = allocHostRouting(t, n, new Int32Array(t * n), new Float32Array(t * n));
-        const hostAux = hostRoute(cfg, c.logits, t, n, c.noise, host, { capacity, uniform: ownUniform(cfg, t, n), bias: c.bias, l1: L1 });
+        const host = allocHostRouting(t, n, new Int32Array(t * n), new Float32Array(t * n), w);
+        const hostAux = hostRoute(cfg, logits, t, n, noise, host, { capacity, uniform: ownUniform(cfg, t, n), bias: c.bias, l1: L1 });
         const jaxBias = () => (c.bias ? np.array(c.bias) : null);
+        const jaxNoise = () => (noise ? np.array(noise).reshape([t, w]) : null);
 
-        const j = jaxRoute(cfg, np.array(c.logits).reshape([t, n]), c.noise ? np.array(c.noise).reshape([t, n]) : null, jaxBias());
+        const j = jaxRoute(cfg, np.array(logits).reshape([t, w]), jaxNoise(), jaxBias(), n);
         const [mask, weights, aux] = await Promise.all([j.mask.data(), j.weights.data(), j.auxLoss.data()]);
         const jm = rows(mask, t, n);
-        const hm = rows(host.mask, t, n);
+        const hm = rows(host.mask, t, w).map((r) => r.slice(0, n));
         for (let row = 0; row < t; row++) assert.deepEqual(hm[row], jm[row], `${where}: row ${row}: host selects ${hm[row]}, jax-js ${jm[row]}`);
         const jw = rows(weights, t, n);
-        const hw = rows(host.weights, t, n);
+        const hw = rows(host.weights, t, w).map((r) => r.slice(0, n));
         for (let row = 0; row < t; row++) {
           for (let i = 0; i < n; i++) {
             assert.ok(Math.abs(hw[row][i] - jw[row][i]) <= 1e-6 + 1e-5 * Math.abs(jw[row][i]), `${where}: row ${row}: host weights ${hw[row]}, jax-js ${jw[row]}`);
@@ -112,24 +119,36 @@ for (const kind of HOST_ROUTER_KINDS) {
         const rc = lcg(99 + v);
         const coef = Float32Array.from({ length: t * n }, () => rc() * 2 - 1);
         const lossOf = (z: np.Array) => {
-          const out = jaxRoute(cfg, z, c.noise ? np.array(c.noise).reshape([t, n]) : null, jaxBias());
+          const out = jaxRoute(cfg, z, jaxNoise(), jaxBias(), n);
           out.mask.dispose();
           return out.weights.mul(np.array(coef).reshape([t, n])).sum().add(out.auxLoss);
         };
-        const jaxGrad = rows(await grad(lossOf)(np.array(c.logits).reshape([t, n])).data(), t, n);
+        const jaxGrad = rows(await grad(lossOf)(np.array(logits).reshape([t, w])).data(), t, w);
         const dPair = new Float32Array(host.offsets[n]);
         for (let e = 0; e < n; e++) for (let p = host.offsets[e]; p < host.offsets[e + 1]; p++) dPair[p] = coef[host.tokens[p] * n + e];
-        const dz = new Float32Array(t * n);
+        const dz = new Float32Array(t * w);
         hostRouteBackward(cfg, host, t, n, dPair, dz);
-        const hostGrad = rows(dz, t, n);
+        const hostGrad = rows(dz, t, w);
         for (let row = 0; row < t; row++) {
-          for (let i = 0; i < n; i++) {
+          for (let i = 0; i < w; i++) {
             assert.ok(Math.abs(hostGrad[row][i] - jaxGrad[row][i]) <= 2e-6 + 1e-4 * Math.abs(jaxGrad[row][i]), `${where}: row ${row}: host ∂L/∂z ${hostGrad[row]}, jax-js grad ${jaxGrad[row]}`);
           }
         }
       }
     }
   });
+}
+
+/** `[T, N]` rows widened to `[T, W]` with extra columns from a fixed stream in ±scale (null experts' logits). */
+function widen(a: Float32Array, t: number, n: number, w: number, scale: number): Float32Array {
+  if (w === n) return a;
+  const r = lcg(5);
+  const out = new Float32Array(t * w);
+  for (let row = 0; row < t; row++) {
+    out.set(a.subarray(row * n, (row + 1) * n), row * w);
+    for (let i = n; i < w; i++) out[row * w + i] = (r() * 2 - 1) * scale;
+  }
+  return out;
 }
 
 test("every rule without a host form is one the native engine refuses by name", async () => {
