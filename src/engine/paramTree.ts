@@ -46,10 +46,10 @@ export function mapWithPaths<T>(tree: T, fn: (path: string, leaf: Leaf, ...other
 }
 
 /**
- * Biases, LayerNorm parameters and a router's state (any leaf named b, b1, b2, bias, scale or l1:
- * `moe/routerState.ts`) get no weight decay.
+ * Biases, LayerNorm parameters, a router's state and its thresholds (any leaf named b, b1, b2, bias,
+ * scale, l1 or thresholds: `moe/routerState.ts`, `moe/routers/topAny.ts`) get no weight decay.
  */
 export function isDecayed(path: string): boolean {
   const name = path.slice(path.lastIndexOf(".") + 1);
-  return !["b", "b1", "b2", "bias", "scale", "l1"].includes(name);
+  return !["b", "b1", "b2", "bias", "scale", "l1", "thresholds"].includes(name);
 }

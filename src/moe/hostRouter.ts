@@ -62,6 +62,10 @@ export type HostRouting = {
   entropy: Float64Array;
   /** ReLU-gated rules' L1 term: its coefficient λ·f_i/T per expert (`routers/remoe.ts`), for the backward pass. */
   l1Grad: Float64Array;
+  /** `[W]` the thresholds σ(θ_i) of rules that train them (`routers/topAny.ts`). */
+  threshold: Float32Array;
+  /** `[T, W]` 1 where a token's score passed its expert's threshold (the straight-through gradient's support). */
+  passing: Uint8Array;
   /** Scratch, reused every step: noisy scores, ∂L/∂w and a copy of z `[T, N]`, per-row and per-expert work arrays. */
   scratch: {
     scores: Float32Array; dw: Float32Array; z: Float32Array; sorted: Float32Array; order: number[]; dp: Float64Array; taken: Int32Array;
@@ -87,6 +91,8 @@ export function allocHostRouting(t: number, n: number, tokens: Int32Array, pairW
     lse: new Float64Array(t),
     entropy: new Float64Array(t),
     l1Grad: new Float64Array(w),
+    threshold: new Float32Array(w),
+    passing: new Uint8Array(t * w),
     scratch: {
       scores: new Float32Array(t * w), dw: new Float32Array(t * w), z: new Float32Array(t * w), sorted: new Float32Array(w), order: new Array<number>(w).fill(0),
       dp: new Float64Array(w), taken: new Int32Array(w), meanProb: new Float64Array(w), all: new Float32Array(t * w), rows: new Int32Array(t),
@@ -120,6 +126,8 @@ export type HostRouteOptions = {
   bias?: Float32Array | null;
   /** ReMoE's L1 coefficient λ (`routers/remoe.ts`); the rule's `l1Init` when absent. */
   l1?: number;
+  /** `[N]` the trained threshold logits θ (`routers/topAny.ts`). */
+  thresholds?: Float32Array | null;
 };
 
 /**
@@ -131,25 +139,35 @@ export type HostRouteOptions = {
  */
 export function hostRoute(cfg: RouterConfig, z: Float32Array, t: number, n: number, noise: Float32Array | null, out: HostRouting, opts: HostRouteOptions = {}): number {
   const rule = hostRule(cfg);
-  const { capacity = t, uniform = null, dispatchCap = t, bias = null } = opts;
-  const relu = rule.gate === "relu";
+  const { capacity = t, uniform = null, dispatchCap = t, bias = null, thresholds = null } = opts;
+  const gate = rule.gate ?? "softmax";
   const { probs, mask, weights, lse, width: w } = out;
   const scores = noise || bias ? out.scratch.scores : probs;
+  if (rule.thresholds) {
+    if (!thresholds) throw new Error(`router ${cfg.kind}: the host driver needs its thresholds θ`);
+    for (let i = 0; i < w; i++) out.threshold[i] = f(1 / (1 + Math.exp(-thresholds[i])));
+  }
   for (let r = 0; r < t; r++) {
     const at = r * w;
-    if (relu) for (let i = 0; i < w; i++) probs[at + i] = Math.max(z[at + i], 0);
+    if (gate === "relu") for (let i = 0; i < w; i++) probs[at + i] = Math.max(z[at + i], 0);
+    else if (gate === "sigmoid") for (let i = 0; i < w; i++) probs[at + i] = 1 / (1 + Math.exp(-z[at + i]));
     else lse[r] = softmaxRow(z, at, w, probs);
     if (noise) for (let i = 0; i < w; i++) scores[at + i] = f(probs[at + i] + noise[at + i]);
     else if (bias) scores.set(probs.subarray(at, at + w), at);
     if (bias) for (let i = 0; i < w; i++) scores[at + i] = f(scores[at + i] + bias[i]);
   }
   mask.fill(0);
-  rule.host.select({ cfg, scores, t, n: w, capacity, mask, uniform, scratch: out.scratch });
+  rule.host.select({ cfg, scores, t, n: w, capacity, mask, uniform, scratch: out.scratch, thresholds: rule.thresholds ? out.threshold : null });
+  if (rule.thresholds) for (let r = 0; r < t; r++) for (let i = 0; i < w; i++) out.passing[r * w + i] = scores[r * w + i] > out.threshold[i] ? 1 : 0;
   // Weights over the real experts (i < N): null experts compute nothing and take no share.
   const gates = cfg.renormalize === "gates";
   for (let r = 0; r < t; r++) {
     const at = r * w;
     weights.fill(0, at + n, at + w);
+    if (rule.weights === "ones") {
+      for (let i = 0; i < n; i++) weights[at + i] = mask[at + i];
+      continue;
+    }
     if (rule.weights === "raw") {
       for (let i = 0; i < n; i++) weights[at + i] = mask[at + i] ? probs[at + i] : 0;
       continue;
@@ -246,8 +264,11 @@ function groupPairs(out: HostRouting, t: number, n: number, cap: number): void {
  * and the auxiliary losses.
  * @param dPair `[P]` ∂L/∂w of each pair, in `routing`'s pair order.
  * @param dz `[T, W]` written: ∂L/∂z (the caller divides by the temperature for ∂L/∂(x W_r)).
+ * @param dThresholds `[N]` written for rules with thresholds (`top-any`): ∂L/∂θ.
  */
-export function hostRouteBackward(cfg: RouterConfig, routing: HostRouting, t: number, n: number, dPair: Float32Array, dz: Float32Array): void {
+export function hostRouteBackward(
+  cfg: RouterConfig, routing: HostRouting, t: number, n: number, dPair: Float32Array, dz: Float32Array, dThresholds: Float32Array | null = null,
+): void {
   const rule = hostRule(cfg);
   const { probs, mask, weights, offsets, fraction, lse, width: w } = routing;
   const { dw, dp } = routing.scratch;
@@ -258,6 +279,22 @@ export function hostRouteBackward(cfg: RouterConfig, routing: HostRouting, t: nu
   const gates = cfg.renormalize === "gates";
   dw.fill(0, 0, t * w);
   for (let e = 0; e < n; e++) for (let p = offsets[e]; p < offsets[e + 1]; p++) dw[routing.tokens[p] * w + e] = dPair[p];
+  if (rule.gate === "sigmoid") {
+    // w_i = 1 with the straight-through gradient of ReLU(s_i − σ(θ_i)): where s_i > σ(θ_i),
+    // ∂L/∂z_i = ∂L/∂w_i · s_i (1 − s_i) and ∂L/∂θ_i gets −∂L/∂w_i · σ(θ_i)(1 − σ(θ_i)); else 0.
+    const th = routing.threshold;
+    dThresholds?.fill(0, 0, n);
+    for (let r = 0; r < t; r++) {
+      const at = r * w;
+      for (let i = 0; i < w; i++) {
+        const s = probs[at + i];
+        const active = routing.passing[at + i] === 1;
+        dz[at + i] = active ? dw[at + i] * s * (1 - s) : 0;
+        if (active && dThresholds) dThresholds[i] -= dw[at + i] * th[i] * (1 - th[i]);
+      }
+    }
+    return;
+  }
   if (rule.gate === "relu") {
     // w = R where R > 0 and the L1 term λ f_i R_ti / T: ∂L/∂z = (∂L/∂w + λ f_i / T) where z > 0, else 0.
     const l1 = rule.losses.includes("l1");

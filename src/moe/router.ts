@@ -11,6 +11,7 @@
  */
 import { lax, nn, numpy as np, random } from "../engine/jax.js";
 import { routerDrawKeys } from "./drawSchedule.js";
+import { reluGates } from "./reluGates.js";
 import { routerWidth, ruleOf } from "./routers/registry.js";
 import type { RouterConfig } from "./routers/registry.js";
 import type { RouteOptions, Routing } from "./routing.js";
@@ -22,23 +23,20 @@ export { combineWeights } from "./combineWeights.js";
  * `w` `[d, N]`: the router weights (no bias in the logits); and the router's state, where it has one
  * (`routerState.ts`): `bias` `[N]` added to the selection scores only, ReMoE's `l1` `[1]`.
  */
-export type RouterParams = { w: np.Array } & RouterState;
+export type RouterParams = {
+  w: np.Array;
+  /** `[N]` trained threshold logits θ, for rules that have them (`top-any`). */
+  thresholds?: np.Array;
+} & RouterState;
 
 /** Router weights ~ N(0, 1/d) (LeCun normal), and the router's starting state (`initRouterState`). */
 export function initRouter(key: np.Array, d: number, experts: number, cfg?: RouterConfig): RouterParams {
   const w = random.normal(key, [d, cfg ? routerWidth(experts, cfg) : experts]).mul(1 / Math.sqrt(d)); // [d, W]
-  return { w, ...(cfg ? initRouterState(cfg, experts) : {}) };
+  const thresholds = cfg && ruleOf(cfg.kind).thresholds ? { thresholds: np.zeros([experts]) } : {};
+  return { w, ...thresholds, ...(cfg ? initRouterState(cfg, experts) : {}) };
 }
 
-/**
- * `ReLU(z)` with the gradient `1[z > 0]` (0 at z = 0, as PyTorch's; jax-js's relu passes 1 there),
- * so an expert exactly at zero, which no token uses, gets no gradient. `[T, N]`, consumed.
- */
-export function reluGates(z: np.Array): np.Array {
-  return z.ref.mul(lax.stopGradient(z.greater(0).astype(np.float32)));
-}
-
-/** Each token's gates normalised over the token (a zero row where all are 0), for the analytics: ReLU gates, or the real experts' share of a softmax. `[T, N]`, consumed. */
+/** Each token's gates normalised over the token (a zero row where all are 0), for the analytics: ReLU or sigmoid gates, or the real experts' share of a softmax. `[T, N]`, consumed. */
 function normaliseRows(gates: np.Array): np.Array {
   const total = gates.ref.sum(-1, { keepdims: true }); // [T, 1]
   return gates.div(np.where(total.ref.greater(0), total, 1));
@@ -54,19 +52,19 @@ export function applyRouter(params: RouterParams, x: np.Array, cfg: RouterConfig
   const keys = routerDrawKeys(cfg, params.w.shape[1], opts.train, opts.key);
   if (keys.jitter) x = x.mul(random.uniform(keys.jitter, x.shape, { minval: 1 - cfg.jitter, maxval: 1 + cfg.jitter }));
   const logits = np.matmul(x, params.w.ref).div(cfg.temperature); // [T, N] softmax input h / T
-  const relu = ruleOf(cfg.kind).gate === "relu";
-  const gates = relu ? reluGates(logits.ref) : nn.softmax(logits.ref, -1); // [T, N]
+  const gate = ruleOf(cfg.kind).gate ?? "softmax";
+  const gates = gate === "relu" ? reluGates(logits.ref) : gate === "sigmoid" ? nn.sigmoid(logits.ref) : nn.softmax(logits.ref, -1); // [T, W]
   let scores = gates.ref;
   if (keys.noise) scores = scores.add(random.normal(keys.noise, gates.shape).mul(cfg.noise));
   scores = lax.stopGradient(scores);
   if (params.bias) scores = scores.add(lax.stopGradient(params.bias.ref)); // selection only
   const width = params.w.shape[1];
   const experts = opts.experts ?? width;
-  const rule = ruleOf(cfg.kind).route({ logits, probs: gates, scores, cfg, train: opts.train, key: keys.rule, l1: params.l1, experts });
+  const rule = ruleOf(cfg.kind).route({ logits, probs: gates, scores, cfg, train: opts.train, key: keys.rule, l1: params.l1, experts, thresholds: params.thresholds });
   logits.dispose();
   scores.dispose();
   const active = rule.mask.ref.sum(-1); // [T], real experts only
   // The record's probs are over the real experts: null experts' gates are dropped and the rest renormalised, as ReLU gates are.
-  const probs = experts < width ? normaliseRows(gates.slice([], [0, experts])) : relu ? normaliseRows(gates) : gates; // [T, N]
+  const probs = experts < width ? normaliseRows(gates.slice([], [0, experts])) : gate !== "softmax" ? normaliseRows(gates) : gates; // [T, N]
   return { ...rule, probs, active };
 }

@@ -180,6 +180,8 @@ export type RuleInput = {
   l1?: np.Array;
   /** The layer's real experts N; `logits`, `probs` and `scores` are `[T, W]`, W = N + null experts (`adamoe`). */
   experts: number;
+  /** `[N]` the router's trainable threshold logits θ (`top-any`); not consumed. */
+  thresholds?: np.Array;
 };
 
 /** What a routing rule decides; the pipeline adds `probs` and `active` to make a `Routing`. */

@@ -28,7 +28,7 @@ export const ROUTERS_SWEEP_PREFIX = "routers-";
 export const K_VARIES_SHARE = 0.05;
 
 /** The rules that run at their papers' defaults; the older rules' defaults were chosen on the validation split (docs/results.md). */
-export const PAPERS_DEFAULTS: readonly RouterKind[] = ["aux-free", "remoe", "adamoe"];
+export const PAPERS_DEFAULTS: readonly RouterKind[] = ["aux-free", "remoe", "adamoe", "top-any"];
 
 /** One MoE layer of a router, each value from the final test evaluation of a seed, then averaged over seeds. */
 export type RouterLayer = {

@@ -13,7 +13,7 @@ import type { Kernels } from "../kernels/parallelKernels.js";
 import { hostStepDraws, type HostDraws } from "../moe/drawSchedule.js";
 import type { HostKey } from "../engine/hostRandom.js";
 import { allocHostRouting, hostRoute, hostRouteBackward, type HostRouting } from "../moe/hostRouter.js";
-import { HOST_ROUTER_KINDS, routerCapacity, routerWidth } from "../moe/routers/registry.js";
+import { HOST_ROUTER_KINDS, routerCapacity, routerWidth, ruleOf } from "../moe/routers/registry.js";
 import { dispatchCapacity } from "../moe/dispatch.js";
 import { hasBalanceBias } from "../moe/balanceBias.js";
 import { hasL1, hasRouterState, hostRouterStateStep } from "../moe/routerState.js";
@@ -162,6 +162,7 @@ export class NativeStack {
       const state = this.state(p, l);
       aux += hostRoute(rcfg, z, b, n, layerNoise, m.routing, {
         capacity: routerCapacity(b, n, rcfg, true) ?? b, uniform: draw.rule ?? null, dispatchCap: cap, bias: state.bias, l1: state.l1?.[0],
+        thresholds: ruleOf(rcfg.kind).thresholds ? this.mem.f32({ at: P(`${pre}.moe.router.thresholds`), n }) : null,
       });
       active.push(m.routing.offsets[n] / b);
       if (m.load) {
@@ -257,7 +258,8 @@ export class NativeStack {
         }
         // The router: ∂L/∂z from the weights, then through z = n W_r / T.
         const dz = f32(m.dz);
-        hostRouteBackward(rcfg, m.routing, b, n, f32(m.dPair), dz);
+        const dThresholds = ruleOf(rcfg.kind).thresholds ? this.mem.f32({ at: G(`${pre}.moe.router.thresholds`), n }) : null;
+        hostRouteBackward(rcfg, m.routing, b, n, f32(m.dPair), dz, dThresholds);
         for (let i = 0; i < dz.length; i++) dz[i] = Math.fround(dz[i] / rcfg.temperature);
         const routerIn = m.xr ? m.xr.at : bl.normed.at;
         k.matmul(d, width, b, routerIn, 1, d, m.dz.at, width, G(`${pre}.moe.router.w`), width, 0);

@@ -10,6 +10,7 @@
  *   embed.w [in, d]                  → embed.weight [d, in]            (and every Linear alike: transposed)
  *   blocks.l.norm.scale / .bias       → blocks.l.norm.weight / .bias
  *   blocks.l.moe.router.w [d, W]      → blocks.l.moe.router.weight [W, d]  (no bias; W = N, or N + null experts)
+ *   blocks.l.moe.router.thresholds [N] → blocks.l.moe.thresholds [N]     (top-any's threshold logits θ)
  *   blocks.l.moe.router.bias [N]      → blocks.l.moe.selection_bias [N]    (the balancing bias, where the router has one: selection only)
  *   blocks.l.moe.w1 [N, d, h], b1     → blocks.l.moe.experts.i.up.weight [h, d], .bias   (one module per expert)
  *   blocks.l.moe.w2 [N, h, d], b2     → blocks.l.moe.experts.i.down.weight [d, h], .bias
@@ -40,7 +41,7 @@ import type { numpy as np } from "../engine/jax.js";
 import type { ChannelStats } from "../data/normalize.js";
 
 /** The routing rules the Python module implements. */
-export const EXPORTED_ROUTERS = ["percentile", "topk", "top-p", "threshold", "aux-free", "remoe", "adamoe"] as const;
+export const EXPORTED_ROUTERS = ["percentile", "topk", "top-p", "threshold", "aux-free", "remoe", "adamoe", "top-any"] as const;
 
 /** Why a model with this stack cannot be exported, or null. */
 export function pytorchUnsupported(cfg: StackConfig): string | null {
@@ -89,6 +90,7 @@ async function stackBlock(out: Record<string, SafeTensor>, block: ImageBlockPara
     out[`blocks.${l}.moe.router.weight`] = tensor([width, d], transpose(await f32(block.moe.router.w), d, width));
     // The balancing bias steers selection only; a buffer beside the router, not the Linear's bias.
     if (block.moe.router.bias) out[`blocks.${l}.moe.selection_bias`] = tensor([n], await f32(block.moe.router.bias));
+    if (block.moe.router.thresholds) out[`blocks.${l}.moe.thresholds`] = tensor([n], await f32(block.moe.router.thresholds));
     const [w1, b1, w2, b2] = [await f32(block.moe.w1), await f32(block.moe.b1), await f32(block.moe.w2), await f32(block.moe.b2)];
     for (let i = 0; i < n; i++) {
       linear(out, `blocks.${l}.moe.experts.${i}.up`, w1.subarray(i * d * h, (i + 1) * d * h), b1.subarray(i * h, (i + 1) * h), d, h);

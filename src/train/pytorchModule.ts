@@ -38,6 +38,8 @@ w the selected gates renormalised (exactly 1 for a single expert). Rules (src/mo
   threshold   every expert whose gate is at least t, or the argmax if none is
   remoe       g = ReLU(x W_r / T) instead of the softmax; every expert with g_i > 0 (possibly none),
               weighted by g_i itself (not renormalised)
+  top-any     s = sigmoid(x W_r / T); every expert with s_i > sigmoid(theta_i) (theta: "thresholds" in the
+              state dict), or the argmax if none is; each with weight 1
 A router with a balancing bias b (aux-free, or any rule trained with biasRate > 0; "selection_bias" in
 config.json) applies its rule to g + b instead of g; the weights w still come from g.
 The state dict uses PyTorch's layout: Linear weights [out, in], LayerNorm weight/bias, one module per expert.
@@ -112,8 +114,16 @@ class MoE(nn.Module):
         self.experts = nn.ModuleList(Expert(d, h) for _ in range(experts))
         if rule.get("selection_bias"):
             self.register_buffer("selection_bias", torch.zeros(experts))
+        if rule["kind"] == "top-any":
+            self.thresholds = nn.Parameter(torch.zeros(experts))
 
     def forward(self, x):
+        if self.rule["kind"] == "top-any":
+            s = torch.sigmoid(self.router(x) / self.rule["temperature"])
+            mask = (s > torch.sigmoid(self.thresholds)).float()
+            fallback = F.one_hot(torch.argmax(s, -1), s.shape[-1]).float()
+            mask = torch.where(mask.sum(-1, keepdim=True) == 0, fallback, mask)
+            return self.combine(x, mask, mask)
         if self.rule["kind"] == "remoe":
             g = torch.relu(self.router(x) / self.rule["temperature"])
             return self.combine(x, (g > 0).float(), g)

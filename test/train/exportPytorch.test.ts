@@ -48,6 +48,7 @@ const cases: [string, TrainConfigInput][] = [
   ["threshold", { model: "moe", router: { kind: "threshold", threshold: 0.3 } }],
   ["remoe (ReLU gates, a token may use no expert)", { model: "moe", router: { kind: "remoe", l1Init: 0.01 } }],
   ["adamoe (null experts)", { model: "moe", router: { kind: "adamoe" } }],
+  ["top-any (trained thresholds)", { model: "moe", router: { kind: "top-any" } }],
 ];
 
 for (const [name, extra] of cases) {
@@ -69,5 +70,5 @@ for (const [name, extra] of cases) {
 
 test("routers that depend on the whole batch are refused by name", () => {
   const cfg = { kind: "moe", d: 8, h: 8, layers: 2, experts: [4, 4], inputDim: 784, numClasses: 10, router: { kind: "switch" } } as unknown as ImageModelConfig;
-  assert.match(pytorchUnsupported(cfg)!, /router switch in layer 0 \(it depends on the whole batch; exported: percentile, topk, top-p, threshold, aux-free, remoe, adamoe\)/);
+  assert.match(pytorchUnsupported(cfg)!, /router switch in layer 0 \(it depends on the whole batch; exported: percentile, topk, top-p, threshold, aux-free, remoe, adamoe, top-any\)/);
 });

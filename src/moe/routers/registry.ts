@@ -16,6 +16,7 @@ import type { RoutingRule } from "./rule.js";
 import { switchRule } from "./switch.js";
 import { thresholdRule } from "./threshold.js";
 import { topkRule } from "./topk.js";
+import { topAnyRule } from "./topAny.js";
 import { topPRule } from "./topP.js";
 
 /** Every rule by kind, in the order the CLI and the docs list them. */
@@ -31,6 +32,7 @@ export const ROUTING_RULES = {
   "aux-free": auxFreeRule,
   remoe: remoeRule,
   adamoe: adamoeRule,
+  "top-any": topAnyRule,
 } as const satisfies { [K in string]: RoutingRule<K> };
 
 export type RouterKind = keyof typeof ROUTING_RULES;

@@ -41,6 +41,8 @@ export type HostSelectInput = {
   mask: Uint8Array;
   /** `[T]` the rule's own uniform draws in training (`ownDraw`), else null. */
   uniform: Float32Array | null;
+  /** `[N]` the trained per-expert thresholds σ(θ) (`top-any`), else null. */
+  thresholds: Float32Array | null;
   scratch: HostScratch;
 };
 
@@ -55,12 +57,17 @@ export type RoutingRule<K extends string = string> = {
   summary: string;
   /** Where the rule comes from (paper), or "[ours]". */
   reference: string;
-  /** `softmax` (every rule but ReMoE): g = softmax(h / T); `relu`: g = ReLU(h / T), unnormalised. @default "softmax" */
-  gate?: "softmax" | "relu";
+  /** `softmax` (most rules): g = softmax(h / T); `relu` (`remoe`): g = ReLU(h / T); `sigmoid` (`top-any`): g = σ(h / T); the last two unnormalised. @default "softmax" */
+  gate?: "softmax" | "relu" | "sigmoid";
+  /** The rule trains a threshold logit θ per expert, the router's `thresholds` leaf `[N]` (0 at the start; `top-any`). */
+  thresholds?: boolean;
   /** Selects on the noisy gates g̃ = g + σε in training (spec §2.1 step 3); else on g. */
   noisy: boolean;
-  /** `renormalised`: the selected gates renormalised over the set (`renormalize` key); `raw`: the gates. */
-  weights: "renormalised" | "raw";
+  /**
+   * `renormalised`: the selected gates renormalised over the set (`renormalize` key); `raw`: the gates;
+   * `ones`: 1 for every selected expert, with the straight-through gradient of `top-any`.
+   */
+  weights: "renormalised" | "raw" | "ones";
   /** The config keys the rule itself reads, beyond the pipeline's (`temperature`, `jitter`, and `noise` when noisy). */
   keys: readonly (keyof RouterSettings)[];
   /** Its defaults where they differ from `ROUTER_KEY_DEFAULTS`. */

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { before, test } from "node:test";
 import { grad, lax, nn, numpy as np } from "../../../src/engine/jax.js";
-import { reluGates } from "../../../src/moe/router.js";
+import { reluGates } from "../../../src/moe/reluGates.js";
 import { allocHostRouting, hostRoute, hostRouteBackward } from "../../../src/moe/hostRouter.js";
 import { HOST_ROUTER_KINDS, routerCapacity, routerDefaults, routerWidth, ruleOf, type RouterConfig } from "../../../src/moe/routers/registry.js";
 import { hostUniform } from "../../../src/engine/hostRandom.js";
@@ -30,6 +30,7 @@ const VARIANTS: Record<string, Partial<RouterConfig>[]> = {
   "aux-free": [{}, { k: 1 }, { k: 3, renormalize: "softmax-of-gates" }],
   remoe: [{}, { k: 1 }, { k: 4, temperature: 0.5 }],
   adamoe: [{}, { k: 2, nullRatio: 0.5, balanceCoef: 0.5 }, { k: 6, nullRatio: 2, renormalize: "softmax-of-gates" }],
+  "top-any": [{}, { temperature: 0.5 }],
 };
 
 /** `bias`: a balancing bias `[N]` added to the selection scores (`balanceBias.ts`), or null. */
@@ -67,14 +68,18 @@ const ownUniform = (cfg: RouterConfig, t: number, n: number) => (ruleOf(cfg.kind
 /** ReMoE's L1 coefficient in these tests: large enough that its term matters next to the weights'. */
 const L1 = 0.25;
 
-function jaxRoute(cfg: RouterConfig, z: np.Array, noise: np.Array | null, bias: np.Array | null, experts: number) {
-  const probs = ruleOf(cfg.kind).gate === "relu" ? reluGates(z.ref) : nn.softmax(z.ref, -1);
+/** Threshold logits θ `[N]` for rules that train them (`top-any`): spread so that some experts pass and some do not. */
+const thetaFor = (n: number) => Float32Array.from({ length: n }, (_, i) => -1.5 + (3 * i) / Math.max(1, n - 1));
+
+function jaxRoute(cfg: RouterConfig, z: np.Array, noise: np.Array | null, bias: np.Array | null, experts: number, theta: np.Array | null = null) {
+  const gate = ruleOf(cfg.kind).gate;
+  const probs = gate === "relu" ? reluGates(z.ref) : gate === "sigmoid" ? nn.sigmoid(z.ref) : nn.softmax(z.ref, -1);
   let scores = probs.ref;
   if (noise) scores = scores.add(noise);
   scores = lax.stopGradient(scores);
   if (bias) scores = scores.add(bias);
   const key = ruleOf(cfg.kind).ownDraw?.(z.shape[1]) ? keyFromWords(...DRAW_KEY) : undefined;
-  const out = ruleOf(cfg.kind).route({ logits: z, probs, scores, cfg, train: true, key, l1: np.array([L1]), experts });
+  const out = ruleOf(cfg.kind).route({ logits: z, probs, scores, cfg, train: true, key, l1: np.array([L1]), experts, ...(theta ? { thresholds: theta } : {}) });
   out.losses && Object.values(out.losses).forEach((l) => l.dispose());
   out.dropped?.dispose();
   return out;
@@ -97,11 +102,13 @@ for (const kind of HOST_ROUTER_KINDS) {
         const noise = c.noise && widen(c.noise, t, n, w, 0.1);
         const capacity = routerCapacity(t, n, cfg, true) ?? t;
         const host = allocHostRouting(t, n, new Int32Array(t * n), new Float32Array(t * n), w);
-        const hostAux = hostRoute(cfg, logits, t, n, noise, host, { capacity, uniform: ownUniform(cfg, t, n), bias: c.bias, l1: L1 });
+        const theta = ruleOf(kind).thresholds ? thetaFor(n) : null;
+        const jaxTheta = () => (theta ? np.array(theta) : null);
+        const hostAux = hostRoute(cfg, logits, t, n, noise, host, { capacity, uniform: ownUniform(cfg, t, n), bias: c.bias, l1: L1, thresholds: theta });
         const jaxBias = () => (c.bias ? np.array(c.bias) : null);
         const jaxNoise = () => (noise ? np.array(noise).reshape([t, w]) : null);
 
-        const j = jaxRoute(cfg, np.array(logits).reshape([t, w]), jaxNoise(), jaxBias(), n);
+        const j = jaxRoute(cfg, np.array(logits).reshape([t, w]), jaxNoise(), jaxBias(), n, jaxTheta());
         const [mask, weights, aux] = await Promise.all([j.mask.data(), j.weights.data(), j.auxLoss.data()]);
         const jm = rows(mask, t, n);
         const hm = rows(host.mask, t, w).map((r) => r.slice(0, n));
@@ -118,16 +125,25 @@ for (const kind of HOST_ROUTER_KINDS) {
         // L = Σ c_ti w_ti + aux: the host backward from ∂L/∂w = c, against jax-js grad.
         const rc = lcg(99 + v);
         const coef = Float32Array.from({ length: t * n }, () => rc() * 2 - 1);
-        const lossOf = (z: np.Array) => {
-          const out = jaxRoute(cfg, z, jaxNoise(), jaxBias(), n);
+        const lossAt = (z: np.Array, th: np.Array | null) => {
+          const out = jaxRoute(cfg, z, jaxNoise(), jaxBias(), n, th);
           out.mask.dispose();
           return out.weights.mul(np.array(coef).reshape([t, n])).sum().add(out.auxLoss);
         };
+        const lossOf = (z: np.Array) => lossAt(z, jaxTheta());
         const jaxGrad = rows(await grad(lossOf)(np.array(logits).reshape([t, w])).data(), t, w);
         const dPair = new Float32Array(host.offsets[n]);
         for (let e = 0; e < n; e++) for (let p = host.offsets[e]; p < host.offsets[e + 1]; p++) dPair[p] = coef[host.tokens[p] * n + e];
         const dz = new Float32Array(t * w);
-        hostRouteBackward(cfg, host, t, n, dPair, dz);
+        const dTheta = theta ? new Float32Array(n) : null;
+        hostRouteBackward(cfg, host, t, n, dPair, dz, dTheta);
+        if (theta && dTheta) {
+          const jaxDTheta = await grad((th: np.Array) => lossAt(np.array(logits).reshape([t, w]), th))(np.array(theta)).data();
+          for (let i = 0; i < n; i++) {
+            assert.ok(Math.abs(dTheta[i] - jaxDTheta[i]) <= 2e-6 + 1e-4 * Math.abs(jaxDTheta[i]), `${where}: host ∂L/∂θ ${Array.from(dTheta)}, jax-js ${Array.from(jaxDTheta)}`);
+          }
+          assert.ok(dTheta.some((v) => v !== 0), `${where}: some threshold gets a gradient`);
+        }
         const hostGrad = rows(dz, t, w);
         for (let row = 0; row < t; row++) {
           for (let i = 0; i < w; i++) {
