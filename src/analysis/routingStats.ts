@@ -8,7 +8,7 @@
  * (`unpackRoutingCounts`), adds batches (`addRoutingCounts`) and turns the sums into rates
  * (`routingStatsFromCounts`). Sums, not means, so that batches of different sizes add exactly.
  */
-import { moeLayerFlopsPerToken } from "./flops.js";
+import { ffnFlopsPerToken, moeLayerFlopsPerToken } from "./flops.js";
 import { nn, numpy as np } from "../engine/jax.js";
 import type { Routing } from "../moe/routing.js";
 
@@ -166,9 +166,10 @@ export function imbalance(load: number[]): { maxMean: number; cv: number } {
  *
  * `flopsPerToken = 2·d·W + meanActive · 2·(d·h + h·d)` (`moeLayerFlopsPerToken`; a multiply-add
  * counts 2; biases, GELU and the combine are left out); `activeParams = d·W + meanActive · (2·d·h + h + d)`,
- * W the router's outputs (`routerOutputs`: N, or N + null experts), N by default.
+ * W the router's outputs (`routerOutputs`: N, or N + null experts), N by default; shared experts
+ * (`sharedHidden` S·h, always on) add one FFN of that hidden size to both.
  */
-export function routingStatsFromCounts(c: RoutingCounts, dims: { d: number; h: number; routerOutputs?: number }): LayerRoutingStats {
+export function routingStatsFromCounts(c: RoutingCounts, dims: { d: number; h: number; routerOutputs?: number; sharedHidden?: number }): LayerRoutingStats {
   const n = c.expertTokens.length;
   const tokens = c.tokens;
   const per = (v: number) => (tokens > 0 ? v / tokens : 0);
@@ -178,6 +179,7 @@ export function routingStatsFromCounts(c: RoutingCounts, dims: { d: number; h: n
   const { maxMean, cv } = imbalance(load);
   const { d, h } = dims;
   const w = dims.routerOutputs ?? n;
+  const hs = dims.sharedHidden ?? 0;
   return {
     experts: n,
     tokens,
@@ -191,8 +193,8 @@ export function routingStatsFromCounts(c: RoutingCounts, dims: { d: number; h: n
     dropRate: per(c.droppedAssignments),
     droppedTokens: round(c.droppedTokens),
     noExpertTokens: round(c.kHist[0]),
-    activeParams: d * w + meanActive * (2 * d * h + h + d),
-    flopsPerToken: moeLayerFlopsPerToken(d, h, w, meanActive),
+    activeParams: d * w + meanActive * (2 * d * h + h + d) + (hs > 0 ? 2 * d * hs + hs + d : 0),
+    flopsPerToken: moeLayerFlopsPerToken(d, h, w, meanActive) + (hs > 0 ? ffnFlopsPerToken(d, hs) : 0),
     coactivation: c.coactivation.map(round),
     classUsage: c.classUsage.map(round),
     classTokens: c.classTokens.map(round),

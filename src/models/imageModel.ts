@@ -7,14 +7,13 @@
  * puts one FFN of the same hidden size h in every block (the dense baseline).
  */
 import { numpy as np } from "../engine/jax.js";
-import { applyMoeLayer, initMoeLayer, type MoeLayerParams } from "../moe/moeLayer.js";
 import type { Routing } from "../moe/routing.js";
-import { applyFfn, initFfn, type FfnParams } from "./ffn.js";
+import { applyBlockFfn, initBlockFfn, type BlockFfnParams } from "./blockFfn.js";
 import { applyLayerNorm, initLayerNorm, type LayerNormParams } from "./layerNorm.js";
 import { splitKey } from "../engine/splitKey.js";
 import { layerKeys } from "../moe/drawSchedule.js";
 import { applyLinear, initLinear, type LinearParams } from "./linear.js";
-import { moeConfig, type StackConfig } from "./stackConfig.js";
+import type { StackConfig } from "./stackConfig.js";
 
 export type ImageModelConfig = StackConfig & {
   /** Flattened input size (784 for MNIST, 3072 for CIFAR-10). */
@@ -22,7 +21,7 @@ export type ImageModelConfig = StackConfig & {
   numClasses: number;
 };
 
-export type ImageBlockParams = { norm: LayerNormParams; moe?: MoeLayerParams; ffn?: FfnParams };
+export type ImageBlockParams = { norm: LayerNormParams } & BlockFfnParams;
 
 export type ImageModelParams = {
   embed: LinearParams;
@@ -50,11 +49,7 @@ export function initImageModel(key: np.Array, cfg: ImageModelConfig): ImageModel
   const blocks: ImageBlockParams[] = [];
   for (let l = 0; l < cfg.layers; l++) {
     const k = keys[l + 2];
-    blocks.push(
-      cfg.kind === "moe"
-        ? { norm: initLayerNorm(cfg.d), moe: initMoeLayer(k, moeConfig(cfg, l)) }
-        : { norm: initLayerNorm(cfg.d), ffn: initFfn(k, cfg.d, cfg.h) },
-    );
+    blocks.push({ norm: initLayerNorm(cfg.d), ...initBlockFfn(k, cfg, l) });
   }
   return {
     embed: initLinear(keys[0], cfg.inputDim, cfg.d),
@@ -83,13 +78,9 @@ export function applyImageModel(
   for (let l = 0; l < cfg.layers; l++) {
     const block = params.blocks[l];
     const normed = applyLayerNorm(block.norm, hdn.ref); // [B, d]
-    if (block.moe) {
-      const { y, routing } = applyMoeLayer(block.moe, normed, moeConfig(cfg, l), { train: opts.train, key: keys[l] });
-      routings.push(routing);
-      hdn = hdn.add(y);
-    } else {
-      hdn = hdn.add(applyFfn(block.ffn!, normed));
-    }
+    const { y, routing } = applyBlockFfn(block, normed, cfg, l, { train: opts.train, key: keys[l] });
+    if (routing) routings.push(routing);
+    hdn = hdn.add(y);
   }
   const logits = applyLinear(params.head, applyLayerNorm(params.norm, hdn)); // [B, classes]
   return { logits, routings };

@@ -10,14 +10,14 @@
  * computed in chunks by `lmHead.ts` (its logits for a whole batch would not fit in wasm memory).
  */
 import { numpy as np, random } from "../engine/jax.js";
-import { applyMoeLayer, initMoeLayer, type MoeLayerParams } from "../moe/moeLayer.js";
 import type { Routing } from "../moe/routing.js";
 import { applyAttention, initAttention, type AttentionParams } from "./attention.js";
-import { applyFfn, initFfn, type FfnParams } from "./ffn.js";
+import { applyBlockFfn, initBlockFfn, type BlockFfnParams } from "./blockFfn.js";
 import { applyLayerNorm, initLayerNorm, type LayerNormParams } from "./layerNorm.js";
 import { splitKey } from "../engine/splitKey.js";
 import { layerKeys } from "../moe/drawSchedule.js";
-import { moeConfig, type StackConfig } from "./stackConfig.js";
+import { layerRouter, sharedHidden, type StackConfig } from "./stackConfig.js";
+import { routerWidth } from "../moe/routers/registry.js";
 
 /** The stack's fields (`d`, `h`, `layers`, `experts`, routers, dispatch) as in the image model, plus: */
 export type LmModelConfig = StackConfig & {
@@ -35,9 +35,7 @@ export type LmBlockParams = {
   attnNorm?: LayerNormParams;
   attn?: AttentionParams;
   norm: LayerNormParams;
-  moe?: MoeLayerParams;
-  ffn?: FfnParams;
-};
+} & BlockFfnParams;
 
 export type LmModelParams = {
   /** `tokens: [V, d]` (also the LM head, tied), `positions: [context, d]`. */
@@ -66,9 +64,7 @@ export function initLmModel(key: np.Array, cfg: LmModelConfig): LmModelParams {
     } else {
       ka.dispose();
     }
-    if (cfg.kind === "moe") block.moe = initMoeLayer(kf, moeConfig(cfg, l));
-    else block.ffn = initFfn(kf, cfg.d, cfg.h);
-    blocks.push(block);
+    blocks.push({ ...block, ...initBlockFfn(kf, cfg, l) });
   }
   return {
     embed: {
@@ -110,14 +106,8 @@ export function applyLmTrunk(
     const block = params.blocks[l];
     if (block.attn) x = x.add(applyAttention(block.attn, applyLayerNorm(block.attnNorm!, x.ref), cfg.heads));
     const normed = applyLayerNorm(block.norm, x.ref).reshape([t, cfg.d]); // [T, d]
-    let y: np.Array;
-    if (block.moe) {
-      const out = applyMoeLayer(block.moe, normed, moeConfig(cfg, l), { train: opts.train, key: keys[l] });
-      routings.push(out.routing);
-      y = out.y;
-    } else {
-      y = applyFfn(block.ffn!, normed);
-    }
+    const { y, routing } = applyBlockFfn(block, normed, cfg, l, { train: opts.train, key: keys[l] });
+    if (routing) routings.push(routing);
     x = x.add(y.reshape([b, s, cfg.d]));
   }
   return { hidden: applyLayerNorm(params.norm, x).reshape([t, cfg.d]), routings };
@@ -137,7 +127,9 @@ export function lmParamCounts(cfg: LmModelConfig): { total: number; nonEmbedding
   for (let l = 0; l < layers; l++) {
     blocks += norm;
     if (cfg.attention) blocks += norm + linear(d, 3 * d) + linear(d, d);
-    blocks += cfg.kind === "moe" ? d * cfg.experts[l] + cfg.experts[l] * (linear(d, h) + linear(h, d)) : linear(d, h) + linear(h, d);
+    const hs = sharedHidden(cfg);
+    blocks += cfg.kind === "moe" ? routerWidth(cfg.experts[l], layerRouter(cfg, l)) * d + cfg.experts[l] * (linear(d, h) + linear(h, d)) : linear(d, h) + linear(h, d);
+    if (hs > 0) blocks += linear(d, hs) + linear(hs, d);
   }
   const nonEmbedding = blocks + norm;
   return { total: nonEmbedding + cfg.vocab * d + cfg.context * d, nonEmbedding };

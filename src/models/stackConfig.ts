@@ -24,7 +24,14 @@ export type StackConfig = {
   dispatch?: DispatchMode;
   /** Slots per expert: `exact`, or a capacity factor that caps every expert (`moeLayer.ts`). @default "exact" */
   capacity?: DispatchCapacity;
+  /** Always-on shared experts beside the routed ones in every MoE block (DeepSeekMoE; `blockFfn.ts`). @default 0 */
+  sharedExperts?: number;
 };
+
+/** The hidden size of an MoE block's shared experts taken together, S·h (0 without them). */
+export function sharedHidden(cfg: Pick<StackConfig, "kind" | "h" | "sharedExperts">): number {
+  return cfg.kind === "moe" ? (cfg.sharedExperts ?? 0) * cfg.h : 0;
+}
 
 /** What an MoE stack's configuration says about its layers. */
 export type MoeStackConfig = Pick<StackConfig, "d" | "h" | "experts" | "router" | "layerRouters" | "dispatch" | "capacity">;

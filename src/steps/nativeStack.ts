@@ -17,7 +17,7 @@ import { HOST_ROUTER_KINDS, routerCapacity, routerWidth, ruleOf } from "../moe/r
 import { dispatchCapacity } from "../moe/dispatch.js";
 import { hasBalanceBias } from "../moe/balanceBias.js";
 import { hasL1, hasRouterState, hostRouterStateStep } from "../moe/routerState.js";
-import { layerRouter, type StackConfig } from "../models/stackConfig.js";
+import { layerRouter, sharedHidden, type StackConfig } from "../models/stackConfig.js";
 import type { NativeParams } from "./nativeParams.js";
 
 export const LN_EPS = 1e-5;
@@ -42,11 +42,17 @@ export type PreSublayer = {
   backward(k: Kernels, p: NativeParams<unknown>, dH: Buf, l: number): void;
 };
 
+/**
+ * A dense FFN's buffers: the dense block's (`blocks.l.ffn`), or an MoE block's shared experts
+ * (`blocks.l.shared`, `models/blockFfn.ts`): pre-activation, activation and the tanh GELU kept for the
+ * backward pass, `[R, hidden]`.
+ */
+type FfnBufs = { path: string; hidden: number; pre: Buf; act: Buf; tanh: Buf };
+
 /** Buffers of one block. */
 type Block = {
   xhat: Buf; rstd: Buf; normed: Buf; dNormed: Buf;
-  /** Dense FFN: pre-activation, activation and the tanh GELU kept for its backward pass, `[R, h]`. */
-  pre?: Buf; act?: Buf; tanh?: Buf;
+  ffn?: FfnBufs;
   moe?: {
     /** Experts N, and the router's outputs W (N, or N + null experts: `routerWidth`). */
     n: number; width: number; routing: HostRouting; z: Buf; dz: Buf; tokens: Buf; pairW: Buf;
@@ -69,13 +75,14 @@ export class NativeStack {
   constructor(readonly cfg: StackConfig, readonly rows: number, private readonly mem: Arena, private readonly pre: PreSublayer | null = null) {
     const { d, h } = cfg;
     const b = rows;
+    const hs = sharedHidden(cfg);
+    const ffnBufs = (path: string, hidden: number): FfnBufs => ({ path, hidden, pre: mem.take(b * hidden), act: mem.take(b * hidden), tanh: mem.take(b * hidden) });
     this.blocks = Array.from({ length: cfg.layers }, (_, l) => {
       const block: Block = { xhat: mem.take(b * d), rstd: mem.take(b), normed: mem.take(b * d), dNormed: mem.take(b * d) };
       if (cfg.kind === "dense") {
-        block.pre = mem.take(b * h);
-        block.act = mem.take(b * h);
-        block.tanh = mem.take(b * h);
+        block.ffn = ffnBufs(`blocks.${l}.ffn`, h);
       } else {
+        if (hs > 0) block.ffn = ffnBufs(`blocks.${l}.shared`, hs);
         const n = cfg.experts[l];
         const width = routerWidth(n, layerRouter(cfg, l));
         const pairs = b * n;
@@ -93,7 +100,7 @@ export class NativeStack {
     });
     const maxPairs = Math.max(b, ...this.blocks.map((bl) => (bl.moe ? b * bl.moe.n : 0)));
     this.tmpD = mem.take(maxPairs * d);
-    this.tmpH = mem.take(maxPairs * h);
+    this.tmpH = mem.take(Math.max(maxPairs * h, b * hs));
     this.drawFn = hostStepDraws(this.blocks.map((bl, l) => (bl.moe ? { router: layerRouter(cfg, l), experts: bl.moe.width } : null)), b, d);
   }
 
@@ -134,15 +141,8 @@ export class NativeStack {
       const pre = `blocks.${l}`;
       this.pre?.forward(k, p, H, l);
       k.layernorm_forward(H.at, P(`${pre}.norm.scale`), P(`${pre}.norm.bias`), b, d, LN_EPS, bl.normed.at, bl.xhat.at, bl.rstd.at);
-      if (!bl.moe) {
-        const f = `${pre}.ffn`;
-        k.matmul(b, h, d, bl.normed.at, d, 1, P(`${f}.up.w`), h, bl.pre!.at, h, 0);
-        k.add_bias(bl.pre!.at, P(`${f}.up.b`), b, h);
-        k.gelu_forward_t(bl.pre!.at, bl.act!.at, bl.tanh!.at, b * h);
-        k.matmul(b, d, h, bl.act!.at, h, 1, P(`${f}.down.w`), d, H.at, d, 1); // h += act W_down
-        k.add_bias(H.at, P(`${f}.down.b`), b, d);
-        return;
-      }
+      if (bl.ffn) this.ffnForward(k, p, bl.normed, bl.ffn, H);
+      if (!bl.moe) return;
       const m = bl.moe;
       const rcfg = layerRouter(cfg, l);
       const { n, width } = m;
@@ -186,6 +186,35 @@ export class NativeStack {
     return { aux, active };
   }
 
+  /** A dense FFN on `x` `[R, d]`, its output added to `H` `[R, d]`: the dense block, or an MoE block's shared experts. */
+  private ffnForward(k: Kernels, p: NativeParams<unknown>, x: Buf, f: FfnBufs, H: Buf): void {
+    const { rows: b } = this;
+    const { d } = this.cfg;
+    const hid = f.hidden;
+    const P = (path: string) => p.at(`${f.path}.${path}`, "P");
+    k.matmul(b, hid, d, x.at, d, 1, P("up.w"), hid, f.pre.at, hid, 0);
+    k.add_bias(f.pre.at, P("up.b"), b, hid);
+    k.gelu_forward_t(f.pre.at, f.act.at, f.tanh.at, b * hid);
+    k.matmul(b, d, hid, f.act.at, hid, 1, P("down.w"), d, H.at, d, 1); // h += act W_down
+    k.add_bias(H.at, P("down.b"), b, d);
+  }
+
+  /** `ffnForward`'s backward: gradients into `p.G`, ∂L/∂x written into `dX` (`beta` 0) or added to it (1). */
+  private ffnBackward(k: Kernels, p: NativeParams<unknown>, x: Buf, f: FfnBufs, dH: Buf, dX: Buf, beta: 0 | 1): void {
+    const { rows: b } = this;
+    const { d } = this.cfg;
+    const hid = f.hidden;
+    const P = (path: string) => p.at(`${f.path}.${path}`, "P");
+    const G = (path: string) => p.at(`${f.path}.${path}`, "G");
+    k.matmul(hid, d, b, f.act.at, 1, hid, dH.at, d, G("down.w"), d, 0);
+    k.sum_rows(dH.at, b, d, G("down.b"));
+    k.matmul_t(b, hid, d, dH.at, d, 1, P("down.w"), d, this.tmpH.at, hid, 0);
+    k.gelu_backward_t(f.pre.at, f.tanh.at, this.tmpH.at, this.tmpH.at, b * hid);
+    k.matmul(d, hid, b, x.at, 1, d, this.tmpH.at, hid, G("up.w"), hid, 0);
+    k.sum_rows(this.tmpH.at, b, hid, G("up.b"));
+    k.matmul_t(b, d, hid, this.tmpH.at, hid, 1, P("up.w"), hid, dX.at, d, beta);
+  }
+
   /** Views of block l's router state in the parameters (`moe/routerState.ts`), null where it has none. */
   private state(p: NativeParams<unknown>, l: number): { bias: Float32Array | null; l1: Float32Array | null } {
     const m = this.blocks[l].moe;
@@ -225,14 +254,7 @@ export class NativeStack {
       const bl = this.blocks[l];
       const pre = `blocks.${l}`;
       if (!bl.moe) {
-        const f = `${pre}.ffn`;
-        k.matmul(h, d, b, bl.act!.at, 1, h, dH.at, d, G(`${f}.down.w`), d, 0);
-        k.sum_rows(dH.at, b, d, G(`${f}.down.b`));
-        k.matmul_t(b, h, d, dH.at, d, 1, P(`${f}.down.w`), d, this.tmpH.at, h, 0);
-        k.gelu_backward_t(bl.pre!.at, bl.tanh!.at, this.tmpH.at, this.tmpH.at, b * h);
-        k.matmul(d, h, b, bl.normed.at, 1, d, this.tmpH.at, h, G(`${f}.up.w`), h, 0);
-        k.sum_rows(this.tmpH.at, b, h, G(`${f}.up.b`));
-        k.matmul_t(b, d, h, this.tmpH.at, h, 1, P(`${f}.up.w`), h, bl.dNormed.at, d, 0);
+        this.ffnBackward(k, p, bl.normed, bl.ffn!, dH, bl.dNormed, 0);
       } else {
         const m = bl.moe;
         const { n, width } = m;
@@ -270,6 +292,7 @@ export class NativeStack {
           const g = this.mem.f32({ at: this.tmpD.at, n: b * d }), u = f32(m.jitter), dn = f32(bl.dNormed);
           for (let i = 0; i < g.length; i++) dn[i] += g[i] * u[i];
         }
+        if (bl.ffn) this.ffnBackward(k, p, bl.normed, bl.ffn, dH, bl.dNormed, 1); // the shared experts
       }
       k.layernorm_backward(bl.dNormed.at, bl.xhat.at, bl.rstd.at, P(`${pre}.norm.scale`), b, d, dH.at, 1, G(`${pre}.norm.scale`), G(`${pre}.norm.bias`));
       this.pre?.backward(k, p, dH, l);

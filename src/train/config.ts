@@ -105,6 +105,19 @@ export const configSchema = z
     budget: z.enum(BUDGETS).default("free"),
     /** Explicit experts per layer; implies `schedule: "custom"`. */
     experts: z.array(positiveInt).optional(),
+    /**
+     * Fine-grained expert segmentation (DeepSeekMoE): each expert split into m narrower ones, so a layer
+     * of N experts of hidden size h becomes m·N experts of h/m, and a router's `k` (where it reads one)
+     * becomes m·k; the experts' parameters and compute stay the same (the router grows). 1: none. h must
+     * be a multiple of m.
+     */
+    segments: positiveInt.default(1),
+    /**
+     * Always-on shared experts in every MoE block beside the routed ones (DeepSeekMoE): S experts of the
+     * layer's expert size applied to every token with weight 1 (one FFN of hidden S·h, `models/blockFfn.ts`).
+     * Not routed and not counted in k; their compute is in the FLOPs. 0: none.
+     */
+    sharedExperts: z.number().int().nonnegative().default(0),
     router: routerSchema.default(routerSchema.parse({})),
     /**
      * Per-layer router settings (length `layers`), each merged over `router`: e.g.

@@ -4,7 +4,7 @@
  * batch compiles once more).
  */
 import { routerWidth } from "../moe/routers/registry.js";
-import { layerRouter } from "../models/stackConfig.js";
+import { layerRouter, sharedHidden } from "../models/stackConfig.js";
 import { numpy as np } from "../engine/jax.js";
 import {
   addRoutingCounts,
@@ -74,7 +74,7 @@ export function makeEvaluator(cfg: ImageModelConfig, batchSize: number): Evaluat
       loss: lossSum / split.n,
       accuracy: correct / split.n,
       active: activeSum.map((s) => s / split.n),
-      routing: (counts ?? []).map((c, l) => routingStatsFromCounts(c, { d: cfg.d, h: cfg.h, routerOutputs: routerWidth(cfg.experts[l], layerRouter(cfg, l)) })),
+      routing: (counts ?? []).map((c, l) => routingStatsFromCounts(c, { d: cfg.d, h: cfg.h, routerOutputs: routerWidth(cfg.experts[l], layerRouter(cfg, l)), sharedHidden: sharedHidden(cfg) })),
       n: split.n,
     };
   };

@@ -29,7 +29,7 @@ import { join } from "node:path";
 import type { ImageBlockParams, ImageModelConfig, ImageModelParams } from "../models/imageModel.js";
 import type { LayerNormParams } from "../models/layerNorm.js";
 import type { LmBlockParams, LmModelConfig, LmModelParams } from "../models/lmModel.js";
-import { layerRouter, type StackConfig } from "../models/stackConfig.js";
+import { layerRouter, sharedHidden, type StackConfig } from "../models/stackConfig.js";
 import { hasBalanceBias } from "../moe/balanceBias.js";
 import { routerWidth } from "../moe/routers/registry.js";
 import { makeFolder } from "../io/makeFolder.js";
@@ -83,6 +83,11 @@ async function stackBlock(out: Record<string, SafeTensor>, block: ImageBlockPara
   if (block.ffn) {
     linear(out, `blocks.${l}.ffn.up`, await f32(block.ffn.up.w), await f32(block.ffn.up.b), d, h);
     linear(out, `blocks.${l}.ffn.down`, await f32(block.ffn.down.w), await f32(block.ffn.down.b), h, d);
+  }
+  if (block.shared) {
+    const hs = sharedHidden(cfg);
+    linear(out, `blocks.${l}.shared.up`, await f32(block.shared.up.w), await f32(block.shared.up.b), d, hs);
+    linear(out, `blocks.${l}.shared.down`, await f32(block.shared.down.w), await f32(block.shared.down.b), hs, d);
   }
   if (block.moe) {
     const n = cfg.experts[l];
@@ -147,7 +152,7 @@ function pytorchLayers(cfg: StackConfig): Record<string, unknown>[] {
     if (cfg.kind === "dense") return { kind: "dense" };
     const r = layerRouter(cfg, l);
     const router = { kind: r.kind, temperature: r.temperature, tau: r.tau, k: r.k, p: r.p, threshold: r.threshold, renormalize: r.renormalize, selection_bias: hasBalanceBias(r), width: routerWidth(cfg.experts[l], r) };
-    return { kind: "moe", experts: cfg.experts[l], router };
+    return { kind: "moe", experts: cfg.experts[l], router, shared_hidden: sharedHidden(cfg) };
   });
 }
 

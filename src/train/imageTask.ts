@@ -6,6 +6,7 @@ import type { ImageDataset, ImageSplit } from "../data/types.js";
 import { countParams, initImageModel, type ImageModelConfig, type ImageModelParams } from "../models/imageModel.js";
 import type { StackConfig } from "../models/stackConfig.js";
 import { matchBudget } from "../moe/budget.js";
+import { ruleOf, type RouterConfig } from "../moe/routers/registry.js";
 import { expertSchedule } from "../moe/schedules.js";
 import { UserError } from "../errors.js";
 import type { TrainConfig } from "./config.js";
@@ -27,18 +28,27 @@ export function expertsFor(config: TrainConfig): number[] {
   return config.budget === "matched" ? matchBudget(experts, config.eMax) : experts;
 }
 
-/** The fields every model (image or language) takes from a run configuration. */
+/**
+ * The fields every model (image or language) takes from a run configuration. With `segments` m > 1
+ * (DeepSeekMoE's fine-grained experts), each layer's N experts of hidden size h become m·N experts of
+ * h/m and each router's `k` (where the rule reads one) m·k, so the experts' parameters and compute stay
+ * (the router grows to m·N outputs).
+ */
 export function stackConfigFor(config: TrainConfig): StackConfig {
+  const m = config.model === "moe" ? config.segments : 1;
+  if (config.h % m !== 0) throw new UserError(`segments ${m} must divide the expert hidden size h = ${config.h}`);
+  const segment = (r: RouterConfig): RouterConfig => (m > 1 && ruleOf(r.kind).keys.includes("k") ? { ...r, k: r.k * m } : r);
   return {
     kind: config.model,
     d: config.d,
-    h: config.h,
+    h: config.h / m,
     layers: config.layers,
-    experts: expertsFor(config),
-    router: config.router,
-    layerRouters: config.layerRouters,
+    experts: expertsFor(config).map((n) => n * m),
+    router: segment(config.router),
+    layerRouters: config.layerRouters?.map(segment),
     dispatch: config.dispatch,
     capacity: config.dispatchCapacity,
+    sharedExperts: config.sharedExperts,
   };
 }
 

@@ -5,7 +5,7 @@
  * accuracy are also broken down by the frequency bucket of the target token.
  */
 import { routerWidth } from "../moe/routers/registry.js";
-import { layerRouter } from "../models/stackConfig.js";
+import { layerRouter, sharedHidden } from "../models/stackConfig.js";
 import { jit, numpy as np, tree } from "../engine/jax.js";
 import {
   addRoutingCounts,
@@ -87,7 +87,7 @@ export function makeLmEvaluator(cfg: LmModelConfig, opts: LmEvalOptions): (param
       counts = counts ? counts.map((c, l) => addRoutingCounts(c, batchCounts[l])) : batchCounts;
     }
     const n = total * s;
-    const routing = (counts ?? []).map((c, l) => routingStatsFromCounts(c, { d: cfg.d, h: cfg.h, routerOutputs: routerWidth(cfg.experts[l], layerRouter(cfg, l)) }));
+    const routing = (counts ?? []).map((c, l) => routingStatsFromCounts(c, { d: cfg.d, h: cfg.h, routerOutputs: routerWidth(cfg.experts[l], layerRouter(cfg, l)), sharedHidden: sharedHidden(cfg) }));
     const byFrequency: FrequencyRow[] = names.map((bucket, k) => ({
       bucket,
       inputTokens: inputCount[k],

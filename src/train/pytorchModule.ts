@@ -155,12 +155,16 @@ class Block(nn.Module):
         self.norm = nn.LayerNorm(d, eps=1e-5)
         if layer["kind"] == "moe":
             self.moe = MoE(d, h, layer["experts"], layer["router"])
+            if layer.get("shared_hidden"):
+                self.shared = Expert(d, layer["shared_hidden"])  # always-on shared experts, one FFN of S*h
         else:
             self.ffn = Expert(d, h)
 
     def forward(self, x):
-        inner = self.moe if hasattr(self, "moe") else self.ffn
-        return x + inner(self.norm(x))
+        n = self.norm(x)
+        if hasattr(self, "moe"):
+            return x + self.moe(n) + (self.shared(n) if hasattr(self, "shared") else 0)
+        return x + self.ffn(n)
 
 
 class DynaMoEImage(nn.Module):

@@ -42,6 +42,7 @@ const CASES: [string, ImageModelConfig][] = [
   ["remoe (ReLU gates, L1 at λ 0.05 growing 1.5× per step)", model("moe", { ...routerDefaults("remoe"), l1Init: 0.05, l1Growth: 1.5 }, [4, 3])],
   ["adamoe (top-4 over 4 real and 4 null experts, then 3 and 2, strong null-aware balancing)", model("moe", { ...routerDefaults("adamoe"), balanceCoef: 0.5 }, [4, 3])],
   ["top-any (sigmoid scores against trained thresholds)", model("moe", routerDefaults("top-any"), [4, 3])],
+  ["top-2 with 2 shared experts (always-on FFN of 2h beside the routed experts)", { ...model("moe", { ...routerDefaults("topk"), k: 2 }, [4, 3]), sharedExperts: 2 }],
   ["percentile with a balancing bias (γ 0.05) and noise", model("moe", { ...routerDefaults("percentile"), biasRate: 0.05 }, [4, 3])],
   ["top-2 with a numeric dispatch capacity (crowded experts drop pairs)", { ...model("moe", { ...routerDefaults("topk"), k: 2 }, [4, 3]), capacity: 0.6 }],
 ];

@@ -44,6 +44,7 @@ const CASES: [string, LmModelConfig][] = [
   ["remoe (ReLU gates, L1 at λ 0.05 growing 1.5× per step)", model("moe", { ...routerDefaults("remoe"), l1Init: 0.05, l1Growth: 1.5 }, [4, 3])],
   ["adamoe (null experts, null-aware balancing)", model("moe", { ...routerDefaults("adamoe"), balanceCoef: 0.5 }, [4, 3])],
   ["top-any (trained thresholds)", model("moe", routerDefaults("top-any"), [4, 3])],
+  ["percentile with a shared expert", { ...model("moe", routerDefaults("percentile"), [4, 2]), sharedExperts: 1 }],
   ["attention, dense (1 head of 16)", { ...model("dense", routerDefaults("percentile"), []), attention: true, heads: 1 }],
   ["attention, switch 4-4 (d 24, 4 heads of 6)", { ...model("moe", routerDefaults("switch"), [4, 4]), d: 24, attention: true, heads: 4 }],
 ];

@@ -49,6 +49,7 @@ const cases: [string, TrainConfigInput][] = [
   ["remoe (ReLU gates, a token may use no expert)", { model: "moe", router: { kind: "remoe", l1Init: 0.01 } }],
   ["adamoe (null experts)", { model: "moe", router: { kind: "adamoe" } }],
   ["top-any (trained thresholds)", { model: "moe", router: { kind: "top-any" } }],
+  ["topk with 4 segments and a shared expert (DeepSeekMoE)", { model: "moe", router: { kind: "topk" }, segments: 4, sharedExperts: 1 }],
 ];
 
 for (const [name, extra] of cases) {
