@@ -61,7 +61,8 @@ export function paperSpecs(opts: PaperOptions): PaperSpec[] {
 /**
  * Every routing rule side by side (issue 21) [ours]: each router kind of the registry at the uniform
  * schedule with its defaults (those of the older rules chosen on the validation split, the newer
- * ones their papers'), on each image dataset, 3 seeds; the validation split is evaluated each epoch
+ * ones their papers'), and aux-free over 4 segments with a shared expert (DeepSeek-V3's recipe), on
+ * each image dataset, 3 seeds; the validation split is evaluated each epoch
  * and the test set once, at the end. A sweep per dataset, `routers-<dataset>`.
  */
 export function routerSpecs(opts: PaperOptions): PaperSpec[] {
@@ -70,6 +71,8 @@ export function routerSpecs(opts: PaperOptions): PaperSpec[] {
     spec: {
       base: opts.quick ? { dataset, maxSteps: QUICK.imageSteps, testLimit: QUICK.imageTest, logEvery: 10 } : { dataset, epochs },
       grid: { router: [...ROUTER_KINDS] },
+      // DeepSeek-V3's recipe on our scale: auxiliary-loss-free balancing over fine-grained experts with one shared.
+      include: [{ router: "aux-free", segments: 4, sharedExperts: 1 }],
       seeds: opts.quick ? [0] : [0, 1, 2],
     },
   }));
