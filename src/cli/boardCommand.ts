@@ -4,7 +4,9 @@
  * only reads run folders. Served on 127.0.0.1 only; the charts are the report's Vega-Lite specs
  * (`report/boardCharts.ts`), drawn in the page by Vega from the installed packages (no CDN).
  *
- * This is the board's Runs view; the Playground (training in the page) is not built yet.
+ * The Playground view (training in the page, `playgroundRoutes.ts`) is served beside it. Every
+ * response carries COOP/COEP headers so the page is cross-origin isolated (everything it loads is
+ * its own): the Playground's kernels may then share memory with a pool of Web Workers.
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { createServer, type Server } from "node:http";
@@ -15,6 +17,10 @@ import { missingPackageError } from "../io/optionalPackage.js";
 import { boardCharts, boardLabels, boardRun } from "../report/boardCharts.js";
 import { findRunFolders } from "../report/readRun.js";
 import { BOARD_PAGE } from "./boardPage.js";
+import { playgroundRoutes } from "./playgroundRoutes.js";
+
+/** Headers that make the page cross-origin isolated (SharedArrayBuffer, shared WebAssembly memory across workers). */
+const ISOLATION = { "cross-origin-opener-policy": "same-origin", "cross-origin-embedder-policy": "require-corp", "cross-origin-resource-policy": "same-origin" };
 
 /** The browser builds of Vega and Vega-Lite, from the installed packages. */
 function vendorFiles(): Record<string, string> {
@@ -42,13 +48,16 @@ export async function startBoard(dir: string, port: number): Promise<Board> {
       return 0;
     }
   };
-  const server: Server = createServer((req, res) => {
+  const playground = playgroundRoutes();
+  const server: Server = createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://localhost");
     const send = (status: number, type: string, body: string | Buffer) => {
-      res.writeHead(status, { "content-type": type, "cache-control": "no-store" });
+      res.writeHead(status, { "content-type": type, "cache-control": "no-store", ...ISOLATION });
       res.end(body);
     };
     try {
+      const reply = await playground(url, req);
+      if (reply) return send(reply.status, reply.type, reply.body);
       if (url.pathname === "/") return send(200, "text/html; charset=utf-8", BOARD_PAGE);
       if (vendor[url.pathname]) return send(200, "text/javascript", readFileSync(vendor[url.pathname]));
       if (url.pathname === "/api/runs") {
@@ -64,7 +73,7 @@ export async function startBoard(dir: string, port: number): Promise<Board> {
       }
       send(404, "text/plain", "not found");
     } catch (err) {
-      send(500, "text/plain", (err as Error).message);
+      send(err instanceof UserError ? 400 : 500, "text/plain", (err as Error).message);
     }
   });
   await new Promise<void>((resolve, reject) => {

@@ -57,7 +57,7 @@ export type SimdVariant = (typeof SIMD_VARIANTS)[number];
  */
 export function relaxedSimdAvailable(): boolean {
   enableRelaxedSimd();
-  return WebAssembly.validate(Buffer.from(wasmRelaxedBase64, "base64"));
+  return WebAssembly.validate(base64Bytes(wasmRelaxedBase64));
 }
 
 /**
@@ -67,7 +67,7 @@ export function relaxedSimdAvailable(): boolean {
  * thread count.
  */
 export function simdVariant(): SimdVariant {
-  const asked = process.env.DYNAMOE_SIMD;
+  const asked = typeof process === "undefined" ? undefined : process.env.DYNAMOE_SIMD; // a page has no process: auto
   if (asked !== undefined && asked !== "" && asked !== "auto") {
     if (!(SIMD_VARIANTS as readonly string[]).includes(asked)) throw new Error(`DYNAMOE_SIMD must be plain, relaxed or auto, got "${asked}"`);
     if (asked === "relaxed" && !relaxedSimdAvailable()) throw new Error("DYNAMOE_SIMD=relaxed: this runtime does not run relaxed SIMD");
@@ -76,12 +76,20 @@ export function simdVariant(): SimdVariant {
   return relaxedSimdAvailable() ? "relaxed" : "plain";
 }
 
+/** Bytes of base64 text, in Node and in a page alike (`atob`, not Node's `Buffer`). */
+function base64Bytes(text: string): Uint8Array<ArrayBuffer> {
+  const bin = atob(text);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
 const compiled = new Map<SimdVariant, WebAssembly.Module>();
 
 /** The compiled module of `variant` (compiled once per process). */
 export function mlpModule(variant: SimdVariant = simdVariant()): WebAssembly.Module {
   let m = compiled.get(variant);
-  if (!m) compiled.set(variant, (m = new WebAssembly.Module(Buffer.from(variant === "relaxed" ? wasmRelaxedBase64 : wasmBase64, "base64"))));
+  if (!m) compiled.set(variant, (m = new WebAssembly.Module(base64Bytes(variant === "relaxed" ? wasmRelaxedBase64 : wasmBase64))));
   return m;
 }
 

@@ -3,6 +3,7 @@
  * summary (absent while a run is unfinished), its metric lines and, where another command wrote it,
  * `grad-variance.jsonl`. Reading only; nothing here writes.
  */
+import { resolveSavedConfig } from "../train/config.js";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import type { LayerRoutingStats } from "../analysis/routingStats.js";
@@ -42,7 +43,7 @@ export type RunFolder = {
   dir: string;
   /** Path relative to the search root (`.` when the root itself is a run). */
   name: string;
-  /** `config.json` as saved: the resolved configuration that ran. */
+  /** `config.json`: the resolved configuration that ran, with keys it predates filled as today's code reads them (`resolveSavedConfig`). */
   config: Record<string, unknown>;
   /** `summary.json`, or null while the run is unfinished (killed, or still training). */
   summary: RunSummary | null;
@@ -86,11 +87,26 @@ function readClassNames(path: string, problems: string[]): string[] | null {
   return Array.isArray(names) && names.every((n) => typeof n === "string") ? names : null;
 }
 
+/**
+ * The saved configuration with the keys it predates filled as today's code reads them
+ * (`resolveSavedConfig`), so that runs saved before and after a key was added group together; as
+ * saved (with a problem noted) where today's schema refuses it.
+ */
+function asToday(saved: Record<string, unknown>, problems: string[]): Record<string, unknown> {
+  try {
+    return resolveSavedConfig(saved) as unknown as Record<string, unknown>;
+  } catch (err) {
+    problems.push(`config.json: ${(err as Error).message}; read as saved`);
+    return saved;
+  }
+}
+
 /** Read one run folder (it must hold `config.json`); returns null when the config does not parse. */
 export function readRunFolder(dir: string, name: string): RunFolder | null {
   const problems: string[] = [];
-  const config = readJson<Record<string, unknown>>(join(dir, "config.json"), problems);
-  if (!config || typeof config !== "object" || Array.isArray(config)) return null;
+  const saved = readJson<Record<string, unknown>>(join(dir, "config.json"), problems);
+  if (!saved || typeof saved !== "object" || Array.isArray(saved)) return null;
+  const config = asToday(saved, problems);
   const summaryPath = join(dir, "summary.json");
   const summary = existsSync(summaryPath) ? readJson<RunSummary>(summaryPath, problems) : null;
   const metricsPath = join(dir, "metrics.jsonl");

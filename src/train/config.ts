@@ -340,11 +340,20 @@ export function readRunConfig(dir: string, opts: ResolveOptions = {}): TrainConf
   }
   if (!saved || typeof saved !== "object" || Array.isArray(saved)) throw new UserError(`${path}: not a JSON object; the run folder is damaged`);
   try {
-    return resolveConfig(withRunFolderDefaults(saved as Record<string, unknown>), opts);
+    return resolveSavedConfig(saved as Record<string, unknown>, opts);
   } catch (err) {
     if (err instanceof UserError) throw new UserError(`${path}: ${err.message}`);
     throw err;
   }
+}
+
+/**
+ * A saved configuration as today's code reads it: keys it predates take what that run did
+ * (`withRunFolderDefaults`) or today's defaults, old names are renamed. So configurations saved before
+ * a key existed compare equal to those saved after, where the run was the same. Throws `UserError`.
+ */
+export function resolveSavedConfig(saved: Record<string, unknown>, opts: ResolveOptions = {}): TrainConfig {
+  return resolveConfig(withRunFolderDefaults(saved), opts);
 }
 
 /**

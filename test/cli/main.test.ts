@@ -49,7 +49,7 @@ test("a user's mistake prints one line and exits non-zero, without a stack trace
     [["eval", "--run", join(dir, "nowhere")], /not a dynamoe run folder/],
     [["data", "fetch", "imagenet"], /unknown dataset "imagenet"/],
     [["bogus-command"], /unknown command 'bogus-command'/],
-    [["reproduce", "paper", "--only", "bogus", "--out", join(dir, "r")], /--only must be images, lm or a sweep name \(.*lm-tiny.*\); got "bogus"/],
+    [["reproduce", "paper", "--only", "bogus", "--out", join(dir, "r")], /--only must be images, routers, lm or a sweep name \(.*lm-tiny.*\); got "bogus"/],
   ];
   assertOneLineErrors(cases);
 });
