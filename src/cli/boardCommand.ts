@@ -51,13 +51,13 @@ export async function startBoard(dir: string, port: number): Promise<Board> {
   const playground = playgroundRoutes();
   const server: Server = createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://localhost");
-    const send = (status: number, type: string, body: string | Buffer) => {
-      res.writeHead(status, { "content-type": type, "cache-control": "no-store", ...ISOLATION });
+    const send = (status: number, type: string, body: string | Buffer, headers: Record<string, string> = {}) => {
+      res.writeHead(status, { "content-type": type, "cache-control": "no-store", ...ISOLATION, ...headers });
       res.end(body);
     };
     try {
       const reply = await playground(url, req);
-      if (reply) return send(reply.status, reply.type, reply.body);
+      if (reply) return send(reply.status, reply.type, reply.body, reply.headers);
       if (url.pathname === "/") return send(200, "text/html; charset=utf-8", BOARD_PAGE);
       if (vendor[url.pathname]) return send(200, "text/javascript", readFileSync(vendor[url.pathname]));
       if (url.pathname === "/api/runs") {

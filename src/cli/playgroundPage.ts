@@ -39,7 +39,7 @@ export const PLAYGROUND_HTML = `
 <label>evaluate every <input id="pg-eval-every" type="number" min="1" value="50"></label>
 <label>training images <input id="pg-train-size" type="number" min="100" value="20000"></label>
 <label>test images <input id="pg-eval-size" type="number" min="10" value="1000"></label>
-<button id="pg-start" data-testid="playground-start">start</button><button id="pg-pause" data-testid="playground-pause" disabled>pause</button><button id="pg-reset">reset</button>
+<button id="pg-start" data-testid="playground-start">start</button><button id="pg-pause" data-testid="playground-pause" disabled>pause</button><button id="pg-reset">reset</button><button id="pg-download" data-testid="playground-download" disabled>download run folder</button>
 <p id="pg-status">step <span data-testid="playground-step" id="pg-step">0</span> · test accuracy <span data-testid="playground-accuracy" id="pg-accuracy">–</span>% · <span id="pg-speed"></span></p>
 <p id="pg-error"></p>
 </form>
@@ -87,25 +87,38 @@ function pgReply(m) {
   if (m.type === "line") { pg.lines.push(m.line); if (m.line.type === "eval") pgSet(pg.step, 100 * m.line.accuracy, pg.running); pgChartsSoon(); }
   else if (m.type === "state") { pgSet(m.step, undefined, m.running); $("pg-speed").textContent = m.threads + (m.threads > 1 ? " threads" : " thread") + (m.stepsPerSecond ? ", " + m.stepsPerSecond.toFixed(1) + " steps/s" : ""); pg.stepsPerSecond = m.stepsPerSecond; pg.threads = m.threads; }
   else if (m.type === "prediction") pgShowPrediction(m);
+  else if (m.type === "state-bytes") pgDownload(m).catch((e) => { $("pg-error").textContent = String(e); });
   else if (m.type === "error") { $("pg-error").textContent = m.message; console.warn("playground: " + m.message); }
 }
 async function pgStart() {
   if (pg.started) return;
   $("pg-error").textContent = "";
   const num = (id) => Number($(id).value);
-  const choices = { dataset: $("pg-dataset").value, router: $("pg-router").value, schedule: $("pg-schedule").value, layers: num("pg-layers"), eMax: num("pg-emax"), eMin: num("pg-emin"), d: num("pg-d"), h: num("pg-h"), lr: num("pg-lr"), batchSize: num("pg-batch") };
+  const choices = { dataset: $("pg-dataset").value, router: $("pg-router").value, schedule: $("pg-schedule").value, layers: num("pg-layers"), eMax: num("pg-emax"), eMin: num("pg-emin"), d: num("pg-d"), h: num("pg-h"), lr: num("pg-lr"), batchSize: num("pg-batch"), steps: num("pg-steps"), evalEvery: num("pg-eval-every"), trainSize: num("pg-train-size"), evalSize: num("pg-eval-size") };
   const res = await fetch("/api/playground/config", { method: "POST", body: JSON.stringify(choices) });
   if (!res.ok) { $("pg-error").textContent = await res.text(); return; }
   const { config, model, stats, classNames } = await res.json();
   const threads = new URLSearchParams(location.search).get("threads");
-  pg.run = { config, model, stats, classNames, steps: num("pg-steps"), evalEvery: num("pg-eval-every"), evalSize: num("pg-eval-size"), trainSize: num("pg-train-size"), ...(threads ? { threads: Number(threads) } : {}) };
+  pg.run = { config, model, stats, classNames, ...(threads ? { threads: Number(threads) } : {}) };
   pg.lines = []; pg.started = true; pg.paused = false;
   pg.worker = new Worker("/playground.js", { type: "module" });
   pg.worker.onmessage = (e) => pgReply(e.data);
   pg.worker.onerror = (e) => { $("pg-error").textContent = e.message; console.warn("playground worker: " + e.message); };
   pg.worker.postMessage({ type: "start", run: pg.run });
-  $("pg-start").disabled = true;
+  $("pg-start").disabled = true; $("pg-download").disabled = false;
   pgSet(0, null, true);
+}
+// The run folder: the worker sends its state between two steps, the board writes the folder as a tar.
+async function pgDownload(m) {
+  const head = new TextEncoder().encode(JSON.stringify({ config: pg.run.config, lines: pg.lines.filter((l) => l.step <= m.step) }));
+  const len = new Uint8Array(4); new DataView(len.buffer).setUint32(0, head.length, true);
+  const res = await fetch("/api/playground/download", { method: "POST", body: new Blob([len, head, m.bytes]) });
+  if (!res.ok) throw new Error(await res.text());
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(await res.blob());
+  a.download = (res.headers.get("content-disposition") || "").replace(/^.*filename="([^"]+)".*$/, "$1") || "playground.tar";
+  document.body.append(a); a.click(); a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10000);
 }
 function pgPause() {
   if (!pg.worker) return;
@@ -115,7 +128,7 @@ function pgPause() {
 }
 function pgReset() {
   pg.worker?.terminate(); pg.worker = null; pg.started = false; pg.paused = false; pg.lines = [];
-  $("pg-start").disabled = false; $("pg-charts").replaceChildren(); $("pg-prediction").textContent = ""; $("pg-experts").replaceChildren();
+  $("pg-start").disabled = false; $("pg-download").disabled = true; $("pg-charts").replaceChildren(); $("pg-prediction").textContent = ""; $("pg-experts").replaceChildren();
   pgSet(0, null, false);
 }
 // Drawing: white strokes on black, read back as 28x28 grey pixels like an MNIST image.
@@ -144,6 +157,7 @@ function pgShowPrediction(m) {
 function pgInit() {
   $("pg-start").onclick = () => pgStart().catch((e) => { $("pg-error").textContent = String(e); });
   $("pg-pause").onclick = pgPause; $("pg-reset").onclick = pgReset;
+  $("pg-download").onclick = () => pg.worker?.postMessage({ type: "download" });
   const c = $("pg-canvas");
   const blank = () => { const g = c.getContext("2d"); g.fillStyle = "#000"; g.fillRect(0, 0, c.width, c.height); };
   blank();

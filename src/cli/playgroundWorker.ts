@@ -21,21 +21,21 @@ import { adamw } from "../steps/adamw.js";
 import { unpackStepStats } from "../steps/imageStep.js";
 import { NativeImageStep } from "../steps/nativeImageStep.js";
 import type { NativeThreads } from "../steps/nativeStep.js";
+import type { Progress } from "../train/checkpoint.js";
+import { packState } from "./playgroundState.js";
 import type { TrainConfig } from "../train/config.js";
 import { makeEvaluator } from "../train/evaluate.js";
 import { cosineWithWarmup } from "../train/lrSchedule.js";
 
-/** A training run the page asks for: the resolved config, its model, and how many steps and how often to evaluate. */
+/**
+ * A training run the page asks for: the resolved config (`maxSteps` steps on the first `trainLimit`
+ * training images, evaluated every `evalEvery` steps on the first `testLimit` test images), its model.
+ */
 export type PlaygroundRun = {
   config: TrainConfig;
   model: ImageModelConfig;
   /** How the dataset's 8-bit pixels are normalised for the model (a drawn image is read the same way). */
   stats: ChannelStats;
-  steps: number;
-  evalEvery: number;
-  /** Test images evaluated (the first of the test split), and training images used (the first of the training split). */
-  evalSize: number;
-  trainSize: number;
   /** Native threads (default every core where the page is cross-origin isolated). */
   threads?: number;
 };
@@ -44,7 +44,8 @@ export type PlaygroundRequest =
   | { type: "start"; run: PlaygroundRun }
   | { type: "pause" }
   | { type: "resume" }
-  | { type: "predict"; /** `[inputDim]` 8-bit pixels, channels last. */ pixels: Uint8Array };
+  | { type: "predict"; /** `[inputDim]` 8-bit pixels, channels last. */ pixels: Uint8Array }
+  | { type: "download" };
 
 /** One MoE layer's experts for one image: expert index and combine weight, largest first. */
 export type FiredExperts = { expert: number; weight: number }[];
@@ -53,6 +54,8 @@ export type PlaygroundReply =
   | { type: "line"; line: Record<string, unknown> }
   | { type: "state"; step: number; running: boolean; threads: number; stepsPerSecond: number | null }
   | { type: "prediction"; probs: number[]; label: number; layers: FiredExperts[] }
+  /** The training state between two steps (`playgroundState.ts`'s wire form), for the board to write as a run folder. */
+  | { type: "state-bytes"; bytes: ArrayBuffer; step: number }
   | { type: "error"; message: string };
 
 const scope = self as unknown as { onmessage: ((e: { data: PlaygroundRequest }) => void) | null; postMessage(m: PlaygroundReply): void; location: { origin: string } };
@@ -86,6 +89,23 @@ let wake: (() => void) | null = null;
 /** The latest parameters read back for evaluation and drawing (owned here). */
 let latest: ImageModelParams | null = null;
 let current: PlaygroundRun | null = null;
+/** The training state between steps: the native step, the carried PRNG key and where training stands. */
+let live: { step: NativeImageStep; key: np.Array; progress: Progress } | null = null;
+/** Downloads asked for: served between two steps (or at once when training is not running). */
+let downloads = 0;
+let training = false;
+
+async function serveDownloads(): Promise<void> {
+  for (; downloads > 0 && live; downloads--) {
+    const { step, key, progress } = live;
+    const params = step.params(), opt = step.opt();
+    const words = Array.from(await key.ref.data(), Number) as [number, number];
+    const bytes = await packState(params, opt, words, progress);
+    dispose(params);
+    dispose(opt);
+    scope.postMessage({ type: "state-bytes", bytes, step: progress.step });
+  }
+}
 
 /** Runs `f` after every earlier `exclusive` call settled: evaluation replaces `latest` while a prediction may read it. */
 let queue: Promise<unknown> = Promise.resolve();
@@ -115,13 +135,14 @@ async function train(run: PlaygroundRun): Promise<void> {
   const { config, model: cfg } = run;
   current = run;
   const [trainSplit, testSplit] = await Promise.all([
-    fetchSplit(config.dataset, "train", run.trainSize, cfg.inputDim),
-    fetchSplit(config.dataset, "test", run.evalSize, cfg.inputDim),
+    fetchSplit(config.dataset, "train", config.trainLimit!, cfg.inputDim),
+    fetchSplit(config.dataset, "test", config.testLimit!, cfg.inputDim),
   ]);
+  const steps = config.maxSteps!, evalEvery = config.evalEvery!;
   const b = config.batchSize!;
   const layers = cfg.kind === "moe" ? cfg.layers : 0;
   const stepsPerEpoch = batchesPerEpoch(trainSplit.n, b);
-  const lrAt = cosineWithWarmup({ lr: config.lr, warmupSteps: config.warmupSteps, totalSteps: run.steps, minLrRatio: config.minLrRatio });
+  const lrAt = cosineWithWarmup({ lr: config.lr, warmupSteps: config.warmupSteps, totalSteps: steps, minLrRatio: config.minLrRatio });
   const hyper = { beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay };
   let [initKey, key] = await splitKeyOnHost(seedKey(config.seed));
   const params = initImageModel(initKey, cfg);
@@ -130,6 +151,8 @@ async function train(run: PlaygroundRun): Promise<void> {
   const step = await NativeImageStep.create(cfg, b, hyper, config.clip, params, opt, threads);
   dispose(params);
   dispose(opt);
+  live = { step, key, progress: { step: 0, epoch: 0, batch: 0 } };
+  training = true;
   const evaluate = makeEvaluator(cfg, Math.min(500, testSplit.n));
   const evalNow = async (s: number, epoch: number) => {
     dispose(latest);
@@ -139,13 +162,15 @@ async function train(run: PlaygroundRun): Promise<void> {
   };
   let window = { steps: 0, loss: 0, correct: 0, lr: 0, gradNorm: 0, ms: 0 };
   let timed = { steps: 0, ms: 0 };
-  for (let s = 0; s < run.steps; s++) {
+  for (let s = 0; s < steps; s++) {
     const epoch = Math.floor(s / stepsPerEpoch), batch = s % stepsPerEpoch;
     const perm = epochPermutation(config.seed, epoch, trainSplit.n);
     await turn();
+    await serveDownloads();
     while (paused) {
       post({ type: "state", step: s, running: false, threads: step.threads, stepsPerSecond: timed.ms ? (1000 * timed.steps) / timed.ms : null });
       await new Promise<void>((resolve) => (wake = resolve));
+      await serveDownloads();
     }
     const t0 = performance.now();
     const { x, y } = gatherBatch(trainSplit, perm, batch * b, b, cfg.inputDim);
@@ -153,21 +178,23 @@ async function train(run: PlaygroundRun): Promise<void> {
     const [k, sub] = await splitKeyOnHost(key);
     key = k;
     const st = unpackStepStats(await step.step(x, y, sub, lr), layers);
+    live = { step, key, progress: { step: s + 1, epoch: Math.floor((s + 1) / stepsPerEpoch), batch: (s + 1) % stepsPerEpoch } };
     const ms = performance.now() - t0;
     if (!Number.isFinite(st.loss)) throw new Error(`the loss became ${st.loss} at step ${s + 1}: try a lower learning rate`);
     window = { steps: window.steps + 1, loss: window.loss + st.loss, correct: window.correct + st.correct, lr: window.lr + lr, gradNorm: window.gradNorm + st.gradNorm, ms: window.ms + ms };
     if (s >= 5) timed = { steps: timed.steps + 1, ms: timed.ms + ms }; // after the first steps' compile and warm-up
     const done = s + 1;
-    if (done % config.logEvery === 0 || done === run.steps) {
+    if (done % config.logEvery === 0 || done === steps) {
       const n = window.steps;
       post({ type: "line", line: { type: "train", step: done, epoch, loss: window.loss / n, accuracy: window.correct / (n * b), lr: window.lr / n, gradNorm: window.gradNorm / n, stepMs: window.ms / n } });
       window = { steps: 0, loss: 0, correct: 0, lr: 0, gradNorm: 0, ms: 0 };
     }
-    if (done % run.evalEvery === 0 || done === run.steps) await exclusive(() => evalNow(done, done / stepsPerEpoch));
-    post({ type: "state", step: done, running: done < run.steps, threads: step.threads, stepsPerSecond: timed.ms ? (1000 * timed.steps) / timed.ms : null });
+    if (done % evalEvery === 0 || done === steps) await exclusive(() => evalNow(done, done / stepsPerEpoch));
+    post({ type: "state", step: done, running: done < steps, threads: step.threads, stepsPerSecond: timed.ms ? (1000 * timed.steps) / timed.ms : null });
   }
-  key.dispose();
-  step.close();
+  training = false;
+  step.close(); // the state stays readable for downloads
+  await serveDownloads();
 }
 
 /** The class probabilities of one image (`pixels` `[inputDim]`, 8-bit) and, per MoE layer, the experts that fired with their weights. */
@@ -200,4 +227,10 @@ scope.onmessage = (e) => {
     wake?.();
     wake = null;
   } else if (m.type === "predict") exclusive(() => predict(m.pixels)).then(post, fail);
+  else if (m.type === "download") {
+    downloads++;
+    if (!live) fail(new Error("nothing to download yet: start training first"));
+    else if (!training) serveDownloads().catch(fail);
+    else wake?.(); // a paused loop serves it at once
+  }
 };

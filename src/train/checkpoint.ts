@@ -40,8 +40,13 @@ export class NonFiniteError extends Error {
   override name = "NonFiniteError";
 }
 
-/** Serialise a training state (arrays are read, not consumed). */
+/** Serialise a training state (arrays are read, not consumed) to `path`, atomically. */
 export async function saveCheckpoint<P>(path: string, state: TrainState<P>, extra: Record<string, string> = {}): Promise<void> {
+  writeFileAtomic(path, await encodeCheckpoint(state, extra));
+}
+
+/** A training state as the bytes of a checkpoint file (arrays are read, not consumed); `NonFiniteError` for a NaN or infinite value. */
+export async function encodeCheckpoint<P>(state: TrainState<P>, extra: Record<string, string> = {}): Promise<Buffer> {
   const tensors: Record<string, SafeTensor> = {};
   for (const [p, a] of flattenWithPaths(state.params)) tensors[`params.${p}`] = await toTensor(a);
   for (const [p, a] of flattenWithPaths(state.opt.mu)) tensors[`opt.mu.${p}`] = await toTensor(a);
@@ -54,7 +59,7 @@ export async function saveCheckpoint<P>(path: string, state: TrainState<P>, extr
     if (bad >= 0) throw new NonFiniteError(`${name.startsWith("params.") ? "the parameters" : "the optimizer state"} became ${t.data[bad]} (${name})`);
   }
   const meta = { format: FORMAT, progress: JSON.stringify(state.progress), ...extra };
-  writeFileAtomic(path, encodeSafetensors(tensors, meta));
+  return encodeSafetensors(tensors, meta);
 }
 
 export function checkpointExists(path: string): boolean {

