@@ -1,18 +1,24 @@
 /**
- * Where the native image step's time goes (`src/steps/nativeImageStep.ts`): every call into the kernel
- * module is timed, matrix products grouped by kind with their FLOP rate, and the rest of the step
- * (routing, random draws, bookkeeping in JavaScript) is what the kernels do not account for.
+ * Where a native step's time goes (`src/steps/nativeImageStep.ts`, `src/steps/nativeLmStep.ts`):
+ * every call into the kernel module is timed, matrix products grouped by kind with their FLOP rate,
+ * and the rest of the step (routing, random draws, bookkeeping in JavaScript) is what the kernels do
+ * not account for.
  *
  *   npm run profile:native -- [--model moe-uniform] [--steps 30] [--warmup 10] [--threads 1]
+ *   npm run profile:native -- --task lm --scale tiny [--attention] [--steps 3] [--warmup 1] [--threads 2]
  *
- * Models as in `npm run bench`: dense, moe-<schedule>, moe-<router>. Random batches of MNIST's
- * shape, batch 256. The timers add a little overhead per call (about 300 calls a step).
+ * Models as in `npm run bench`: dense, moe-<schedule>, moe-<router>. Images: random batches of
+ * MNIST's shape, batch 256. Language models: the scale preset's batch of token ids over GPT-2's
+ * 50,257-token vocabulary. The timers add a little overhead per call.
  */
 import { parseArgs } from "node:util";
 import { reportMachineLoad } from "../machine.js";
 
 const { values } = parseArgs({
-  options: { model: { type: "string", default: "moe-uniform" }, steps: { type: "string", default: "30" }, warmup: { type: "string", default: "10" }, threads: { type: "string", default: "1" } },
+  options: {
+    model: { type: "string", default: "moe-uniform" }, steps: { type: "string", default: "30" }, warmup: { type: "string", default: "10" }, threads: { type: "string", default: "1" },
+    task: { type: "string", default: "image" }, scale: { type: "string", default: "tiny" }, attention: { type: "boolean", default: false },
+  },
 });
 
 const { initEngine } = await import("../../src/engine/engine.js");
@@ -31,12 +37,38 @@ const ROUTERS = ["topk", "switch", "threshold"];
 const config = resolveConfig(
   values.model === "dense" ? { model: "dense" } : ROUTERS.includes(name) ? { model: "moe", router: { kind: name } } : { model: "moe", schedule: name },
 );
-const mc = modelConfigFor(config, 784, 10);
 const hyper = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 };
-const params = initImageModel(seedKey(0), mc);
 const { spawnNodeWorker } = await import("../../src/kernels/nodeWorkers.js");
-const native = await NativeImageStep.create(mc, 256, hyper, 1, params, adamw(hyper).init(tree.ref(params)), { threads: Number(values.threads), spawn: spawnNodeWorker });
-tree.dispose(params);
+const threads = { threads: Number(values.threads), spawn: spawnNodeWorker };
+const lm = values.task === "lm";
+/** The step under test and one batch for it. */
+type Profiled = { step: (key: number) => Promise<unknown>; what: string };
+let profiled: Profiled;
+let native: unknown;
+if (lm) {
+  const { lmModelConfigFor } = await import("../../src/train/lmTask.js");
+  const { initLmModel } = await import("../../src/models/lmModel.js");
+  const { NativeLmStep } = await import("../../src/steps/nativeLmStep.js");
+  const schedule = name === "dense" ? "uniform" : name;
+  const lmConfig = resolveConfig({ task: "lm", scale: values.scale, model: values.model === "dense" ? "dense" : "moe", ...(ROUTERS.includes(name) ? { router: { kind: name } } : { schedule }), attention: values.attention });
+  const cfg = lmModelConfigFor(lmConfig, 50257);
+  const t = lmConfig.batchSize * lmConfig.context;
+  const params = initLmModel(seedKey(0), cfg);
+  const step = await NativeLmStep.create(cfg, lmConfig.batchSize, hyper, 1, params, adamw(hyper).init(tree.ref(params)), threads);
+  tree.dispose(params);
+  const ids = (seed: number) => Int32Array.from({ length: t }, (_, i) => (i * 7919 + seed * 104729) % 50257);
+  native = step;
+  profiled = { step: (key) => step.step(ids(key), ids(key + 1), seedKey(key), 1e-3), what: `LM ${values.scale}${values.attention ? " with attention" : ""}, ${t} tokens` };
+} else {
+  const mc = modelConfigFor(config, 784, 10);
+  const params = initImageModel(seedKey(0), mc);
+  const step = await NativeImageStep.create(mc, 256, hyper, 1, params, adamw(hyper).init(tree.ref(params)), threads);
+  tree.dispose(params);
+  const x = Float32Array.from({ length: 256 * 784 }, (_, i) => Math.sin(i * 12.9898) % 1);
+  const y = Int32Array.from({ length: 256 }, (_, i) => (i * 7) % 10);
+  native = step;
+  profiled = { step: (key) => step.step(x, y, seedKey(key), 1e-3), what: "batch 256" };
+}
 
 type Entry = { ms: number; flop: number; calls: number };
 const entries = new Map<string, Entry>();
@@ -68,19 +100,17 @@ for (const [fn, value] of Object.entries(raw)) {
 }
 holder.k = timed;
 
-const x = Float32Array.from({ length: 256 * 784 }, (_, i) => Math.sin(i * 12.9898) % 1);
-const y = Int32Array.from({ length: 256 }, (_, i) => (i * 7) % 10);
-for (let i = 0; i < Number(values.warmup); i++) await native.step(x, y, seedKey(i), 1e-3);
+for (let i = 0; i < Number(values.warmup); i++) await profiled.step(i);
 entries.clear();
 const steps = Number(values.steps);
 const t0 = performance.now();
-for (let i = 0; i < steps; i++) await native.step(x, y, seedKey(1000 + i), 1e-3);
+for (let i = 0; i < steps; i++) await profiled.step(1000 + i);
 const total = (performance.now() - t0) / steps;
 
 const rows = [...entries].sort((a, b) => b[1].ms - a[1].ms);
 const inKernels = rows.reduce((s, [, e]) => s + e.ms, 0) / steps;
 const out = [
-  `native step, ${values.model}, batch 256, mean of ${steps} steps after ${values.warmup}: ${total.toFixed(2)} ms/step`,
+  `native step, ${values.model}, ${profiled.what}, ${values.threads} thread(s), mean of ${steps} steps after ${values.warmup}: ${total.toFixed(2)} ms/step`,
   "",
   "| part | ms/step | share | calls/step | GFLOP/s |",
   "|---|---|---|---|---|",

@@ -22,7 +22,7 @@ const FAILED = 3; // set by a worker whose share threw (a trap); the caller thro
 const READY = 4; // workers that have started (instantiated the module on the shared memory)
 const HEADER_BYTES = 64;
 /** Argument slots per thread; slot 0 is the argument count (-1: nothing to do this call). */
-export const ARG_SLOTS = 16;
+export const ARG_SLOTS = 20;
 
 /** Spins before sleeping (Atomics.load round trips, about 10 ns each). */
 const SPIN = 20_000;

@@ -6,10 +6,13 @@
  *   G = s · (softmax(z) − onehot(y)),  ∂L/∂h = Gᵀ E  ([C, d]),  ∂L/∂E += G h  ([V, d])
  *
  * 1. `head_stats` (blocks b0..b1): z's rows of each block, while they are in cache its per-column
- *    max and Σ exp(z − max) over the block, and the target's logit where the target is in the block.
+ *    max, the target's logit where the target is in the block, and exp(z − max) in place of z with
+ *    its sum over the block.
  * 2. the caller combines the blocks in order (`m = max`, `S = Σ_b S_b · exp(m_b − m)` in f64).
- * 3. `head_grads` (groups g0..g1 of HEAD_GROUP blocks): G per block in place of z, ∂L/∂E's rows of
- *    the block, and the group's part of ∂L/∂h; the caller adds the groups' parts in order.
+ * 3. `head_grads` (groups g0..g1 of HEAD_GROUP blocks): G per block in place of z (the stored
+ *    exponentials times exp(max_block − m) · s / S, one exponential per column and block instead of one
+ *    per logit), ∂L/∂E's rows of the block, and the group's part of ∂L/∂h; the caller adds the
+ *    groups' parts in order.
  *
  * Blocks and groups are fixed by V alone, every output row belongs to one block and every reduction
  * is finished in a fixed order by the caller, so the results do not depend on how many threads
@@ -37,7 +40,8 @@ int head_group_blocks(void) { return HEAD_GROUP; }
 
 /*
  * Blocks [b0, b1): z[v, c] = Σ_k E[v, k] h[c, k] for the block's rows; bmax[b·C + c] and
- * bsum[b·C + c] = Σ_{v in block} exp(z[v, c] − bmax); picked[c] = z[y[c], c] when y[c] is in the block.
+ * bsum[b·C + c] = Σ_{v in block} exp(z[v, c] − bmax), z[v, c] replaced by exp(z[v, c] − bmax);
+ * picked[c] = z[y[c], c] when y[c] is in the block.
  */
 EXPORT("head_stats")
 void head_stats(const float *E, int V, int d, const float *h, const int32_t *y, int C, float *z, float *bmax, float *bsum,
@@ -52,39 +56,44 @@ void head_stats(const float *E, int V, int d, const float *h, const int32_t *y, 
       const float *zp = z + (long)v * C;
       for (int c = 0; c < C; c += 4) wasm_v128_store(mx + c, wasm_f32x4_max(wasm_v128_load(mx + c), wasm_v128_load(zp + c)));
     }
+    for (int c = 0; c < C; c++)
+      if (y[c] >= v0 && y[c] < v1) picked[c] = z[(long)y[c] * C + c];
+    /* exp(z − bmax) replaces z: head_grads scales it instead of taking the exponential again. */
     for (int c = 0; c < C; c += 4) wasm_v128_store(sm + c, wasm_f32x4_splat(0.0f));
     for (int v = v0; v < v1; v++) {
-      const float *zp = z + (long)v * C;
+      float *zp = z + (long)v * C;
       for (int c = 0; c < C; c += 4) {
         v128_t e = exp_nonpositive(wasm_f32x4_sub(wasm_v128_load(zp + c), wasm_v128_load(mx + c)));
         wasm_v128_store(sm + c, wasm_f32x4_add(wasm_v128_load(sm + c), e));
+        wasm_v128_store(zp + c, e);
       }
     }
-    for (int c = 0; c < C; c++)
-      if (y[c] >= v0 && y[c] < v1) picked[c] = z[(long)y[c] * C + c];
   }
 }
 
 /*
  * Groups [g0, g1): for each block of the group, G = exp(z − m) · w − s · onehot(y) in place of z
- * (w[c] = s / S_c, 0 for padding), dE[v, :] += Σ_c G[v, c] h[c, :], and
+ * (z holding exp(z − bmax) from head_stats; w[c] = s / S_c, 0 for padding; f: [groups, C] scratch),
+ * dE[v, :] += Σ_c G[v, c] h[c, :], and
  * dhParts[g] (+)= Σ_{v in group} G[v, c] E[v, :] ([C, d] per group, overwritten by the group's first block).
  */
 EXPORT("head_grads")
 void head_grads(const float *E, int V, int d, const float *h, const int32_t *y, int C, int cValid, float s, float *z,
-                const float *m, const float *w, float *dE, float *dhParts, int g0, int g1) {
+                const float *bmax, const float *m, const float *w, float *f, float *dE, float *dhParts, int g0, int g1) {
   int blocks = (V + HB - 1) / HB;
   for (int g = g0; g < g1; g++) {
     float *dh = dhParts + (long)g * C * d;
+    float *fg = f + (long)g * C; /* this group's per-column factor, one row per group so that threads never share it */
     int bEnd = (g + 1) * HEAD_GROUP < blocks ? (g + 1) * HEAD_GROUP : blocks;
     for (int b = g * HEAD_GROUP; b < bEnd; b++) {
       int v0 = b * HB, v1 = block_end(b, V);
+      /* z holds exp(z − bmax_b) (head_stats): G = exp(z − m) · w = z · exp(bmax_b − m) · w. */
+      const float *mx = bmax + (long)b * C;
+      for (int c = 0; c < C; c += 4)
+        wasm_v128_store(fg + c, wasm_f32x4_mul(exp_nonpositive(wasm_f32x4_sub(wasm_v128_load(mx + c), wasm_v128_load(m + c))), wasm_v128_load(w + c)));
       for (int v = v0; v < v1; v++) {
         float *zp = z + (long)v * C;
-        for (int c = 0; c < C; c += 4) {
-          v128_t e = exp_nonpositive(wasm_f32x4_sub(wasm_v128_load(zp + c), wasm_v128_load(m + c)));
-          wasm_v128_store(zp + c, wasm_f32x4_mul(e, wasm_v128_load(w + c)));
-        }
+        for (int c = 0; c < C; c += 4) wasm_v128_store(zp + c, wasm_f32x4_mul(wasm_v128_load(zp + c), wasm_v128_load(fg + c)));
       }
       for (int c = 0; c < cValid; c++)
         if (y[c] >= v0 && y[c] < v1) z[(long)y[c] * C + c] -= s;

@@ -37,7 +37,7 @@ export type MlpExports = {
   head_block_rows(): number;
   head_group_blocks(): number;
   head_stats(E: number, V: number, d: number, h: number, y: number, C: number, z: number, bmax: number, bsum: number, picked: number, b0: number, b1: number): void;
-  head_grads(E: number, V: number, d: number, h: number, y: number, C: number, cValid: number, s: number, z: number, m: number, w: number, dE: number, dhParts: number, g0: number, g1: number): void;
+  head_grads(E: number, V: number, d: number, h: number, y: number, C: number, cValid: number, s: number, z: number, bmax: number, m: number, w: number, f: number, dE: number, dhParts: number, g0: number, g1: number): void;
   /** The core of causal self-attention (`attention.c`) for (sequence, head) pairs [p0, p1): qkv `[B·S, 3d]`, probs `[B, H, S, S]`, a `[B·S, d]`. */
   attention_forward(qkv: number, S: number, H: number, dh: number, scale: number, probs: number, a: number, p0: number, p1: number): void;
   /** Its backward pass: the pairs' slices of dqkv `[B·S, 3d]` from da `[B·S, d]`; scratch of S floats per pair. */

@@ -73,8 +73,8 @@ export function parallelKernels(k: MlpExports, pool: KernelPool | null, minWork 
     // The LM head: blocks of the vocabulary (pass 1) and groups of blocks (pass 2) are disjoint outputs.
     head_stats: (E, V, d, h, y, C, z, bmax, bsum, picked, b0, b1) =>
       split("head_stats", b1 - b0, 1, (b1 - b0) * 256 * C * d, (i, n) => [E, V, d, h, y, C, z, bmax, bsum, picked, b0 + i, b0 + i + n]),
-    head_grads: (E, V, d, h, y, C, cValid, s, z, m, w, dE, dhParts, g0, g1) =>
-      split("head_grads", g1 - g0, 1, (g1 - g0) * 4096 * C * d, (i, n) => [E, V, d, h, y, C, cValid, s, z, m, w, dE, dhParts, g0 + i, g0 + i + n]),
+    head_grads: (E, V, d, h, y, C, cValid, s, z, bmax, m, w, f, dE, dhParts, g0, g1) =>
+      split("head_grads", g1 - g0, 1, (g1 - g0) * 4096 * C * d, (i, n) => [E, V, d, h, y, C, cValid, s, z, bmax, m, w, f, dE, dhParts, g0 + i, g0 + i + n]),
     // Attention: each (sequence, head) pair is computed whole by one thread into its own slices.
     attention_forward: (qkv, S, H, dh, scale, probs, a, p0, p1) =>
       split("attention_forward", p1 - p0, 1, (p1 - p0) * S * S * dh, (i, n) => [qkv, S, H, dh, scale, probs, a, p0 + i, p0 + i + n]),

@@ -48,6 +48,8 @@ export class NativeLmStep extends NativeStep<LmModelParams> {
   /** Head scratch: a padded chunk of hidden rows and targets, z `[V, C]`, block maxima and sums `[blocks, C]`, per-column m, S-weights, target logits, ∂L/∂h parts `[groups, C, d]`. */
   private readonly hPad: Buf; private readonly yPad: Buf; private readonly z: Buf; private readonly bmax: Buf; private readonly bsum: Buf;
   private readonly m: Buf; private readonly w: Buf; private readonly picked: Buf; private readonly dhParts: Buf;
+  /** `[groups, C]` head_grads' per-group column factors exp(max_block − m) · w. */
+  private readonly factors: Buf;
 
   private constructor(
     readonly cfg: LmModelConfig,
@@ -75,6 +77,7 @@ export class NativeLmStep extends NativeStep<LmModelParams> {
     this.hPad = mem.take(C * d); this.yPad = mem.take(C); this.z = mem.take(V * C);
     this.bmax = mem.take(this.blocks * C); this.bsum = mem.take(this.blocks * C);
     this.m = mem.take(C); this.w = mem.take(C); this.picked = mem.take(C); this.dhParts = mem.take(this.groups * C * d);
+    this.factors = mem.take(this.groups * C);
     ({ k: this.k, pool: this.pool } = memory.commit());
     this.stack.bind();
   }
@@ -172,7 +175,7 @@ export class NativeLmStep extends NativeStep<LmModelParams> {
           if (picked[c] >= mx) correct++;
         }
       }
-      k.head_grads(E, V, d, h, y, C, n, scale, this.z.at, this.m.at, this.w.at, dE, this.dhParts.at, 0, this.groups);
+      k.head_grads(E, V, d, h, y, C, n, scale, this.z.at, this.bmax.at, this.m.at, this.w.at, this.factors.at, dE, this.dhParts.at, 0, this.groups);
       // ∂L/∂Z of the chunk: the groups' parts added in order.
       const out = this.dZ.at + s0 * d * 4;
       k.zero(out, n * d);
