@@ -130,6 +130,8 @@ export function buildProgram(): Command {
     .addOption(new Option("--dispatch <mode>", `expert computation: auto picks dense-masked or sparse by cost (default ${D.dispatch})`).choices([...DISPATCH_MODES]))
     .option("--dispatch-capacity <f>", 'slots per expert: "exact" or a capacity factor f (C = ⌈f·T/N⌉, overflow dropped)', capacityArg)
     .option("--experts <list>", "explicit experts per layer, e.g. 8,4,4,2 (implies --schedule custom)", expertsArg)
+    .option("--segments <m>", `fine-grained experts (DeepSeekMoE): each expert split into m of h/m, a router's k becomes m·k (default ${D.segments})`, intArg("--segments", 1))
+    .option("--shared-experts <s>", `always-on shared experts beside the routed ones in every MoE block (DeepSeekMoE; default ${D.sharedExperts})`, intArg("--shared-experts", 0))
     .addOption(new Option("--budget <mode>", `matched: rescale the schedule to uniform's L·E_max experts in all, keeping its shape (default ${D.budget})`).choices(["free", "matched"]))
     .option("--epochs <n>", `training epochs (default ${D.epochs})`, intArg("--epochs", 1))
     .option("--seed <n>", `random seed (default ${D.seed})`, intArg("--seed", 0))

@@ -27,6 +27,8 @@ export type TrainFlags = {
   dispatchCapacity?: "exact" | number;
   schedule?: string;
   experts?: number[];
+  segments?: number;
+  sharedExperts?: number;
   budget?: string;
   epochs?: number;
   seed?: number;
@@ -94,6 +96,8 @@ export function configFromFlags(flags: TrainFlags): TrainConfigInput {
   set("model", flags.model);
   set("schedule", flags.schedule);
   set("experts", flags.experts);
+  set("segments", flags.segments);
+  set("sharedExperts", flags.sharedExperts);
   set("budget", flags.budget);
   set("epochs", flags.epochs);
   set("seed", flags.seed);
