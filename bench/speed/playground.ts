@@ -36,11 +36,11 @@ async function playground(threads: number): Promise<number> {
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   try {
     const page = await browser.newPage();
-    await page.goto(`${board.url}?threads=${threads}#playground`, { waitUntil: "load" });
+    await page.goto(`${board.url}#playground`, { waitUntil: "load" });
     await page.locator('[data-testid="playground-router"] option[value="percentile"]').waitFor({ state: "attached" });
     await page.selectOption('[data-testid="playground-router"]', "percentile");
     await page.selectOption('[data-testid="playground-schedule"]', "descending");
-    const fields: Record<string, number> = { "pg-layers": MODEL.layers, "pg-emax": MODEL.eMax, "pg-emin": MODEL.eMin, "pg-d": MODEL.d, "pg-h": MODEL.h, "pg-lr": MODEL.lr, "pg-batch": MODEL.batch, "pg-steps": steps, "pg-eval-every": steps, "pg-train-size": 20000, "pg-eval-size": 100 };
+    const fields: Record<string, number> = { "pg-layers": MODEL.layers, "pg-emax": MODEL.eMax, "pg-emin": MODEL.eMin, "pg-d": MODEL.d, "pg-h": MODEL.h, "pg-lr": MODEL.lr, "pg-batch": MODEL.batch, "pg-steps": steps, "pg-eval-every": steps, "pg-train-size": 20000, "pg-eval-size": 100, "pg-threads": threads };
     for (const [id, v] of Object.entries(fields)) await page.locator(`#${id}`).fill(String(v));
     await page.locator('[data-testid="playground-start"]').click();
     await page.waitForFunction((n) => {

@@ -39,6 +39,7 @@ export const PLAYGROUND_HTML = `
 <label>evaluate every <input id="pg-eval-every" type="number" min="1" value="50"></label>
 <label>training images <input id="pg-train-size" type="number" min="100" value="20000"></label>
 <label>test images <input id="pg-eval-size" type="number" min="10" value="1000"></label>
+<label>threads <input id="pg-threads" type="number" min="1" value="1" title="kernel threads: more than 1 only where the page is cross-origin isolated"></label>
 <button id="pg-start" data-testid="playground-start">start</button><button id="pg-pause" data-testid="playground-pause" disabled>pause</button><button id="pg-reset">reset</button><button id="pg-download" data-testid="playground-download" disabled>download run folder</button>
 <p id="pg-status">step <span data-testid="playground-step" id="pg-step">0</span> · test accuracy <span data-testid="playground-accuracy" id="pg-accuracy">–</span>% · <span id="pg-speed"></span></p>
 <p id="pg-error"></p>
@@ -57,6 +58,8 @@ const $ = (id) => document.getElementById(id);
 async function pgOptions() {
   const o = await getJson("/api/playground/options");
   const fill = (sel, values) => sel.replaceChildren(...values.map((v) => { const op = document.createElement("option"); op.value = op.textContent = v; return op; }));
+  // Kernel threads share memory with Web Workers only in a cross-origin isolated page (the board sends COOP/COEP).
+  $("pg-threads").max = String(crossOriginIsolated ? navigator.hardwareConcurrency || 1 : 1);
   fill($("pg-dataset"), o.datasets); fill($("pg-router"), o.routers); fill($("pg-schedule"), o.schedules);
 }
 function pgSet(step, accuracy, running) {
@@ -98,8 +101,7 @@ async function pgStart() {
   const res = await fetch("/api/playground/config", { method: "POST", body: JSON.stringify(choices) });
   if (!res.ok) { $("pg-error").textContent = await res.text(); return; }
   const { config, model, stats, classNames } = await res.json();
-  const threads = new URLSearchParams(location.search).get("threads");
-  pg.run = { config, model, stats, classNames, ...(threads ? { threads: Number(threads) } : {}) };
+  pg.run = { config, model, stats, classNames, threads: num("pg-threads") };
   pg.lines = []; pg.started = true; pg.paused = false;
   pg.worker = new Worker("/playground.js", { type: "module" });
   pg.worker.onmessage = (e) => pgReply(e.data);

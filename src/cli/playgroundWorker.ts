@@ -36,7 +36,7 @@ export type PlaygroundRun = {
   model: ImageModelConfig;
   /** How the dataset's 8-bit pixels are normalised for the model (a drawn image is read the same way). */
   stats: ChannelStats;
-  /** Native threads (default every core where the page is cross-origin isolated). */
+  /** Kernel threads (at most every core, and 1 where the page is not cross-origin isolated). @default 1 */
   threads?: number;
 };
 
@@ -69,9 +69,13 @@ const spawnBrowserWorker: SpawnWorker = (data) => {
   return { stop: () => w.terminate() };
 };
 
-/** The native step's threads: `asked` (default every core) where memory can be shared with workers, else one. */
-function browserPool(asked?: number): NativeThreads {
-  const threads = Math.max(1, Math.min(asked ?? nativeThreads(), nativeThreads()));
+/**
+ * The native step's threads: `asked`, at most `nativeThreads()` (every core where memory can be
+ * shared with workers, else one). One by default: on our loaded 2-core machine the Playground's model
+ * ran about 9× slower on two (docs/board.md).
+ */
+function browserPool(asked = 1): NativeThreads {
+  const threads = Math.max(1, Math.min(asked, nativeThreads()));
   return threads > 1 ? { threads, spawn: spawnBrowserWorker } : { threads: 1, spawn: () => ({ stop() {} }) };
 }
 

@@ -47,11 +47,12 @@ test("the playground trains DynaMoE on MNIST in the page to 90% and reads a draw
     await page.locator('[data-testid="playground-router"] option[value="percentile"]').waitFor({ state: "attached" });
     await page.selectOption('[data-testid="playground-router"]', "percentile");
     await page.selectOption('[data-testid="playground-schedule"]', "descending");
-    // A small model: 2 layers of 8 → 2 experts, d = h = 64, batch 64, 400 steps on 20k images, evaluated on 1000 test images.
+    // A small model: 2 layers of 8 → 2 experts, d = h = 64, batch 64, 400 steps on 20k images, evaluated on 1000 test images, 2 threads.
     const fill = (id: string, v: string) => page.locator(`#${id}`).fill(v);
     await fill("pg-layers", "2"); await fill("pg-emax", "8"); await fill("pg-emin", "2"); await fill("pg-d", "64"); await fill("pg-h", "64");
     await fill("pg-lr", "0.003"); await fill("pg-batch", "64"); await fill("pg-steps", "400"); await fill("pg-eval-every", "100");
     await fill("pg-train-size", "20000"); await fill("pg-eval-size", "1000");
+    await fill("pg-threads", "2"); // the kernels on a pool of Web Workers over shared memory
     await page.locator('[data-testid="playground-start"]').click();
     await page.waitForFunction(() => (window as unknown as { dynamoeBoard: { state(): PlaygroundState } }).dynamoeBoard.state().step >= 10, undefined, { timeout: 60_000 });
     // Pause holds the step; resume goes on.
@@ -70,6 +71,7 @@ test("the playground trains DynaMoE on MNIST in the page to 90% and reads a draw
       { timeout: 150_000 },
     );
     const done = await state();
+    assert.equal(done.threads, 2);
     const shown = Number(await page.locator('[data-testid="playground-accuracy"]').textContent());
     t.diagnostic(`step ${done.step}, test accuracy ${shown}%, ${done.stepsPerSecond?.toFixed(1)} steps/s on ${done.threads} thread(s)`);
     assert.ok(shown >= 90, `test accuracy ${shown}% < 90%`);
