@@ -126,7 +126,7 @@ function pgPause() {
   if (!pg.worker) return;
   pg.paused = !pg.paused;
   pg.worker.postMessage({ type: pg.paused ? "pause" : "resume" });
-  pgSet(pg.step, undefined, !pg.paused);
+  pgSet(pg.step, undefined, pg.running); // the worker says when it has stopped (after the step in flight)
 }
 function pgReset() {
   pg.worker?.terminate(); pg.worker = null; pg.started = false; pg.paused = false; pg.lines = [];
@@ -137,13 +137,29 @@ function pgReset() {
 let pgDrawing = false;
 function pgStroke(e) {
   const c = $("pg-canvas"), r = c.getBoundingClientRect(), g = c.getContext("2d");
-  g.fillStyle = "#fff"; g.beginPath(); g.arc(e.clientX - r.left, e.clientY - r.top, 11, 0, 2 * Math.PI); g.fill();
+  g.fillStyle = "#fff"; g.beginPath(); g.arc(e.clientX - r.left, e.clientY - r.top, 12, 0, 2 * Math.PI); g.fill();
 }
+// MNIST's recipe (LeCun et al.): the ink's bounding box scaled to fit 20 x 20, placed in 28 x 28 with its centre of mass at the centre.
 function pgPixels() {
+  const c = $("pg-canvas"), W = c.width, H = c.height;
+  const ink = c.getContext("2d").getImageData(0, 0, W, H).data;
+  let x0 = W, y0 = H, x1 = -1, y1 = -1;
+  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) if (ink[4 * (y * W + x)] > 0) { x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y); }
   const small = document.createElement("canvas"); small.width = small.height = 28;
-  const g = small.getContext("2d"); g.imageSmoothingEnabled = true; g.drawImage($("pg-canvas"), 0, 0, 28, 28);
-  const rgba = g.getImageData(0, 0, 28, 28).data;
-  return Uint8Array.from({ length: 784 }, (_, i) => rgba[4 * i]);
+  const g = small.getContext("2d"); g.fillStyle = "#000"; g.fillRect(0, 0, 28, 28);
+  if (x1 < 0) return new Uint8Array(784);
+  const bw = x1 - x0 + 1, bh = y1 - y0 + 1, s = 20 / Math.max(bw, bh);
+  g.imageSmoothingEnabled = true; g.imageSmoothingQuality = "high";
+  g.drawImage(c, x0, y0, bw, bh, (28 - bw * s) / 2, (28 - bh * s) / 2, bw * s, bh * s);
+  let px = g.getImageData(0, 0, 28, 28).data, m = 0, mx = 0, my = 0;
+  for (let i = 0; i < 784; i++) { const v = px[4 * i]; m += v; mx += v * (i % 28); my += v * Math.floor(i / 28); }
+  const dx = Math.round(13.5 - mx / m), dy = Math.round(13.5 - my / m);
+  const out = new Uint8Array(784);
+  for (let y = 0; y < 28; y++) for (let x = 0; x < 28; x++) {
+    const sx = x - dx, sy = y - dy;
+    if (sx >= 0 && sx < 28 && sy >= 0 && sy < 28) out[y * 28 + x] = px[4 * (sy * 28 + sx)];
+  }
+  return out;
 }
 function pgPredict() { if (pg.worker) pg.worker.postMessage({ type: "predict", pixels: pgPixels() }); }
 function pgShowPrediction(m) {

@@ -63,6 +63,7 @@ export const PLAYGROUND_ROUTERS: readonly RouterKind[] = ["percentile", ...HOST_
 export function playgroundConfig(choices: PlaygroundChoices, data: Pick<ImageDataset, "inputDim" | "numClasses">) {
   if (!PLAYGROUND_ROUTERS.includes(choices.router)) throw new UserError(`playground: router ${choices.router} has no native form; pick one of ${PLAYGROUND_ROUTERS.join(", ")}`);
   const { router, seed, steps, evalEvery, trainSize, evalSize, ...rest } = choices;
+  if (!(trainSize >= choices.batchSize)) throw new UserError(`playground: ${trainSize} training images do not fill one batch of ${choices.batchSize}`);
   // What ran, as `dynamoe train` would run it: no validation split, the first trainSize images, epochs enough for the steps.
   const epochs = Math.max(1, Math.ceil(steps / Math.floor(trainSize / choices.batchSize)));
   const config: TrainConfig = resolveConfig({

@@ -193,7 +193,7 @@ async function train(run: PlaygroundRun): Promise<void> {
       post({ type: "line", line: { type: "train", step: done, epoch, loss: window.loss / n, accuracy: window.correct / (n * b), lr: window.lr / n, gradNorm: window.gradNorm / n, stepMs: window.ms / n } });
       window = { steps: 0, loss: 0, correct: 0, lr: 0, gradNorm: 0, ms: 0 };
     }
-    if (done % evalEvery === 0 || done === steps) await exclusive(() => evalNow(done, done / stepsPerEpoch));
+    if (done % evalEvery === 0 || done === steps) await exclusive(() => evalNow(done, Math.round((1000 * done) / stepsPerEpoch) / 1000)); // fractional epochs, as train.ts logs mid-epoch evaluations
     post({ type: "state", step: done, running: done < steps, threads: step.threads, stepsPerSecond: timed.ms ? (1000 * timed.steps) / timed.ms : null });
   }
   training = false;
