@@ -10,8 +10,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { startBoard } from "../../src/cli/boardCommand.js";
 import { SMALL, writeFixtureRun } from "../report/fixtures.js";
-
-const CHROMIUM = process.env.DYNAMOE_CHROMIUM ?? "/usr/bin/chromium";
+import { CHROMIUM, CHROMIUM_ARGS } from "./chromium.js";
 
 test("the board lists runs, draws the selected one's curves and routing, and follows a run live", async (t) => {
   if (!existsSync(CHROMIUM)) {
@@ -23,7 +22,7 @@ test("the board lists runs, draws the selected one's curves and routing, and fol
   const live = writeFixtureRun(root, { name: "b/switch", config: { ...SMALL, model: "moe", router: { kind: "switch" } }, kHists: [[0, 10, 0, 0, 0], [0, 10, 0, 0, 0]], losses: [1.5], finished: false });
   const board = await startBoard(root, 0);
   const { chromium } = await import("playwright-core");
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   try {
     const page = await browser.newPage();
     const errors: string[] = [];
