@@ -87,6 +87,6 @@ export async function startBoard(dir: string, port: number): Promise<Board> {
 
 export async function boardCommand(dir: string | undefined, opts: { port?: number }): Promise<void> {
   const board = await startBoard(dir ?? "runs", opts.port ?? 6060);
-  process.stdout.write(`dynamoe board: ${board.url} (runs under ${dir ?? "runs"}; Ctrl-C to stop)\n`);
+  process.stdout.write(`dynamoe board: ${board.url} (runs under ${dir ?? "runs"}; the Playground at ${board.url}#playground; Ctrl-C to stop)\n`);
   await new Promise<void>((resolve) => process.once("SIGINT", () => board.close().then(resolve)));
 }

