@@ -7,9 +7,10 @@
  * (the final test evaluation's routing analytics), so an archived results folder is enough.
  */
 import { basename, resolve, sep } from "node:path";
-import { ROUTER_KINDS, type RouterKind } from "../moe/routers/registry.js";
+import { ROUTER_KINDS, routerDefaults, type RouterKind } from "../moe/routers/registry.js";
 import type { Collection, RunGroup } from "./collect.js";
-import { groupLabel, labelKeys } from "./groupRuns.js";
+import { flattenConfig, formatValue } from "./groupRuns.js";
+import { defaultConfig } from "../train/config.js";
 import { kDistribution } from "./kDistribution.js";
 import { formatMeanStd, type MeanStd } from "./meanStd.js";
 import { paretoFront } from "./paretoFront.js";
@@ -92,16 +93,30 @@ function byRegistry(a: RunGroup, b: RunGroup): number {
   return rank(a) - rank(b) || String(a.router).localeCompare(String(b.router));
 }
 
+/**
+ * A row's name where two groups share a router kind: the kind, then the keys on which the groups
+ * differ where this group is off the defaults (the kind's own for router keys):
+ * `aux-free, segments=4, sharedExperts=1`, and plain `aux-free` for the group at the defaults.
+ */
+function routerLabel(config: Record<string, unknown>, kind: string, keys: string[]): string {
+  const flat = flattenConfig(config);
+  const defaults = flattenConfig({ ...defaultConfig(), router: routerDefaults(kind as RouterKind) } as unknown as Record<string, unknown>);
+  const parts = keys.filter((k) => k !== "router.kind" && flat[k] !== undefined && formatValue(flat[k]) !== formatValue(defaults[k]));
+  return [kind, ...parts.map((k) => `${k}=${formatValue(flat[k])}`)].join(", ");
+}
+
 /** The rows of one dataset's MoE groups, with the Pareto front marked. */
 function comparison(dataset: string, groups: RunGroup[]): RouterComparison {
   const sorted = [...groups].sort(byRegistry);
   const kinds = sorted.map((g) => g.router ?? "?");
   const unique = new Set(kinds).size === kinds.length;
-  const keys = labelKeys(sorted.map((g) => g.config));
+  // Every key on which the groups differ (not only the fewest that tell them apart), so a name says all that is off the defaults.
+  const flats = sorted.map((g) => flattenConfig(g.config));
+  const keys = [...new Set(flats.flatMap((f) => Object.keys(f)))].filter((k) => new Set(flats.map((f) => formatValue(f[k]))).size > 1).sort();
   const rows: RouterRow[] = sorted.map((g, i) => {
     const layers = meanLayers(g.runs);
     return {
-      router: unique ? kinds[i] : groupLabel(g.config, keys),
+      router: unique ? kinds[i] : routerLabel(g.config, kinds[i], keys),
       seeds: g.seeds,
       unfinished: g.unfinished.length,
       testAccuracy: g.accuracy,

@@ -163,3 +163,16 @@ test("an archived results folder (config, summary, metrics) gives the same compa
   const here = routerComparisons(collectRuns(root)).map((c) => ({ ...c, rows: c.rows.map((r) => ({ ...r, unfinished: 0 })) }));
   assert.deepEqual(fromArchive, here);
 });
+
+test("two groups of one router kind are named by the kind and what the second sets off its defaults", () => {
+  const dir = mkdtempSync(join(tmpdir(), "dynamoe-routers-names-"));
+  writeFixtureRun(dir, { name: "routers-mnist/router=aux-free,seed=0", config: { ...uniform, router: { kind: "aux-free" }, seed: 0 }, accuracy: 0.97, kHists: [K2, K2] });
+  writeFixtureRun(dir, {
+    name: "routers-mnist/router=aux-free,segments=4,sharedExperts=1,seed=0",
+    config: { ...uniform, router: { kind: "aux-free" }, segments: 4, sharedExperts: 1, seed: 0 },
+    accuracy: 0.98,
+    kHists: [K2, K2],
+  });
+  const rows = routerComparisons(collectRuns(dir))[0].rows.map((r) => r.router);
+  assert.deepEqual(rows, ["aux-free", "aux-free, segments=4, sharedExperts=1"]);
+});
