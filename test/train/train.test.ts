@@ -68,7 +68,15 @@ test("same seed, same numbers", async () => {
   assert.deepEqual(comparable(a), comparable(b));
 });
 
-test("an interrupted run, resumed, ends with exactly the metrics and weights of an uninterrupted one", async () => {
+/** Routers whose state (a balancing bias, ReMoE's λ) moves each step: resume must carry it exactly. */
+const RESUMED: [string, TrainConfigInput, string | null][] = [
+  ["percentile", tiny, null],
+  ["aux-free (balancing bias at γ 0.05)", { ...tiny, router: { kind: "aux-free", biasRate: 0.05 } }, "params.blocks.0.moe.router.bias"],
+  ["remoe (adaptive λ)", { ...tiny, router: { kind: "remoe", l1Init: 0.01 } }, "params.blocks.0.moe.router.l1"],
+];
+
+for (const [label, cfg, stateLeaf] of RESUMED) test(`an interrupted run, resumed, ends with exactly the metrics and weights of an uninterrupted one: ${label}`, async () => {
+  const tiny = cfg; // this router's tiny run
   const whole = tmp();
   const split = tmp();
   tree.dispose((await train(tiny, { outDir: whole, dataset: mnist })).params);
@@ -87,6 +95,11 @@ test("an interrupted run, resumed, ends with exactly the metrics and weights of 
   const sw = JSON.parse(readFileSync(join(whole, "summary.json"), "utf8"));
   const ss = JSON.parse(readFileSync(join(split, "summary.json"), "utf8"));
   assert.deepEqual(ss.test, sw.test);
+  if (stateLeaf) {
+    // The state is in the checkpoint and moved away from where it starts (0, or l1Init).
+    const start = stateLeaf.endsWith(".l1") ? Math.fround(0.01) : 0;
+    assert.ok(Array.from(w.tensors[stateLeaf].data as Float32Array).some((v) => v !== start), `${stateLeaf} moved`);
+  }
 });
 
 test("a run folder is never overwritten silently", async () => {
