@@ -11,7 +11,8 @@
  * k = 4, nullRatio = 1): `W · Σ_i f_i P_i`, with `f_i` the share of tokens that selected i (in any of
  * their k slots), the null experts' f replaced by their mean (they are interchangeable, so only
  * their total use is balanced), and `P_i` the mean gate; times `balanceCoef`, with f constant in the
- * gradient. No gate noise, T = 1 (Mixtral's router, which AdaMoE extends).
+ * gradient. No gate noise, T = 1 (Mixtral's router, which AdaMoE extends). balanceCoef 0.1, chosen on
+ * the validation split (docs/results.md).
  */
 import { lax, numpy as np } from "../../engine/jax.js";
 import { combineWeights } from "../combineWeights.js";
@@ -56,7 +57,7 @@ export const adamoeRule: RoutingRule<"adamoe"> = {
   noisy: false,
   weights: "renormalised",
   keys: ["k", "nullRatio", "balanceCoef", "renormalize"],
-  defaults: { k: 4, temperature: 1 },
+  defaults: { k: 4, temperature: 1, balanceCoef: 0.1 },
   losses: ["nullBalance"],
   routerWidth: (experts, cfg) => experts + nullExperts(experts, cfg.nullRatio),
   maxActive: (experts, cfg) => Math.max(1, Math.min(cfg.k, experts)),
