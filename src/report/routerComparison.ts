@@ -28,8 +28,6 @@ export const ROUTERS_SWEEP_PREFIX = "routers-";
  */
 export const K_VARIES_SHARE = 0.05;
 
-/** The rules that run at their papers' defaults; the older rules' defaults were chosen on the validation split (docs/results.md). */
-export const PAPERS_DEFAULTS: readonly RouterKind[] = ["aux-free", "remoe", "adamoe", "top-any"];
 
 /** One MoE layer of a router, each value from the final test evaluation of a seed, then averaged over seeds. */
 export type RouterLayer = {
@@ -172,7 +170,7 @@ export function routerTableRows(cmp: RouterComparison): string[][] {
 export function routerTableNote(): string {
   return (
     "Mean ± sample std over seeds. The test set was evaluated once per run, at the end of training, and chose nothing; " +
-    `the defaults were chosen on the validation split for the older rules (docs/results.md) and are the papers' for ${PAPERS_DEFAULTS.join(", ")}. ` +
+    `every rule's defaults were chosen on the validation split (docs/results.md). ` +
     "k and load per layer come from each seed's final test evaluation, averaged over seeds; " +
     `"k varies": more than ${100 * K_VARIES_SHARE}% of some layer's tokens get a k other than that layer's most common one.`
   );
