@@ -28,7 +28,6 @@ export const ROUTERS_SWEEP_PREFIX = "routers-";
  */
 export const K_VARIES_SHARE = 0.05;
 
-
 /** One MoE layer of a router, each value from the final test evaluation of a seed, then averaged over seeds. */
 export type RouterLayer = {
   /** Mean experts per token. */
