@@ -140,10 +140,14 @@ test("--set reaches any key (dotted, values read as YAML) over the flags and a Y
   assert.deepEqual([c.router.kind, c.router.k, c.router.tau], ["switch", 3, 30]); // the flag over the file, --set over both
   assert.deepEqual(c.experts, [8, 4, 4, 2]);
   assert.equal(c.keepBest, true);
+  const fine = resolveConfig(configFromFlags({ router: "aux-free", segments: 4, sharedExperts: 1 }));
+  assert.deepEqual([fine.router.kind, fine.segments, fine.sharedExperts], ["aux-free", 4, 1]); // --segments, --shared-experts
   assertOneLineErrors([
     [["train", "--set", "bogus=1"], /config: unknown key\(s\) "bogus"/],
     [["train", "--set", "d"], /--set d: expected key=value/],
     [["train", "--set", "router.tau=500"], /config\.router\.tau: Too big/],
+    [["train", "--segments", "0"], /--segments must be/],
+    [["train", "--router", "remoe", "--set", "router.biasRate=0.01"], /config\.router\.biasRate: the balancing bias shifts/],
   ]);
 });
 
