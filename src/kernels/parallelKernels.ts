@@ -1,6 +1,8 @@
 /**
  * The MLP kernels split over a `KernelPool`: each call's output is cut into disjoint ranges of rows
- * (or of elements, in multiples of four), one per thread, and no reduction is ever split. A kernel
+ * (or of elements, in multiples of four), `chunksPerThread` per thread, which the threads claim as
+ * they come free (a thread the machine has descheduled leaves its chunk to the others), and no
+ * reduction is ever split. A kernel
  * computes each output element the same way wherever its range starts (simd.h's tiles accumulate a
  * row in the same order whatever the tile height; element-wise kernels take the SIMD path for every
  * element below n & ~3), so results are bit-identical for any thread count
@@ -10,11 +12,18 @@
  * calling thread; they are a small share of a step. Calls too small to repay a fork and join
  * (`MIN_PARALLEL_WORK`) also run on the calling thread.
  */
-import { KernelPool, type SpawnWorker } from "./kernelPool.js";
+import { KernelPool, MAX_CHUNKS_PER_THREAD, type SpawnWorker } from "./kernelPool.js";
 import { mlpModule, STACK_BYTES, type Arena, type MlpExports } from "./mlpKernel.js";
 
 /** Multiply-adds (or element operations × 8) below which a call runs on the calling thread. */
 export const MIN_PARALLEL_WORK = 1 << 15;
+
+/**
+ * Chunks per thread by default. One: on a quiet machine, 2 and 4 per thread made the image steps on
+ * two threads up to 15% slower (`bench/results/2026-12-06/kernel-pool-chunks.txt`), and under one
+ * competing busy thread they did no better than one.
+ */
+export const CHUNKS_PER_THREAD = 1;
 
 /** `total` cut into `parts` ranges whose starts are multiples of `align`, as even as that allows. */
 export function splitRanges(total: number, parts: number, align: number): [number, number][] {
@@ -34,9 +43,18 @@ export type Kernels = Omit<MlpExports, "memory" | "__heap_base" | "__stack_point
  * `k`'s kernels, the splittable ones run on `pool` (null, or a one-thread pool: all on the calling
  * thread, exactly `k`).
  */
-export function parallelKernels(k: MlpExports, pool: KernelPool | null, minWork = MIN_PARALLEL_WORK): Kernels {
+export function parallelKernels(
+  k: MlpExports,
+  pool: KernelPool | null,
+  minWork = MIN_PARALLEL_WORK,
+  chunksPerThread = CHUNKS_PER_THREAD,
+): Kernels {
   const T = pool?.threads ?? 1;
   if (!pool || T === 1) return k;
+  if (!(chunksPerThread >= 1 && chunksPerThread <= MAX_CHUNKS_PER_THREAD)) {
+    throw new Error(`parallelKernels: chunksPerThread must be 1 to ${MAX_CHUNKS_PER_THREAD}`);
+  }
+  const chunks = T * Math.floor(chunksPerThread);
   /** Run `name` over `total` units cut at multiples of `align`; `argsFor(start, count)` gives a share's arguments. */
   const split = (name: string, total: number, align: number, work: number, argsFor: (start: number, count: number) => number[]) => {
     if (work < minWork || total <= align) {
@@ -44,7 +62,7 @@ export function parallelKernels(k: MlpExports, pool: KernelPool | null, minWork 
       f(...argsFor(0, total));
       return;
     }
-    pool.run(name, splitRanges(total, T, align).map(([s, e]) => (e > s ? argsFor(s, e - s) : null)));
+    pool.run(name, splitRanges(total, chunks, align).map(([s, e]) => (e > s ? argsFor(s, e - s) : null)));
   };
   const ROWS = 4; // simd.h's TILE_ROWS: shares of whole register tiles
   return {

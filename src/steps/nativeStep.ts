@@ -12,8 +12,11 @@ import type { AdamWState } from "./adamw.js";
 import type { NativeParams } from "./nativeParams.js";
 import type { NativeStack } from "./nativeStack.js";
 
-/** The threads a native step runs on: how many, how a worker starts, and (tests) the smallest call worth splitting. */
-export type NativeThreads = { threads: number; spawn: SpawnWorker; minWork?: number };
+/**
+ * The threads a native step runs on: how many, how a worker starts, and (tests) the smallest call
+ * worth splitting and the chunks per thread, as `parallelKernels` takes them.
+ */
+export type NativeThreads = { threads: number; spawn: SpawnWorker; minWork?: number; chunksPerThread?: number };
 export const ONE_THREAD: NativeThreads = { threads: 1, spawn: () => ({ stop() {} }) };
 
 /** A fresh kernel instance, its arena and (after `commit`) its kernels on `threads`. */
@@ -26,7 +29,7 @@ export function nativeMemory(threads: NativeThreads) {
     commit(): { k: Kernels; pool: KernelPool | null } {
       mem.commit();
       const pool = startPool();
-      return { k: parallelKernels(mem.k, pool, threads.minWork), pool };
+      return { k: parallelKernels(mem.k, pool, threads.minWork, threads.chunksPerThread), pool };
     },
   };
 }

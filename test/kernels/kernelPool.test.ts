@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Arena, mlpInstance } from "../../src/kernels/mlpKernel.js";
 import { spawnNodeWorker } from "../../src/kernels/nodeWorkers.js";
+import { MAX_CHUNKS_PER_THREAD } from "../../src/kernels/kernelPool.js";
 import { mlpPool, parallelKernels, splitRanges } from "../../src/kernels/parallelKernels.js";
 
 test("splitRanges: disjoint, covering, aligned starts, as even as the alignment allows", () => {
@@ -28,7 +29,7 @@ test("the pool: every kernel split over 3 threads writes exactly what one thread
   const start = mlpPool(mem, 3, spawnNodeWorker);
   mem.commit();
   const pool = start()!;
-  const par = parallelKernels(k, pool, 0);
+  const par = parallelKernels(k, pool, 0, 3); // 9 chunks on 3 threads
   const a = mem.f32(A), b = mem.f32(B);
   for (let i = 0; i < a.length; i++) a[i] = Math.sin(i * 1.3);
   for (let i = 0; i < b.length; i++) b[i] = Math.cos(i * 0.7);
@@ -49,8 +50,28 @@ test("the pool: every kernel split over 3 threads writes exactly what one thread
   both("layernorm_forward", (kk, o) => kk.layernorm_forward(A.at, B.at, B.at + 64, 9, C, 1e-5, o, A.at + 4 * 1000, S.at));
   both("adamw", (kk, o) => kk.adamw(o, A.at, A.at + 4 * 400, A.at + 4 * 800, 399, 1e-3, 0.9, 0.999, 1e-8, 0.01, 0.1, 0.001, 1));
   // A share that reads far outside the memory traps on its worker: the caller gets an error.
-  assert.throws(() => pool.run("zero", [null, [0x7ffffff0, 64], null]), /zero failed on thread 1/);
+  assert.throws(() => pool.run("zero", [null, [0x7ffffff0, 64], null]), /zero failed on chunk 1/);
   par.zero(O2.at, 8); // the pool still serves calls after a failure
   pool.close();
   assert.throws(() => pool.run("zero", [null, null, null]), /closed/);
+});
+
+test("the pool: a call finishes when no worker ever runs (the caller claims every chunk), with what one thread writes", () => {
+  const k = mlpInstance();
+  const mem = new Arena(k);
+  const R = 37, C = 11, D = 29;
+  const A = mem.take(R * D), B = mem.take(D * C), O1 = mem.take(R * C), O2 = mem.take(R * C);
+  // Workers that never start: a pool with a fixed share per thread would wait for them forever.
+  const start = mlpPool(mem, 4, () => ({ stop() {} }));
+  mem.commit();
+  const pool = start()!;
+  const par = parallelKernels(k, pool, 0, MAX_CHUNKS_PER_THREAD);
+  mem.f32(A).forEach((_, i, a) => (a[i] = Math.sin(i * 0.9)));
+  mem.f32(B).forEach((_, i, b) => (b[i] = Math.cos(i * 0.4)));
+  k.matmul(R, C, D, A.at, D, 1, B.at, C, O1.at, C, 0);
+  par.matmul(R, C, D, A.at, D, 1, B.at, C, O2.at, C, 0);
+  assert.ok(Buffer.from(mem.f32(O1).slice().buffer).equals(Buffer.from(mem.f32(O2).slice().buffer)));
+  assert.throws(() => pool.run("zero", Array.from({ length: 4 * MAX_CHUNKS_PER_THREAD + 1 }, () => null)), /chunks, at most/);
+  assert.throws(() => parallelKernels(k, pool, 0, MAX_CHUNKS_PER_THREAD + 1), /chunksPerThread must be/);
+  pool.close();
 });

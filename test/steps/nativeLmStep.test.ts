@@ -111,7 +111,7 @@ for (const [label, cfg] of THREAD_CASES) test(`native LM step on 1, 2 and 3 thre
   const run = async (threads: number) => {
     const params = initLmModel(seedKey(9), cfg);
     const state = adamw(HYPER).init(tree.ref(params));
-    const native = await NativeLmStep.create(cfg, B, HYPER, 1.0, params, state, { threads, spawn: spawnNodeWorker, minWork: 0 }, CHUNK);
+    const native = await NativeLmStep.create(cfg, B, HYPER, 1.0, params, state, { threads, spawn: spawnNodeWorker, minWork: 0, chunksPerThread: 3 }, CHUNK);
     tree.dispose([params, state]);
     const stats: number[][] = [];
     for (let t = 0; t < 3; t++) {

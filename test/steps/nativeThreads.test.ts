@@ -1,7 +1,8 @@
 /**
  * The native step gives bit-identical numbers on any thread count: statistics, gradients,
  * parameters and optimizer moments after a few steps, with every kernel call split (minWork 0, so
- * even shares of a few rows run on the workers) and at the default split.
+ * even shares of a few rows run on the workers, three chunks per thread, claimed by whichever
+ * thread is free) and at the default split.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -31,7 +32,7 @@ async function bytes(t: ImageModelParams): Promise<Buffer> {
 async function run(cfg: ImageModelConfig, batch: number, threads: number, minWork?: number) {
   const params = initImageModel(seedKey(3), cfg);
   const state = adamw(HYPER).init(tree.ref(params));
-  const native = await NativeImageStep.create(cfg, batch, HYPER, 1.0, params, state, { threads, spawn: spawnNodeWorker, minWork });
+  const native = await NativeImageStep.create(cfg, batch, HYPER, 1.0, params, state, { threads, spawn: spawnNodeWorker, minWork, chunksPerThread: minWork === 0 ? 3 : undefined });
   tree.dispose([params, state]);
   assert.equal(native.threads, threads);
   const r = lcg(11);
