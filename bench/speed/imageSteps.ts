@@ -13,7 +13,8 @@
  * jitted rows run jax-js's worker pool with that many threads).
  *
  * Models: `dense`, `moe-<schedule>` (the percentile router), `moe-<router>` for every router kind
- * (uniform schedule), `moe-top1` (top-k with k = 1).
+ * (uniform schedule), `moe-top<k>` (top-k with that k: `moe-top1` against `moe-top8` is how compute
+ * follows routing, all four MoE layers at k = 1 or at k = 8 of 8).
  *
  * `npm run bench` alone then runs the language-model table (`bench/speed/lm.ts`, defaults); with `--models` only
  * the image table. `npm run bench -- --peer pytorch [...]` runs the comparison with PyTorch instead
@@ -53,7 +54,8 @@ function modelConfig(model: string, dispatch: string): Record<string, unknown> {
   if (model === "dense") return { model: "dense" };
   const name = model.replace(/^moe-/, "");
   const base = { model: "moe", dispatch };
-  if (name === "top1") return { ...base, router: { kind: "topk", k: 1 } };
+  const topK = /^top(\d+)$/.exec(name);
+  if (topK) return { ...base, router: { kind: "topk", k: Number(topK[1]) } };
   if (ROUTER_MODELS.includes(name)) return { ...base, router: { kind: name } };
   return { ...base, schedule: name };
 }

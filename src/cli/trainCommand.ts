@@ -3,11 +3,13 @@ import { parse as parseYaml } from "yaml";
 import { deepMerge, expandDottedKeys } from "../sweep/expandSweep.js";
 import { existsSync, readFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
+import { availableParallelism, loadavg } from "node:os";
 import { UserError } from "../errors.js";
 import { IMAGE_DATASET_NAMES } from "../data/loadImageDataset.js";
 import { ownDatasetName } from "../data/splitArrays.js";
 import { resolveConfig, type TrainConfig, type TrainConfigInput } from "../train/config.js";
 import { train, type TrainEvent, type TrainSummary } from "../train/train.js";
+import { busyMachineNote } from "./busyMachineNote.js";
 import { trainProgress } from "./progress.js";
 
 export type TrainFlags = {
@@ -195,6 +197,8 @@ export async function trainCommand(flags: TrainFlags): Promise<void> {
   };
   process.on("SIGINT", onSigint);
   process.on("SIGTERM", onSigint);
+  const busy = busyMachineNote(Boolean(process.env.DYNAMOE_THREADS), availableParallelism(), loadavg()[0]);
+  if (busy) process.stderr.write(`note: ${busy}\n`);
   const progress = trainProgress(outDir);
   try {
     // The notes of a new run's configuration were printed when it was validated above.
