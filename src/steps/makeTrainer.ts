@@ -91,6 +91,10 @@ export async function makeTrainer(
         const { x, y } = batches(order, start);
         return native instanceof NativeLmStep ? native.step(x as Int32Array, y, key, lr) : native.step(x as Float32Array, y, key, lr);
       },
+      gradient(order, start, key) {
+        const { x, y } = batches(order, start);
+        return native instanceof NativeLmStep ? native.gradient(x as Int32Array, y, key) : native.gradient(x as Float32Array, y, key);
+      },
       readParams: () => native.params(),
       readOpt: () => native.opt(),
     });

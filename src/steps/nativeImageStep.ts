@@ -14,6 +14,7 @@ import type { KernelPool } from "../kernels/kernelPool.js";
 import type { Arena, Buf } from "../kernels/mlpKernel.js";
 import type { Kernels } from "../kernels/parallelKernels.js";
 import type { ImageModelConfig, ImageModelParams } from "../models/imageModel.js";
+import type { HostDraws } from "../moe/drawSchedule.js";
 import type { AdamWOptions, AdamWState } from "./adamw.js";
 import { NativeParams } from "./nativeParams.js";
 import { LN_EPS, NativeStack, nativeStackUnsupported } from "./nativeStack.js";
@@ -77,7 +78,24 @@ export class NativeImageStep extends NativeStep<ImageModelParams> {
    * (consumed), learning rate `lr`. Returns the packed stats of `unpackStepStats`.
    */
   async step(x: Float32Array, y: Int32Array, key: np.Array, lr: number): Promise<Float32Array> {
+    const { loss, correct, active } = this.pass(x, y, await this.draws(key));
+    const { gradNorm, norms } = this.p.update(this.k, lr, this.hyper, this.clip, this.stack.routerPaths());
+    this.stack.updateStates(this.p);
+    return Float32Array.from([loss, gradNorm, correct, ...active, ...norms]);
+  }
+
+  /**
+   * The gradient of the loss on `x`, `y` with router noise from `key` (consumed), at the current
+   * parameters, before clipping, as fresh jax-js arrays; nothing is updated (gradient variance).
+   */
+  async gradient(x: Float32Array, y: Int32Array, key: np.Array): Promise<ImageModelParams> {
     const draws = await this.draws(key);
+    this.stack.uncounted(() => this.pass(x, y, draws));
+    return this.gradients();
+  }
+
+  /** Forward and backward on one batch: the loss (with the auxiliary losses), correct count and active experts; the gradient in G. */
+  private pass(x: Float32Array, y: Int32Array, draws: HostDraws[] | null): { loss: number; correct: number; active: number[] } {
     const { cfg, batch: b, k, p } = this;
     const { d, inputDim, numClasses: c } = cfg;
     const f32 = (buf: Buf) => this.mem.f32(buf);
@@ -120,9 +138,6 @@ export class NativeImageStep extends NativeStep<ImageModelParams> {
     this.stack.backward(k, p, this.dH);
     k.matmul(inputDim, d, b, this.X.at, 1, inputDim, this.dH.at, d, G("embed.w"), d, 0);
     k.sum_rows(this.dH.at, b, d, G("embed.b"));
-
-    const { gradNorm, norms } = p.update(k, lr, this.hyper, this.clip, this.stack.routerPaths());
-    this.stack.updateStates(p);
-    return Float32Array.from([loss, gradNorm, correct, ...active, ...norms]);
+    return { loss, correct, active };
   }
 }

@@ -17,6 +17,7 @@ import type { KernelPool } from "../kernels/kernelPool.js";
 import type { Arena, Buf } from "../kernels/mlpKernel.js";
 import type { Kernels } from "../kernels/parallelKernels.js";
 import type { LmModelConfig, LmModelParams } from "../models/lmModel.js";
+import type { HostDraws } from "../moe/drawSchedule.js";
 import type { AdamWOptions, AdamWState } from "./adamw.js";
 import { NativeAttention } from "./nativeAttention.js";
 import { NativeParams } from "./nativeParams.js";
@@ -103,7 +104,24 @@ export class NativeLmStep extends NativeStep<LmModelParams> {
    * (`correct` counts tokens; `loss` includes the auxiliary losses).
    */
   async step(x: Int32Array, y: Int32Array, key: np.Array, lr: number): Promise<Float32Array> {
+    const { loss, correct, active } = this.pass(x, y, await this.draws(key));
+    const { gradNorm, norms } = this.p.update(this.k, lr, this.hyper, this.clip, this.stack.routerPaths());
+    this.stack.updateStates(this.p);
+    return Float32Array.from([loss, gradNorm, correct, ...active, ...norms]);
+  }
+
+  /**
+   * The gradient of the loss on `x`, `y` with router noise from `key` (consumed), at the current
+   * parameters, before clipping, as fresh jax-js arrays; nothing is updated (gradient variance).
+   */
+  async gradient(x: Int32Array, y: Int32Array, key: np.Array): Promise<LmModelParams> {
     const draws = await this.draws(key);
+    this.stack.uncounted(() => this.pass(x, y, draws));
+    return this.gradients();
+  }
+
+  /** Forward and backward on one batch: the mean loss (with the auxiliary losses), correct count and active experts; the gradient in G. */
+  private pass(x: Int32Array, y: Int32Array, draws: HostDraws[] | null): { loss: number; correct: number; active: number[] } {
     const { cfg, k, p, rows: T, chunk: C } = this;
     const { d, vocab: V, context: S } = cfg;
     const B = this.batch;
@@ -134,10 +152,7 @@ export class NativeLmStep extends NativeStep<LmModelParams> {
     // A token may occur many times: its rows are added on one thread, in order.
     mem.k.scatter_add_rows(G("embed.tokens"), d, this.tok.at, 0, T, this.dH.at);
     for (let b = 0; b < B; b++) k.add(G("embed.positions"), this.dH.at + b * S * d * 4, S * d);
-
-    const { gradNorm, norms } = p.update(k, lr, this.hyper, this.clip, this.stack.routerPaths());
-    this.stack.updateStates(p);
-    return Float32Array.from([loss / T + aux, gradNorm, correct, ...active, ...norms]);
+    return { loss: loss / T + aux, correct, active };
   }
 
   /** The tied head over `T` rows of `Z` in chunks of `C`: the summed loss and correct count; writes `dZ` and adds ∂L/∂E. */

@@ -224,6 +224,16 @@ export class NativeStack {
     return { bias: hasBalanceBias(r) ? view("bias", m.n) : null, l1: hasL1(r) ? view("l1", 1) : null };
   }
 
+  /** Run `f`, whose forward passes must not count toward the routers' state (a gradient measured, not trained on), and put the loads back as they were. */
+  uncounted<T>(f: () => T): T {
+    const saved = this.blocks.map((bl) => bl.moe?.load?.slice());
+    try {
+      return f();
+    } finally {
+      this.blocks.forEach((bl, l) => bl.moe?.load?.set(saved[l]!));
+    }
+  }
+
   /**
    * The end of a training step for the routers' state (`moe/routerState.ts`): each stateful layer's
    * state moves by one step from the loads its forward passes counted, which are then reset. Its

@@ -19,6 +19,12 @@ export type Trainer<P> = {
    * learning rate `lr`; resolves to the packed stats of `unpackStepStats`.
    */
   step(order: Int32Array, start: number, key: np.Array, lr: number): Promise<ArrayLike<number>>;
+  /**
+   * Where the engine computes gradients itself (`native`): the gradient at the current parameters on
+   * examples `order[start .. start+batch)` with router noise from `key` (consumed), before clipping,
+   * nothing updated; the caller owns it. Absent: the task's jitted gradient is used (gradient variance).
+   */
+  gradient?(order: Int32Array, start: number, key: np.Array): Promise<P>;
   /** The current parameters, borrowed: valid until the next step; do not dispose. */
   params(): P;
   /** The current optimizer state, borrowed like `params()`. */
@@ -61,6 +67,7 @@ export function hostTrainer<P>(impl: {
   /** Stop the step's threads (after `finish`). */
   close(): void;
   step(order: Int32Array, start: number, key: np.Array, lr: number): Promise<ArrayLike<number>>;
+  gradient(order: Int32Array, start: number, key: np.Array): Promise<P>;
   readParams(): P;
   readOpt(): AdamWState<P>;
 }): Trainer<P> {
@@ -78,6 +85,7 @@ export function hostTrainer<P>(impl: {
       drop();
       return impl.step(order, start, key, lr);
     },
+    gradient: (order, start, key) => impl.gradient(order, start, key),
     params: () => (params ??= impl.readParams()),
     opt: () => (opt ??= impl.readOpt()),
     finish() {

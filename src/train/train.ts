@@ -282,7 +282,9 @@ async function trainIn(config: TrainConfig, opts: TrainOptions, t0: number): Pro
     params, opt, task.batches,
   );
   const evaluator = task.makeEvaluator();
-  const gradFn = gv ? task.makeGradFn() : null;
+  /** Gradients for the variance measurement: the native engine's own where it runs the step (its params are the resident ones), else the task's jitted one. */
+  const nativeGradient = trainer.gradient?.bind(trainer);
+  const gradFn = !gv ? null : nativeGradient ? (_params: unknown, order: Int32Array, start: number, key: np.Array) => nativeGradient(order, start, key) : task.makeGradFn();
   /** A gradient-variance measurement at the current parameters; written before any checkpoint at the same step, so a resume never loses one. */
   const measureVariance = async () => {
     const r = await measureGradVariance(gradFn!, trainer.params(), { seed: config.seed, step: progress.step, k: gv!.k, trainExamples: task.trainExamples, batchSize: config.batchSize });

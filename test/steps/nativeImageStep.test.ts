@@ -83,3 +83,25 @@ test("the native step says which configurations it cannot run", () => {
   for (const kind of ROUTER_KINDS) assert.equal(nativeImageUnsupported(model("moe", routerDefaults(kind), [4, 4])), null, kind);
   assert.equal(nativeImageUnsupported({ ...model("moe", routerDefaults("percentile"), [4, 4]), capacity: 1.25 }), null);
 });
+
+test("the native step's gradient(): the jitted gradient at the current parameters, and nothing updated", async () => {
+  for (const [label, cfg] of [CASES[1], CASES[4], CASES[12]]) {
+    const opt = adamw(HYPER);
+    const params = initImageModel(seedKey(9), cfg);
+    const state = opt.init(tree.ref(params));
+    const a = await NativeImageStep.create(cfg, B, HYPER, 1.0, params, state);
+    const b = await NativeImageStep.create(cfg, B, HYPER, 1.0, params, state);
+    const gradFn = makeImageGradFn(cfg);
+    await a.step(batch(0).x, batch(0).y, seedKey(50), 3e-3);
+    await b.step(batch(0).x, batch(0).y, seedKey(50), 3e-3);
+    const { x, y } = batch(1);
+    const expected = await leaves(gradFn(a.params(), np.array(x).reshape([B, 20]), np.array(y, { dtype: np.int32 }), seedKey(51)));
+    assertTreesClose(await leaves(await a.gradient(x, y, seedKey(51))), expected, 2e-4, `${label}: gradient`);
+    // The next step of the one that measured equals the next step of the one that did not, bit for bit.
+    const sa = await a.step(batch(2).x, batch(2).y, seedKey(52), 3e-3);
+    const sb = await b.step(batch(2).x, batch(2).y, seedKey(52), 3e-3);
+    assert.deepEqual(Array.from(sa), Array.from(sb), `${label}: the step after`);
+    assert.deepEqual(await leaves(a.params()), await leaves(b.params()), `${label}: parameters after`);
+    tree.dispose([params, state]);
+  }
+});

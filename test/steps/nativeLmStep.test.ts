@@ -136,3 +136,24 @@ test("the native LM step says what it cannot run", () => {
   assert.equal(nativeLmUnsupported({ ...model("dense", routerDefaults("percentile"), []), attention: true, heads: 2 }), null);
   assert.match(nativeLmUnsupported({ ...model("dense", routerDefaults("percentile"), []), d: 12 }) ?? "", /multiple of 8/);
 });
+
+test("the native LM step's gradient(): the jitted gradient at the current parameters, and nothing updated (aux-free, remoe)", async () => {
+  for (const [label, cfg] of [CASES[3], CASES[4]]) {
+    const opt = adamw(HYPER);
+    const params = initLmModel(seedKey(6), cfg);
+    const state = opt.init(tree.ref(params));
+    const a = await NativeLmStep.create(cfg, B, HYPER, 10, params, state, undefined, CHUNK);
+    const b = await NativeLmStep.create(cfg, B, HYPER, 10, params, state, undefined, CHUNK);
+    const gradFn = makeLmGradFn(cfg, { microBatch: B, headChunk: CHUNK });
+    await a.step(batch(0).x, batch(0).y, seedKey(60), 3e-3);
+    await b.step(batch(0).x, batch(0).y, seedKey(60), 3e-3);
+    const { x, y } = batch(1);
+    const expected = await leaves(await gradFn(a.params(), np.array(x, { dtype: np.int32 }).reshape([B, S]), np.array(y, { dtype: np.int32 }), seedKey(61)));
+    assertTreesClose(await leaves(await a.gradient(x, y, seedKey(61))), expected, 2e-4, `${label}: gradient`);
+    const sa = await a.step(batch(2).x, batch(2).y, seedKey(62), 3e-3);
+    const sb = await b.step(batch(2).x, batch(2).y, seedKey(62), 3e-3);
+    assert.deepEqual(Array.from(sa), Array.from(sb), `${label}: the step after`);
+    assert.deepEqual(await leaves(a.params()), await leaves(b.params()), `${label}: parameters after (the router state included)`);
+    tree.dispose([params, state]);
+  }
+});
