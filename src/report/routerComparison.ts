@@ -41,7 +41,7 @@ export type RouterLayer = {
 };
 
 export type RouterRow = {
-  /** The router kind (the group label where two groups share a kind). */
+  /** The router kind, and what the group sets off the kind's defaults (`routerLabel`). */
   router: string;
   /** Seeds of the finished runs. */
   seeds: number[];
@@ -91,9 +91,10 @@ function byRegistry(a: RunGroup, b: RunGroup): number {
 }
 
 /**
- * A row's name where two groups share a router kind: the kind, then the keys on which the groups
- * differ where this group is off the defaults (the kind's own for router keys):
- * `aux-free, segments=4, sharedExperts=1`, and plain `aux-free` for the group at the defaults.
+ * A row's name: the kind, then the keys on which the groups differ where this group is off the
+ * defaults (the kind's own for router keys): `aux-free, segments=4, sharedExperts=1`, and plain
+ * `aux-free` for the group at the defaults. So a row whose only run of its kind is off today's
+ * defaults says so (`adamoe, router.balanceCoef=0.01`).
  */
 function routerLabel(config: Record<string, unknown>, kind: string, keys: string[]): string {
   const flat = flattenConfig(config);
@@ -106,14 +107,14 @@ function routerLabel(config: Record<string, unknown>, kind: string, keys: string
 function comparison(dataset: string, groups: RunGroup[]): RouterComparison {
   const sorted = [...groups].sort(byRegistry);
   const kinds = sorted.map((g) => g.router ?? "?");
-  const unique = new Set(kinds).size === kinds.length;
   // Every key on which the groups differ (not only the fewest that tell them apart), so a name says all that is off the defaults.
   const flats = sorted.map((g) => flattenConfig(g.config));
-  const keys = [...new Set(flats.flatMap((f) => Object.keys(f)))].filter((k) => new Set(flats.map((f) => formatValue(f[k]))).size > 1).sort();
+  // and every router key (held against the kind's own defaults, so one off them shows even where all groups agree).
+  const keys = [...new Set(flats.flatMap((f) => Object.keys(f)))].filter((k) => k.startsWith("router.") || new Set(flats.map((f) => formatValue(f[k]))).size > 1).sort();
   const rows: RouterRow[] = sorted.map((g, i) => {
     const layers = meanLayers(g.runs);
     return {
-      router: unique ? kinds[i] : routerLabel(g.config, kinds[i], keys),
+      router: routerLabel(g.config, kinds[i], keys),
       seeds: g.seeds,
       unfinished: g.unfinished.length,
       testAccuracy: g.accuracy,

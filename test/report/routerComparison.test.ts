@@ -176,3 +176,16 @@ test("two groups of one router kind are named by the kind and what the second se
   const rows = routerComparisons(collectRuns(dir))[0].rows.map((r) => r.router);
   assert.deepEqual(rows, ["aux-free", "aux-free, segments=4, sharedExperts=1"]);
 });
+
+test("a kind's only group, off that kind's defaults, is named with what it sets (a default that changed since it ran)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "dynamoe-routers-off-"));
+  writeFixtureRun(dir, { name: "routers-mnist/router=topk,seed=0", config: { ...uniform, router: { kind: "topk" }, seed: 0 }, accuracy: 0.97, kHists: [K2, K2] });
+  writeFixtureRun(dir, {
+    name: "routers-mnist/router=adamoe,router.balanceCoef=0.01,seed=0",
+    config: { ...uniform, router: { kind: "adamoe", balanceCoef: 0.01 }, seed: 0 },
+    accuracy: 0.98,
+    kHists: [K2, K2],
+  });
+  const rows = routerComparisons(collectRuns(dir))[0].rows.map((r) => r.router);
+  assert.deepEqual(rows, ["topk", "adamoe, router.balanceCoef=0.01"]);
+});
