@@ -197,7 +197,7 @@ export async function trainCommand(flags: TrainFlags): Promise<void> {
   };
   process.on("SIGINT", onSigint);
   process.on("SIGTERM", onSigint);
-  const busy = busyMachineNote(Boolean(process.env.DYNAMOE_THREADS), availableParallelism(), loadavg()[0]);
+  const busy = busyMachineNote(Boolean(process.env.DYNAMOE_THREADS), availableParallelism(), loadavg()[0], Boolean(process.stderr.isTTY));
   if (busy) process.stderr.write(`note: ${busy}\n`);
   const progress = trainProgress(outDir);
   try {
