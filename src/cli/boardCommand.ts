@@ -15,7 +15,7 @@ import { dirname, join } from "node:path";
 import { UserError } from "../errors.js";
 import { missingPackageError } from "../io/optionalPackage.js";
 import { boardCharts, boardLabels, boardRun } from "../report/boardCharts.js";
-import { findRunFolders } from "../report/readRun.js";
+import { findRunFolders, type RunFolderCache } from "../report/readRun.js";
 import { BOARD_PAGE } from "./boardPage.js";
 import { playgroundRoutes } from "./playgroundRoutes.js";
 
@@ -48,6 +48,7 @@ export async function startBoard(dir: string, port: number): Promise<Board> {
       return 0;
     }
   };
+  const cache: RunFolderCache = new Map(); // the polls read only the run folders that changed
   const playground = playgroundRoutes();
   const server: Server = createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://localhost");
@@ -61,13 +62,13 @@ export async function startBoard(dir: string, port: number): Promise<Board> {
       if (url.pathname === "/") return send(200, "text/html; charset=utf-8", BOARD_PAGE);
       if (vendor[url.pathname]) return send(200, "text/javascript", readFileSync(vendor[url.pathname]));
       if (url.pathname === "/api/runs") {
-        const runs = findRunFolders(dir);
+        const runs = findRunFolders(dir, cache);
         const labels = boardLabels(runs);
         return send(200, "application/json", JSON.stringify(runs.map((r) => boardRun(r, labels.get(r)!, updated(r.dir)))));
       }
       if (url.pathname === "/api/charts") {
         const names = url.searchParams.getAll("run"); // run names may hold commas (sweep ids)
-        const runs = findRunFolders(dir);
+        const runs = findRunFolders(dir, cache);
         const selected = names.map((n) => runs.find((r) => r.name === n)).filter((r) => r !== undefined);
         return send(200, "application/json", JSON.stringify(boardCharts(selected, runs)));
       }

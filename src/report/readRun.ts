@@ -128,15 +128,45 @@ export function readRunFolder(dir: string, name: string): RunFolder | null {
   };
 }
 
+/** The files `readRunFolder` reads. */
+const RUN_FILES = ["config.json", "summary.json", "metrics.jsonl", "grad-variance.jsonl", "data.json"] as const;
+
+/**
+ * Run folders read before, by folder, with the size and modification time of each file read: a
+ * folder whose files are all unchanged is not read again (the board polls every second).
+ */
+export type RunFolderCache = Map<string, { stamp: string; run: RunFolder | null }>;
+
+function stampOf(dir: string): string {
+  return RUN_FILES.map((f) => {
+    try {
+      const st = statSync(join(dir, f));
+      return `${st.size}:${st.mtimeMs}`;
+    } catch {
+      return "-";
+    }
+  }).join("|");
+}
+
 /**
  * Every run folder under `root` (the root itself included), depth first, in name order. A folder
- * with `config.json` is a run; its subfolders (`plots/`) are not searched further.
+ * with `config.json` is a run; its subfolders (`plots/`) are not searched further. With `cache`,
+ * folders whose files have not changed since the last call come from it.
  */
-export function findRunFolders(root: string): RunFolder[] {
+export function findRunFolders(root: string, cache?: RunFolderCache): RunFolder[] {
   const found: RunFolder[] = [];
+  const read = (dir: string, name: string): RunFolder | null => {
+    if (!cache) return readRunFolder(dir, name);
+    const stamp = stampOf(dir);
+    const hit = cache.get(dir);
+    if (hit && hit.stamp === stamp && (hit.run === null || hit.run.name === name)) return hit.run;
+    const run = readRunFolder(dir, name);
+    cache.set(dir, { stamp, run });
+    return run;
+  };
   const visit = (dir: string) => {
     if (existsSync(join(dir, "config.json"))) {
-      const run = readRunFolder(dir, relative(root, dir) || ".");
+      const run = read(dir, relative(root, dir) || ".");
       if (run) found.push(run);
       return;
     }
