@@ -160,6 +160,9 @@ export function printSummary(s: TrainSummary, outDir: string | undefined): void 
     for (const row of s.test.byFrequency ?? []) {
       lines.push(`  ${row.bucket.padEnd(8)} tokens  active ${row.active.map((a) => a.toFixed(2)).join(", ")}  (${row.inputTokens} positions); as targets: loss ${row.loss.toFixed(3)}, accuracy ${(100 * row.accuracy).toFixed(1)}%`);
     }
+    for (const row of s.test.byLoss ?? []) {
+      lines.push(`  loss ${row.bucket.padEnd(7)} active ${row.active.map((a) => a.toFixed(2)).join(", ")}  (${row.positions} positions, loss ${row.lossFrom.toFixed(2)}–${row.lossTo.toFixed(2)})`);
+    }
     lines.push(`dispatch           ${s.dispatch.join("; ")}`);
   }
   lines.push(`steps              ${s.steps} in ${s.wallSeconds.toFixed(1)} s, median ${s.medianStepMs.toFixed(1)} ms/step, ${s.threads} thread(s)`);

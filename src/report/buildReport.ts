@@ -5,7 +5,7 @@
  */
 import type { TopLevelSpec } from "vega-lite";
 import { evaluateClaims, type Claim } from "./claims.js";
-import { quickReasons, type Collection, type RunGroup } from "./collect.js";
+import { quickReasons, type BucketRow, type Collection, type RunGroup } from "./collect.js";
 import { groupLabel, labelKeys } from "./groupRuns.js";
 import { kHistogramsSpec } from "./kHistogramsChart.js";
 import { learningCurveSpec, type BandPoint } from "./learningCurveChart.js";
@@ -156,18 +156,24 @@ async function frequencySection(groups: RunGroup[]): Promise<ReportSection | nul
   for (const family of [...new Set(withRows.map(familyName))]) {
     const here = withRows.filter((g) => familyName(g) === family);
     const label = localLabels(here);
+    const points = (rows: (g: RunGroup) => BucketRow[], pick: (b: BucketRow) => MeanStd, only: (g: RunGroup) => boolean): BucketPoint[] =>
+      here.filter(only).flatMap((g) => rows(g).filter((b) => pick(b).mean !== null).map((b) => ({ group: label.get(g)!, bucket: b.bucket, mean: pick(b).mean!, std: pick(b).std, n: pick(b).n })));
     const buckets = [...new Set(here.flatMap((g) => g.byFrequency.map((b) => b.bucket)))];
-    const points = (pick: (b: RunGroup["byFrequency"][number]) => MeanStd, only: (g: RunGroup) => boolean): BucketPoint[] =>
-      here.filter(only).flatMap((g) => g.byFrequency.filter((b) => pick(b).mean !== null).map((b) => ({ group: label.get(g)!, bucket: b.bucket, mean: pick(b).mean!, std: pick(b).std, n: pick(b).n })));
-    const moe = points((b) => b.active, (g) => g.model === "moe");
+    const moe = points((g) => g.byFrequency, (b) => b.active, (g) => g.model === "moe");
     if (moe.length) {
       charts.push(await chart(`frequency-active-${slug(family)}`, `${family}: active experts by token frequency`, "Active experts per validation token, summed over the MoE layers, by the input token's frequency rank in the training text (mean ± std over seeds). A flat line is a router that gives every token the same compute.",
         frequencySpec(`${family}: active experts per token by frequency`, moe, buckets, "active experts per token (all MoE layers)")));
     }
     charts.push(await chart(`frequency-loss-${slug(family)}`, `${family}: validation loss by token frequency`, "Mean validation loss of target tokens by their frequency rank in the training text (mean ± std over seeds).",
-      frequencySpec(`${family}: validation loss by token frequency`, points((b) => b.loss, () => true), buckets, "validation loss (nats)")));
+      frequencySpec(`${family}: validation loss by token frequency`, points((g) => g.byFrequency, (b) => b.loss, () => true), buckets, "validation loss (nats)")));
+    const byLoss = points((g) => g.byLoss, (b) => b.active, (g) => g.model === "moe");
+    if (byLoss.length) {
+      const quantiles = [...new Set(here.flatMap((g) => g.byLoss.map((b) => b.bucket)))];
+      charts.push(await chart(`loss-active-${slug(family)}`, `${family}: active experts by loss`, "Active experts per validation position, summed over the MoE layers, by the quantile of that position's next-token loss (0–20%: the fifth with the lowest loss; mean ± std over seeds). A line rising to the right gives the harder positions more compute.",
+        frequencySpec(`${family}: active experts per position by loss quantile`, byLoss, quantiles, "active experts per position (all MoE layers)", "quantile of the position's validation loss (lowest first)")));
+    }
   }
-  return { id: "by-frequency", title: "Language models by token frequency", intro: "The paper's premise is that harder tokens need more experts; rare tokens are the hard ones here (their loss is highest).", charts };
+  return { id: "by-frequency", title: "Language models by token frequency and by loss", intro: "The paper's premise is that harder tokens need more experts; rare tokens are the hard ones here (their loss is highest). The last chart of each scale ranks positions by their own loss.", charts };
 }
 
 /** The family a group is charted in: its dataset, and for a language model its corpus and scale. */

@@ -63,8 +63,13 @@ export type RunGroup = {
    * Language models, by token frequency bucket (the buckets of every seed, in order): active experts
    * per input token summed over the MoE layers, and the mean validation loss of target tokens; mean ± std over seeds.
    */
-  byFrequency: { bucket: string; active: MeanStd; loss: MeanStd }[];
+  byFrequency: BucketRow[];
+  /** Language models with MoE layers, by the position's loss quantile (`analysis/activeByLoss.ts`): the same two, mean ± std over seeds. */
+  byLoss: BucketRow[];
 };
+
+/** One bucket of positions: active experts summed over the MoE layers, and the mean loss; mean ± std over seeds. */
+export type BucketRow = { bucket: string; active: MeanStd; loss: MeanStd };
 
 export type QuickInfo = { quick: boolean; reasons: string[] };
 
@@ -136,9 +141,9 @@ function meanKHistograms(runs: RunFolder[]): RunGroup["kHistograms"] {
   });
 }
 
-/** `RunGroup.byFrequency` over the seeds that recorded the same buckets as the first one. */
-function meanByFrequency(runs: RunFolder[]): RunGroup["byFrequency"] {
-  const per = runs.map((r) => r.summary?.test?.byFrequency ?? []).filter((rows) => rows.length > 0);
+/** Bucket rows (`byFrequency`, `byLoss`) over the seeds that recorded the same buckets as the first one. */
+function meanByBucket(runs: RunFolder[], pick: (test: NonNullable<RunFolder["summary"]>["test"]) => { bucket: string; active: number[]; loss: number }[] | undefined): BucketRow[] {
+  const per = runs.map((r) => (r.summary?.test ? pick(r.summary.test) : undefined) ?? []).filter((rows) => rows.length > 0);
   if (per.length === 0) return [];
   const names = per[0].map((row) => row.bucket);
   const same = per.filter((rows) => rows.length === names.length && rows.every((row, i) => row.bucket === names[i]));
@@ -191,7 +196,8 @@ function buildGroup(key: string, config: Record<string, unknown>, all: RunFolder
     })),
     kHistograms: meanKHistograms(runs),
     gradVariance: runs.filter((r) => r.gradVariance && r.gradVariance.length > 0).map((r) => ({ seed: seedOf(r), lines: r.gradVariance! })),
-    byFrequency: meanByFrequency(runs),
+    byFrequency: meanByBucket(runs, (t) => t.byFrequency),
+    byLoss: meanByBucket(runs, (t) => t.byLoss),
   };
 }
 

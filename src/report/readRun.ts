@@ -6,6 +6,7 @@
 import { resolveSavedConfig } from "../train/config.js";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
+import type { LossRow } from "../analysis/activeByLoss.js";
 import type { LayerRoutingStats } from "../analysis/routingStats.js";
 import type { FrequencyRow } from "../train/evaluate.js";
 
@@ -21,7 +22,7 @@ export type RunSummary = {
   paramsNonEmbedding?: number;
   steps: number;
   epochs: number;
-  test: { loss: number; accuracy: number; perplexity?: number; active: number[]; routing?: LayerRoutingStats[]; byFrequency?: FrequencyRow[]; n: number };
+  test: { loss: number; accuracy: number; perplexity?: number; active: number[]; routing?: LayerRoutingStats[]; byFrequency?: FrequencyRow[]; byLoss?: LossRow[]; n: number };
   /** Images with a validation split: its last evaluation; with keepBest, the best one. */
   validation?: { loss: number; accuracy: number; n: number };
   best?: { step: number; accuracy: number; loss: number };

@@ -14,6 +14,7 @@ import {
   type LayerRoutingStats,
   type RoutingCounts,
 } from "../analysis/routingStats.js";
+import type { LossRow } from "../analysis/activeByLoss.js";
 import { gatherBatch } from "../data/batches.js";
 import type { ImageSplit } from "../data/types.js";
 import type { ImageModelConfig, ImageModelParams } from "../models/imageModel.js";
@@ -32,6 +33,8 @@ export type EvalResult = {
   perplexity?: number;
   /** Language models: loss, accuracy and active experts by token-frequency bucket (`lmEvaluate.ts`). */
   byFrequency?: FrequencyRow[];
+  /** Language models with MoE layers: active experts per layer by the position's loss quantile (`analysis/activeByLoss.ts`). */
+  byLoss?: LossRow[];
 };
 
 /** One token-frequency bucket (ranks in the training text) of a language model's evaluation. */

@@ -2,7 +2,8 @@
  * Evaluation of a language model on held-out text: mean next-token cross-entropy, perplexity,
  * next-token accuracy, and the routing analytics of spec §7 per MoE layer, where the "classes" of
  * `routingCounts` are the token-frequency buckets of the input token (`lmData.ts`). Loss and
- * accuracy are also broken down by the frequency bucket of the target token.
+ * accuracy are also broken down by the frequency bucket of the target token, and each MoE layer's
+ * active experts by the position's loss quantile (`analysis/activeByLoss.ts`).
  */
 import { routerWidth } from "../moe/routers/registry.js";
 import { layerRouter, sharedHidden } from "../models/stackConfig.js";
@@ -17,6 +18,7 @@ import {
 } from "../analysis/routingStats.js";
 import { gatherSequences, sequenceCount, type FrequencyBuckets } from "../data/text/lmData.js";
 import type { HeadKernel } from "../models/headKernel.js";
+import { activeByLoss } from "../analysis/activeByLoss.js";
 import { linearCrossEntropy } from "../models/lmHead.js";
 import { applyLmTrunk, type LmModelConfig, type LmModelParams } from "../models/lmModel.js";
 import { disposeRouting } from "../moe/moeLayer.js";
@@ -34,15 +36,19 @@ export type LmEvalOptions = {
   limit?: number;
 };
 
-/** Jitted trunk for evaluation: `(params, x [B, S], inputBuckets [B·S]) → [hidden [B·S, d], packed routing counts]`. */
+/**
+ * Jitted trunk for evaluation: `(params, x [B, S], inputBuckets [B·S]) → [hidden [B·S, d], packed
+ * routing counts, active experts per position [L, B·S]]`.
+ */
 function makeLmEvalTrunk(cfg: LmModelConfig, classes: number) {
   return jit((params: LmModelParams, x: np.Array, inputBuckets: np.Array) => {
     const { hidden, routings } = applyLmTrunk(params, x, cfg, { train: false });
     tree.dispose(params);
     const counts = routings.map((r) => routingCounts(r, inputBuckets, classes));
+    const active = routings.length ? np.stack(routings.map((r) => r.active.ref)) : np.zeros([0]);
     routings.forEach(disposeRouting);
     inputBuckets.dispose();
-    return [hidden, counts.length ? np.concatenate(counts) : np.zeros([0])] as [np.Array, np.Array];
+    return [hidden, counts.length ? np.concatenate(counts) : np.zeros([0]), active] as [np.Array, np.Array, np.Array];
   });
 }
 
@@ -63,16 +69,22 @@ export function makeLmEvaluator(cfg: LmModelConfig, opts: LmEvalOptions): (param
     const targetCorrect = new Float64Array(nb);
     const targetCount = new Float64Array(nb);
     const inputCount = new Float64Array(nb);
+    // Per position, for `activeByLoss`: its loss, and its active experts in each MoE layer.
+    const positionLoss = new Float32Array(total * s);
+    const positionActive = experts.map(() => new Float32Array(total * s));
     let counts: RoutingCounts[] | null = null;
     for (let start = 0; start < total; start += opts.batchSize) {
       const b = Math.min(opts.batchSize, total - start);
       const { x, y } = gatherSequences(tokens, null, start, b, s);
       const inputBuckets = Int32Array.from(x, (t) => ofToken[t]);
       for (const bucket of inputBuckets) inputCount[bucket] += 1;
-      const [hidden, packed] = trunk(tree.ref(params), np.array(x, { dtype: np.int32 }).reshape([b, s]), np.array(inputBuckets, { dtype: np.int32 }));
+      const [hidden, packed, activeAt] = trunk(tree.ref(params), np.array(x, { dtype: np.int32 }).reshape([b, s]), np.array(inputBuckets, { dtype: np.int32 }));
       const head = await linearCrossEntropy(params.embed.tokens, hidden, np.array(y, { dtype: np.int32 }), { chunk: opts.headChunk, kernel: opts.headKernel });
       const losses = await head.losses.data();
       const correct = await head.correct.data();
+      positionLoss.set(losses, start * s);
+      const act = await activeAt.data();
+      positionActive.forEach((a, l) => a.set(act.subarray(l * b * s, (l + 1) * b * s), start * s));
       for (let i = 0; i < y.length; i++) {
         const bucket = ofToken[y[i]];
         lossSum += losses[i];
@@ -106,6 +118,7 @@ export function makeLmEvaluator(cfg: LmModelConfig, opts: LmEvalOptions): (param
       active: routing.map((r) => r.meanActive),
       routing,
       byFrequency,
+      ...(experts.length ? { byLoss: activeByLoss(positionLoss, positionActive) } : {}),
       n,
     };
   };

@@ -333,7 +333,7 @@ async function trainIn(config: TrainConfig, opts: TrainOptions, t0: number): Pro
   /** The split evaluated during training: validation, or for images without one the test set. */
   const evalSplit: "validation" | "test" = config.task === "lm" || task.makeTestEvaluator ? "validation" : "test";
   const evalLine = (r: EvalResult) => {
-    const lm = r.perplexity !== undefined ? { perplexity: r.perplexity, byFrequency: r.byFrequency } : {};
+    const lm = r.perplexity !== undefined ? { perplexity: r.perplexity, byFrequency: r.byFrequency, ...(r.byLoss ? { byLoss: r.byLoss } : {}) } : {};
     return { loss: r.loss, accuracy: r.accuracy, ...lm, ...(layers ? { active: r.active, routing: r.routing } : {}) };
   };
   /**

@@ -79,6 +79,16 @@ test("train --task lm on a .txt corpus, then generate and eval its run folder", 
   assert.equal(targets, summary.test.n);
   assert.equal(inputs, summary.test.n);
   assert.ok(ev.byFrequency.every((r: { active: number[] }) => r.active.length === 2));
+  // Active experts by loss quantile: every position once, lowest loss first, and the same means as the whole split.
+  type LossRow = { bucket: string; positions: number; lossFrom: number; lossTo: number; loss: number; active: number[] };
+  const byLoss: LossRow[] = ev.byLoss;
+  assert.deepEqual(byLoss.map((r) => r.bucket), ["0–20%", "20–40%", "40–60%", "60–80%", "80–100%"]);
+  assert.equal(byLoss.reduce((s, r) => s + r.positions, 0), summary.test.n);
+  for (let i = 1; i < byLoss.length; i++) assert.ok(byLoss[i].lossFrom >= byLoss[i - 1].lossTo && byLoss[i].loss > byLoss[i - 1].loss, "quantiles in loss order");
+  const weighted = (f: (r: LossRow) => number) => byLoss.reduce((s, r) => s + r.positions * f(r), 0) / summary.test.n;
+  assert.ok(Math.abs(weighted((r) => r.loss) - summary.test.loss) < 1e-4 * summary.test.loss, "the quantiles' losses average to the split's");
+  for (let l = 0; l < 2; l++) assert.ok(Math.abs(weighted((r) => r.active[l]) - summary.test.active[l]) < 1e-5, `layer ${l}: the quantiles' active experts average to the layer's`);
+  assert.deepEqual(summary.test.byLoss, byLoss, "the summary keeps them");
 
   const g = run(["generate", "--run", out, "--prompt", "The", "--tokens", "5"], env);
   assert.equal(g.code, 0, g.stderr);

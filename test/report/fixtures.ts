@@ -5,6 +5,7 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { LossRow } from "../../src/analysis/activeByLoss.js";
 import { routingStatsFromCounts, type LayerRoutingStats } from "../../src/analysis/routingStats.js";
 import { resolveConfig, type TrainConfigInput } from "../../src/train/config.js";
 
@@ -20,6 +21,8 @@ export type FixtureRun = {
   validationAccuracy?: number;
   /** Language models: the summary's rows by token frequency. */
   byFrequency?: { bucket: string; inputTokens: number; active: number[]; targetTokens: number; loss: number; accuracy: number }[];
+  /** Language models: the summary's rows by loss quantile. */
+  byLoss?: LossRow[];
   params?: number;
   paramsNonEmbedding?: number;
   /** Per MoE layer, tokens with k = 0..N experts active (length N + 1). */
@@ -83,7 +86,7 @@ export function writeFixtureRun(root: string, run: FixtureRun): string {
       ...(run.paramsNonEmbedding !== undefined ? { paramsNonEmbedding: run.paramsNonEmbedding } : {}),
       steps,
       epochs: 1,
-      test: { loss: 0.1, accuracy: acc, ...(run.perplexity !== undefined ? { perplexity: run.perplexity } : {}), ...(run.byFrequency ? { byFrequency: run.byFrequency } : {}), active: routing.map((r) => r.meanActive), routing, n: 100 },
+      test: { loss: 0.1, accuracy: acc, ...(run.perplexity !== undefined ? { perplexity: run.perplexity } : {}), ...(run.byFrequency ? { byFrequency: run.byFrequency } : {}), ...(run.byLoss ? { byLoss: run.byLoss } : {}), active: routing.map((r) => r.meanActive), routing, n: 100 },
       ...(run.validationAccuracy !== undefined ? { validation: { loss: 0.2, accuracy: run.validationAccuracy, n: 50 } } : {}),
       meanActive: routing.map((r) => r.meanActive),
       dispatch: routing.map(() => "dense"),

@@ -44,6 +44,10 @@ before(() => {
       { bucket: "top 100", inputTokens: 60, active: [4, 1], targetTokens: 60, loss: 3, accuracy: 0.2 },
       { bucket: "100–1k", inputTokens: 40, active: [4, 1], targetTokens: 40, loss: 7, accuracy: 0 },
     ],
+    byLoss: [
+      { bucket: "0–50%", positions: 50, lossFrom: 0.5, lossTo: 4, loss: 2, active: [4, 1] },
+      { bucket: "50–100%", positions: 50, lossFrom: 4, lossTo: 11, loss: 7, active: [4, 1] },
+    ],
   });
   out = mkdtempSync(join(tmpdir(), "dynamoe-report-out-"));
   html = join(out, "report.html");
@@ -77,7 +81,7 @@ test("report files: self-contained HTML, its Markdown twin and chart SVGs", () =
   assert.equal(md.split("> **quick run: fewer steps, not the paper's settings").length - 1, headings + 1);
   const charts = readdirSync(join(out, "report-charts"));
   for (const name of charts) assert.match(md, new RegExp(`\\(report-charts/${name.replace(/\./g, "\\.")}\\)`));
-  assert.ok(charts.includes("image-mnist-vs-flops.svg") && charts.includes("lm-sotu-tiny-vs-params.svg") && charts.includes("frequency-active-sotu-tiny.svg") && charts.includes("routers-cifar10-pareto.svg") && charts.some((n) => n.startsWith("grad-variance-")), charts.join(", "));
+  assert.ok(charts.includes("image-mnist-vs-flops.svg") && charts.includes("lm-sotu-tiny-vs-params.svg") && charts.includes("frequency-active-sotu-tiny.svg") && charts.includes("loss-active-sotu-tiny.svg") && charts.includes("routers-cifar10-pareto.svg") && charts.some((n) => n.startsWith("grad-variance-")), charts.join(", "));
 });
 
 test("the HTML report renders in headless Chromium: every chart drawn, no console errors", async (t) => {
