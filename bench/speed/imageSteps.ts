@@ -7,14 +7,15 @@
  * against the jax-js step with `auto` dispatch, as a ratio.
  *
  *   npm run bench -- [--steps 30] [--warmup 5] [--models dense,moe-uniform,...] [--threads 1,2]
- *                    [--dispatch dense,auto,native]
+ *                    [--dispatch dense,auto,native] [--json FILE]
  *
  * `--dispatch native` stands for the native engine, on `--threads` threads (its own kernel pool; the
  * jitted rows run jax-js's worker pool with that many threads).
  *
  * Models: `dense`, `moe-<schedule>` (the percentile router), `moe-<router>` for every router kind
  * (uniform schedule), `moe-top<k>` (top-k with that k: `moe-top1` against `moe-top8` is how compute
- * follows routing, all four MoE layers at k = 1 or at k = 8 of 8).
+ * follows routing, all four MoE layers at k = 1 or at k = 8 of 8; with both, a table of the ratio).
+ * `--json FILE` writes the rows and every ratio there too (`bench/machine.ts`).
  *
  * `npm run bench` alone then runs the language-model table (`bench/speed/lm.ts`, defaults); with `--models` only
  * the image table. `npm run bench -- --peer pytorch [...]` runs the comparison with PyTorch instead
@@ -27,7 +28,7 @@
 import { spawnSync } from "node:child_process";
 import os from "node:os";
 import { parseArgs } from "node:util";
-import { reportMachineLoad } from "../machine.js";
+import { reportMachineLoad, writeBenchJson } from "../machine.js";
 
 /** `--peer pytorch`: the comparison of `bench/peer/peer.ts`, which parses the arguments itself. */
 const PEER = process.argv.slice(2).some((a) => a === "--peer" || a.startsWith("--peer="));
@@ -42,6 +43,7 @@ const { values } = parseArgs({
     dispatch: { type: "string", default: "dense,auto,native" },
     child: { type: "string" },
     "child-dispatch": { type: "string" },
+    json: { type: "string" },
   },
 });
 
@@ -150,6 +152,8 @@ async function parent(): Promise<void> {
       }
     }
   }
+  /** Every ratio the tables print, for `--json`. */
+  const ratios: { ratio: string; model: string; dispatch?: string; threads?: number; value: number }[] = [];
   const find = (m: string, d: string, t: number) => rows.find((r) => r.model === m && (m === "dense" && d !== "native" ? r.dispatch === "-" : r.dispatch === d) && r.threads === t);
   const out = [
     `training step, batch 256, spec MNIST models, median of ${values.steps} steps after ${values.warmup} warm-up steps`,
@@ -165,7 +169,9 @@ async function parent(): Promise<void> {
     out.push("", "| model | dispatch | 2-thread / 1-thread time ratio |", "|---|---|---|");
     for (const r of rows.filter((r) => r.threads === 1)) {
       const two = find(r.model, r.dispatch, 2);
-      if (two) out.push(`| ${r.model} | ${r.dispatch} | ${(two.medianMs / r.medianMs).toFixed(2)} |`);
+      if (!two) continue;
+      out.push(`| ${r.model} | ${r.dispatch} | ${(two.medianMs / r.medianMs).toFixed(2)} |`);
+      ratios.push({ ratio: "2 threads / 1 thread", model: r.model, dispatch: r.dispatch, value: two.medianMs / r.medianMs });
     }
   }
   if (dispatches.includes("dense") && dispatches.includes("auto")) {
@@ -173,21 +179,36 @@ async function parent(): Promise<void> {
     for (const m of models.filter((m) => m !== "dense")) {
       for (const t of threadList) {
         const [d, a] = [find(m, "dense", t), find(m, "auto", t)];
-        if (d && a) out.push(`| ${m} | ${t} | ${(a.medianMs / d.medianMs).toFixed(2)} |`);
+        if (!d || !a) continue;
+        out.push(`| ${m} | ${t} | ${(a.medianMs / d.medianMs).toFixed(2)} |`);
+        ratios.push({ ratio: "auto / dense-masked", model: m, threads: t, value: a.medianMs / d.medianMs });
       }
     }
   }
-  if (dispatches.includes("native")) {
+  if (dispatches.includes("native") && dispatches.some((d) => d !== "native")) {
     out.push("", "| model | threads (jitted step) | native / jitted step time ratio (jitted: auto dispatch) |", "|---|---|---|");
     for (const m of models) {
       for (const t of threadList) {
         const [j, n] = [find(m, m === "dense" ? "dense" : "auto", t), find(m, "native", t)];
-        if (j && n) out.push(`| ${m} | ${t} | ${(n.medianMs / j.medianMs).toFixed(2)} |`);
+        if (!j || !n) continue;
+        out.push(`| ${m} | ${t} | ${(n.medianMs / j.medianMs).toFixed(2)} |`);
+        ratios.push({ ratio: "native / jitted", model: m, threads: t, value: n.medianMs / j.medianMs });
       }
+    }
+  }
+  // Compute follows routing: every top-k model against top-8 (all 8 experts), same dispatch and threads.
+  const topK = rows.filter((r) => /^moe-top\d+$/.test(r.model) && r.model !== "moe-top8");
+  const all8 = topK.map((r) => [r, find("moe-top8", r.dispatch, r.threads)] as const).filter(([, e]) => e !== undefined);
+  if (all8.length) {
+    out.push("", "| model | dispatch | threads | step time / moe-top8's (compute follows routing) |", "|---|---|---|---|");
+    for (const [r, e] of all8) {
+      out.push(`| ${r.model} | ${r.dispatch} | ${r.threads} | ${(r.medianMs / e!.medianMs).toFixed(2)} |`);
+      ratios.push({ ratio: "top-k / top-8", model: r.model, dispatch: r.dispatch, threads: r.threads, value: r.medianMs / e!.medianMs });
     }
   }
   out.push("", `load average after: ${os.loadavg()[0].toFixed(2)}`);
   process.stdout.write(out.join("\n") + "\n");
+  writeBenchJson(values.json, [...rows, ...ratios], { bench: "image steps", steps: Number(values.steps), warmup: Number(values.warmup) });
 }
 
 if (PEER) {

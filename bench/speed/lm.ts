@@ -13,10 +13,9 @@
  * Inputs are random token ids; data loading is not timed.
  */
 import { spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
 import os from "node:os";
 import { parseArgs } from "node:util";
-import { reportMachineLoad } from "../machine.js";
+import { reportMachineLoad, writeBenchJson } from "../machine.js";
 import type { numpy as NP } from "../../src/engine/jax.js";
 
 const { values } = parseArgs({
@@ -168,7 +167,7 @@ async function parent(): Promise<void> {
   const load = os.loadavg()[0];
   out.push("", `load average after: ${load.toFixed(2)}`);
   process.stdout.write(out.join("\n") + "\n");
-  if (values.json) writeFileSync(values.json, JSON.stringify({ date: new Date().toISOString(), attention: values.attention, loadAfter: load, cores: os.availableParallelism(), rows }, null, 2) + "\n");
+  writeBenchJson(values.json, rows, { bench: "language-model steps", attention: values.attention });
 }
 
 if (values.child) await child(values.child);

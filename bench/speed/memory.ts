@@ -6,7 +6,7 @@
  * rising; the wasm heap never shrinks, so RSS should plateau after the first steps.
  *
  *   npm run bench:memory -- [--steps 10000] [--every 500] [--models dense,moe-uniform,moe-switch] [--lm-steps 40]
- *                           [--engine auto|native|jax]
+ *                           [--engine auto|native|jax] [--json FILE]
  *
  * Each model takes the engine `dynamoe train` takes (`--engine`, as in the configuration, through
  * `src/steps/makeTrainer.ts`): by default the native one where it supports the model (its state lives
@@ -16,7 +16,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { parseArgs } from "node:util";
-import { reportMachineLoad } from "../machine.js";
+import { reportMachineLoad, writeBenchJson } from "../machine.js";
 
 const { values } = parseArgs({
   options: {
@@ -26,6 +26,7 @@ const { values } = parseArgs({
     "lm-steps": { type: "string", default: "40" },
     engine: { type: "string", default: "auto" },
     child: { type: "string" },
+    json: { type: "string" },
   },
 });
 
@@ -119,6 +120,7 @@ async function parent(): Promise<void> {
     "| model | step | steps | ms/step | live buffers: after step 1 → 2nd sample → last | RSS MB: 2nd sample → last | RSS trend after the first tenth, MB per 1,000 steps (± 2 standard errors) | verdict: grows if the trend exceeds 1 even at its lower bound |",
     "|---|---|---|---|---|---|---|---|",
   ];
+  const records: unknown[] = [];
   for (const model of models) {
     const r = spawnSync(process.execPath, ["--import", "tsx", "bench/speed/memory.ts", "--child", model, "--steps", values.steps!, "--every", values.every!, "--lm-steps", values["lm-steps"]!, "--engine", values.engine!], { encoding: "utf8", maxBuffer: 1 << 26 });
     if (r.status !== 0) throw new Error(`memory bench child ${model} failed:\n${r.stderr}`);
@@ -132,9 +134,11 @@ async function parent(): Promise<void> {
     const leak = last.live > second.live;
     process.stderr.write(`${model}: ${res.samples.map((x) => `${x.step}:${x.live}/${x.rssMb.toFixed(0)}MB`).join(" ")}\n`);
     const verdict = leak ? "live buffers grow: leak" : slope === undefined ? "buffers flat; run too short to judge RSS" : slope - 2 * se > GROWTH_MB_PER_1K ? "RSS grows" : "flat";
+    records.push({ model, step: res.stepKind, steps: res.steps, msPerStep: res.msPerStep, samples: res.samples, rssTrendMbPer1k: slope ?? null, rssTrendTwoSe: slope === undefined ? null : 2 * se, verdict });
     out.push(`| ${model} | ${res.stepKind} | ${res.steps} | ${res.msPerStep.toFixed(1)} | ${first.live} → ${second.live} → ${last.live} | ${second.rssMb.toFixed(0)} → ${last.rssMb.toFixed(0)} | ${slope === undefined ? "-" : `${slope.toFixed(2)} ± ${(2 * se).toFixed(2)}`} | ${verdict} |`);
   }
   process.stdout.write(out.join("\n") + "\n");
+  writeBenchJson(values.json, records, { bench: "memory", every: Number(values.every) });
 }
 
 if (values.child) await child(values.child);

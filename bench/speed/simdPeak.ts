@@ -10,10 +10,9 @@
  * - each shape through `matmul` / `matmul_t` (packing, edges and all), on 1 thread and on the pool.
  * Every figure is the median of 7 timings; GFLOP/s counts a multiply-add as 2.
  */
-import { writeFileSync } from "node:fs";
 import os from "node:os";
 import { parseArgs } from "node:util";
-import { reportMachineLoad } from "../machine.js";
+import { reportMachineLoad, writeBenchJson } from "../machine.js";
 import { Arena, mlpInstance } from "../../src/kernels/mlpKernel.js";
 import { spawnNodeWorker } from "../../src/kernels/nodeWorkers.js";
 import { mlpPool, parallelKernels } from "../../src/kernels/parallelKernels.js";
@@ -91,5 +90,5 @@ for (const [name, rows_, cols, depth, transA, bT] of SHAPES) {
 }
 lines.push("", `load average after: ${os.loadavg()[0].toFixed(2)}`);
 process.stdout.write(lines.join("\n") + "\n");
-if (values.json) writeFileSync(values.json, JSON.stringify({ date: new Date().toISOString(), cpu: os.cpus()[0]?.model, peak, tilePeak, rows, loadAfter: os.loadavg()[0] }, null, 2) + "\n");
+writeBenchJson(values.json, rows, { bench: "SIMD peak", peak, tilePeak });
 pool?.close();
