@@ -7,6 +7,8 @@
  * an image model's `corpus`), and a dense model drops its unused router and schedule keys. Runs with
  * equal reduced configurations form a group.
  */
+import { ROUTER_KINDS, routerDefaults, type RouterKind } from "../moe/routers/registry.js";
+import { defaultConfig } from "../train/config.js";
 
 /**
  * Keys that never separate groups: the seed (what a group varies), file paths, and how often a run
@@ -102,12 +104,31 @@ export function labelKeys(configs: Record<string, unknown>[]): string[] {
 }
 
 /**
+ * The flattened defaults a group's settings are held against in labels: today's configuration
+ * defaults, with the router keys at its kind's own defaults (`routerDefaults`).
+ */
+export function labelDefaults(kind: unknown): Record<string, unknown> {
+  const router = typeof kind === "string" && (ROUTER_KINDS as readonly string[]).includes(kind) ? routerDefaults(kind as RouterKind) : defaultConfig().router;
+  return flattenConfig({ ...defaultConfig(), router } as unknown as Record<string, unknown>);
+}
+
+/** Whether a group's value of `key` is off the defaults (`labelDefaults` of its router kind). */
+export function offDefault(flat: Record<string, unknown>, key: string, defaults: Record<string, unknown>): boolean {
+  return formatValue(flat[key]) !== formatValue(defaults[key]);
+}
+
+/**
  * A group's label from `keys` (`model=moe, schedule=descending`), leaving out keys the group does not
- * have (a dense model has no schedule). With no keys (one group) it names the model, schedule and router.
+ * have (a dense model has no schedule) and, beyond the keys of `LABEL_PRIORITY`, keys at their
+ * defaults (a router key at its kind's own default: AdaMoE's `balanceCoef` 0.1 is not named beside
+ * another rule's 0.01). With no keys (one group) it names the model, schedule and router.
  */
 export function groupLabel(config: Record<string, unknown>, keys: string[]): string {
   const flat = flattenConfig(config);
+  const defaults = labelDefaults(flat["router.kind"]);
   const use = keys.length > 0 ? keys : ["model", "schedule", "router.kind"];
-  const parts = use.filter((k) => flat[k] !== undefined).map((k) => `${LABEL_ALIAS[k] ?? k}=${formatValue(flat[k])}`);
+  const parts = use
+    .filter((k) => flat[k] !== undefined && (LABEL_PRIORITY.includes(k) || offDefault(flat, k, defaults)))
+    .map((k) => `${LABEL_ALIAS[k] ?? k}=${formatValue(flat[k])}`);
   return parts.length > 0 ? parts.join(", ") : "all runs";
 }

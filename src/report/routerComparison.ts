@@ -7,10 +7,9 @@
  * (the final test evaluation's routing analytics), so an archived results folder is enough.
  */
 import { basename, resolve, sep } from "node:path";
-import { ROUTER_KINDS, routerDefaults, type RouterKind } from "../moe/routers/registry.js";
+import { ROUTER_KINDS, type RouterKind } from "../moe/routers/registry.js";
 import type { Collection, RunGroup } from "./collect.js";
-import { flattenConfig, formatValue } from "./groupRuns.js";
-import { defaultConfig } from "../train/config.js";
+import { flattenConfig, formatValue, labelDefaults, offDefault } from "./groupRuns.js";
 import { kDistribution } from "./kDistribution.js";
 import { formatMeanStd, type MeanStd } from "./meanStd.js";
 import { paretoFront } from "./paretoFront.js";
@@ -98,8 +97,8 @@ function byRegistry(a: RunGroup, b: RunGroup): number {
  */
 function routerLabel(config: Record<string, unknown>, kind: string, keys: string[]): string {
   const flat = flattenConfig(config);
-  const defaults = flattenConfig({ ...defaultConfig(), router: routerDefaults(kind as RouterKind) } as unknown as Record<string, unknown>);
-  const parts = keys.filter((k) => k !== "router.kind" && flat[k] !== undefined && formatValue(flat[k]) !== formatValue(defaults[k]));
+  const defaults = labelDefaults(kind);
+  const parts = keys.filter((k) => k !== "router.kind" && flat[k] !== undefined && offDefault(flat, k, defaults));
   return [kind, ...parts.map((k) => `${k}=${formatValue(flat[k])}`)].join(", ");
 }
 

@@ -7,7 +7,7 @@ import { ffnFlopsPerToken } from "../../src/analysis/flops.js";
 import type { ImageDataset, ImageSplit } from "../../src/data/types.js";
 import { UserError } from "../../src/errors.js";
 import { collectRuns, type RunGroup } from "../../src/report/collect.js";
-import { effectiveConfig, labelKeys } from "../../src/report/groupRuns.js";
+import { effectiveConfig, groupLabel, labelKeys } from "../../src/report/groupRuns.js";
 import { meanStd, seriesBand } from "../../src/report/meanStd.js";
 import { train } from "../../src/train/train.js";
 import { assertAllClose, lcg, setup } from "../helpers.js";
@@ -111,6 +111,27 @@ test("language-model configurations drop the unused image keys; dense drops rout
   assert.deepEqual(img, { task: "image", dataset: "mnist", model: "moe", schedule: "uniform" });
   // A key is kept in labels only when it separates groups the earlier keys do not.
   assert.deepEqual(labelKeys([{ model: "moe", router: { kind: "switch", temperature: 1 } }, { model: "moe", router: { kind: "topk", temperature: 0.5 } }]), ["router.kind"]);
+});
+
+test("labels name a key beyond the first ones only where the group is off its defaults (router keys: its kind's own)", () => {
+  const configs = [
+    { model: "moe", router: { kind: "adamoe", balanceCoef: 0.1 }, segments: 1 }, // AdaMoE's own default
+    { model: "moe", router: { kind: "adamoe", balanceCoef: 0.01 }, segments: 1 },
+    { model: "moe", router: { kind: "aux-free", balanceCoef: 0.01 }, segments: 1 },
+    { model: "moe", router: { kind: "aux-free", balanceCoef: 0.01 }, segments: 4 },
+    { model: "moe", router: { kind: "topk", balanceCoef: 0.01 }, segments: 1 },
+  ];
+  const keys = labelKeys(configs);
+  assert.deepEqual(keys, ["router.kind", "router.balanceCoef", "segments"]);
+  assert.deepEqual(configs.map((c) => groupLabel(c, keys)), [
+    "router=adamoe",
+    "router=adamoe, router.balanceCoef=0.01",
+    "router=aux-free",
+    "router=aux-free, segments=4",
+    "router=topk",
+  ]);
+  // The keys readers look for first are named even at their defaults.
+  assert.equal(groupLabel({ model: "moe", schedule: "uniform", router: { kind: "percentile" } }, ["model", "schedule", "router.kind"]), "model=moe, schedule=uniform, router=percentile");
 });
 
 test("a folder without runs is a UserError; unfinished runs alone are listed", () => {
