@@ -8,6 +8,7 @@ import type { TrainConfig } from "../train/config.js";
 import { evaluate, type EvalResult } from "../train/evaluate.js";
 import { modelConfigFor } from "../train/train.js";
 import { openRunFolder } from "./runFolder.js";
+import { lmBreakdownLines } from "./lmBreakdownLines.js";
 
 async function evaluateImageRun(config: TrainConfig, ckpt: string, dataDir?: string) {
   const { loadImageDataset } = await import("../data/loadImageDataset.js");
@@ -43,6 +44,6 @@ export async function evalCommand(flags: { run: string; dataDir?: string }): Pro
   } else {
     lines.push(`test accuracy      ${(100 * r.accuracy).toFixed(2)}%  (loss ${r.loss.toFixed(4)}, ${r.n} examples)`);
   }
-  if (r.active.length) lines.push(`active per layer   ${r.active.map((a) => a.toFixed(2)).join(", ")}`);
+  if (r.active.length) lines.push(`active per layer   ${r.active.map((a) => a.toFixed(2)).join(", ")}`, ...lmBreakdownLines(r));
   process.stdout.write(lines.join("\n") + "\n");
 }

@@ -10,6 +10,7 @@ import { ownDatasetName } from "../data/splitArrays.js";
 import { resolveConfig, type TrainConfig, type TrainConfigInput } from "../train/config.js";
 import { train, type TrainEvent, type TrainSummary } from "../train/train.js";
 import { busyMachineNote } from "./busyMachineNote.js";
+import { lmBreakdownLines } from "./lmBreakdownLines.js";
 import { trainProgress } from "./progress.js";
 
 export type TrainFlags = {
@@ -157,12 +158,7 @@ export function printSummary(s: TrainSummary, outDir: string | undefined): void 
     const matched = s.budget === "matched" ? `, budget-matched to ${s.experts.reduce((a, b) => a + b, 0)} experts in all` : "";
     lines.push(`experts per layer  ${s.experts.join(", ")}  (${s.schedule}${matched}, router ${s.router})`);
     lines.push(`active per layer   ${s.meanActive.map((a) => a.toFixed(2)).join(", ")}  (mean experts per token, ${s.task === "lm" ? "validation" : "test"} set)`);
-    for (const row of s.test.byFrequency ?? []) {
-      lines.push(`  ${row.bucket.padEnd(8)} tokens  active ${row.active.map((a) => a.toFixed(2)).join(", ")}  (${row.inputTokens} positions); as targets: loss ${row.loss.toFixed(3)}, accuracy ${(100 * row.accuracy).toFixed(1)}%`);
-    }
-    for (const row of s.test.byLoss ?? []) {
-      lines.push(`  loss ${row.bucket.padEnd(7)} active ${row.active.map((a) => a.toFixed(2)).join(", ")}  (${row.positions} positions, loss ${row.lossFrom.toFixed(2)}–${row.lossTo.toFixed(2)})`);
-    }
+    lines.push(...lmBreakdownLines(s.test));
     lines.push(`dispatch           ${s.dispatch.join("; ")}`);
   }
   lines.push(`steps              ${s.steps} in ${s.wallSeconds.toFixed(1)} s, median ${s.medianStepMs.toFixed(1)} ms/step, ${s.threads} thread(s)`);

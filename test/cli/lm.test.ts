@@ -102,6 +102,8 @@ test("train --task lm on a .txt corpus, then generate and eval its run folder", 
   assert.match(e.stdout, /step 2, epoch 0/);
   assert.match(e.stdout, new RegExp(`validation ppl\\s+${summary.test.perplexity.toFixed(2)}\\s`));
   assert.match(e.stdout, /active per layer\s+\d\.\d\d, \d\.\d\d/);
+  assert.match(e.stdout, /^  top 100 +tokens +active \d\.\d\d, \d\.\d\d/m, "the breakdown by token frequency");
+  assert.equal(e.stdout.match(/^  loss \d+–\d+% +active \d\.\d\d, \d\.\d\d/gm)?.length, 5, "and by loss quintile");
 });
 
 test("generate on an image run or a missing folder is a one-line error, without a stack trace", () => {
