@@ -102,17 +102,20 @@ function asToday(saved: Record<string, unknown>, problems: string[]): Record<str
   }
 }
 
+/** The files `readRunFolder` reads (and whose sizes and times `RunFolderCache` compares). */
+const FILES = { config: "config.json", summary: "summary.json", metrics: "metrics.jsonl", gradVariance: "grad-variance.jsonl", data: "data.json" } as const;
+
 /** Read one run folder (it must hold `config.json`); returns null when the config does not parse. */
 export function readRunFolder(dir: string, name: string): RunFolder | null {
   const problems: string[] = [];
-  const saved = readJson<Record<string, unknown>>(join(dir, "config.json"), problems);
+  const saved = readJson<Record<string, unknown>>(join(dir, FILES.config), problems);
   if (!saved || typeof saved !== "object" || Array.isArray(saved)) return null;
   const config = asToday(saved, problems);
-  const summaryPath = join(dir, "summary.json");
+  const summaryPath = join(dir, FILES.summary);
   const summary = existsSync(summaryPath) ? readJson<RunSummary>(summaryPath, problems) : null;
-  const metricsPath = join(dir, "metrics.jsonl");
+  const metricsPath = join(dir, FILES.metrics);
   const lines = existsSync(metricsPath) ? readJsonl<{ type?: string }>(metricsPath, problems) : [];
-  const gvPath = join(dir, "grad-variance.jsonl");
+  const gvPath = join(dir, FILES.gradVariance);
   const gradVariance = existsSync(gvPath)
     ? readJsonl<GradVarianceLine>(gvPath, problems).filter((l) => Number.isFinite(l.step) && Number.isFinite(l.total))
     : null;
@@ -124,13 +127,10 @@ export function readRunFolder(dir: string, name: string): RunFolder | null {
     train: lines.filter((l): l is TrainLine => l.type === "train"),
     evals: lines.filter((l): l is EvalLine => l.type === "eval"),
     gradVariance,
-    classNames: readClassNames(join(dir, "data.json"), problems),
+    classNames: readClassNames(join(dir, FILES.data), problems),
     problems,
   };
 }
-
-/** The files `readRunFolder` reads. */
-const RUN_FILES = ["config.json", "summary.json", "metrics.jsonl", "grad-variance.jsonl", "data.json"] as const;
 
 /**
  * Run folders read before, by folder, with the size and modification time of each file read: a
@@ -139,7 +139,7 @@ const RUN_FILES = ["config.json", "summary.json", "metrics.jsonl", "grad-varianc
 export type RunFolderCache = Map<string, { stamp: string; run: RunFolder | null }>;
 
 function stampOf(dir: string): string {
-  return RUN_FILES.map((f) => {
+  return Object.values(FILES).map((f) => {
     try {
       const st = statSync(join(dir, f));
       return `${st.size}:${st.mtimeMs}`;
@@ -166,7 +166,7 @@ export function findRunFolders(root: string, cache?: RunFolderCache): RunFolder[
     return run;
   };
   const visit = (dir: string) => {
-    if (existsSync(join(dir, "config.json"))) {
+    if (existsSync(join(dir, FILES.config))) {
       const run = read(dir, relative(root, dir) || ".");
       if (run) found.push(run);
       return;
