@@ -77,7 +77,10 @@ test("the playground trains DynaMoE on MNIST in the page to 90% and reads a draw
     t.diagnostic(`step ${done.step}, test accuracy ${shown}%, ${done.stepsPerSecond?.toFixed(1)} steps/s on ${done.threads} thread(s)`);
     assert.ok(shown >= 90, `test accuracy ${shown}% < 90%`);
     assert.equal(shown, Number(done.accuracy!.toFixed(2)));
+    // Charts are redrawn at most every CHART_EVERY_MS: the first drawing may predate the evaluations
+    // (a fast machine ends the 400 steps inside one interval), so wait for the drawing after the last one.
     await page.locator('#pg-charts [data-testid="loss-chart"] svg').waitFor();
+    await page.locator('#pg-charts [data-testid="k-histogram"]').nth(1).waitFor({ timeout: 10_000 });
     assert.equal(await page.locator('#pg-charts [data-testid="k-histogram"]').count(), 2);
     // Draw a "1": a vertical stroke down the middle.
     const box = (await page.locator('[data-testid="draw-canvas"]').boundingBox())!;
