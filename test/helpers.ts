@@ -63,3 +63,22 @@ export function metricLines(dir: string): Record<string, unknown>[] {
 
 /** Metric lines without wall-clock fields, which legitimately differ between runs. */
 export const comparableLines = (dir: string) => metricLines(dir).map(({ stepMs: _s, ...rest }) => rest);
+
+/**
+ * Deep equality of JSON-like values, numbers to `rtol` (relative, or absolute below 1): for records
+ * computed by another engine whose sums round differently (float64 against float32).
+ */
+export function assertJsonClose(actual: unknown, expected: unknown, rtol: number, where = "value"): void {
+  if (typeof expected === "number" && typeof actual === "number") {
+    assert.ok(Math.abs(actual - expected) <= rtol * Math.max(1, Math.abs(expected)), `${where}: ${actual} is not within ${rtol} of ${expected}`);
+  } else if (Array.isArray(expected)) {
+    assert.ok(Array.isArray(actual) && actual.length === expected.length, `${where}: ${JSON.stringify(actual)} is not an array of ${expected.length}`);
+    expected.forEach((e, i) => assertJsonClose((actual as unknown[])[i], e, rtol, `${where}[${i}]`));
+  } else if (expected !== null && typeof expected === "object") {
+    assert.ok(actual !== null && typeof actual === "object", `${where}: not an object`);
+    assert.deepEqual(Object.keys(actual as object).sort(), Object.keys(expected).sort(), `${where}: keys`);
+    for (const [k, e] of Object.entries(expected)) assertJsonClose((actual as Record<string, unknown>)[k], e, rtol, `${where}.${k}`);
+  } else {
+    assert.deepEqual(actual, expected, where);
+  }
+}

@@ -29,6 +29,7 @@ import { spawnSync } from "node:child_process";
 import os from "node:os";
 import { parseArgs } from "node:util";
 import { reportMachineLoad, writeBenchJson } from "../machine.js";
+import { modelConfig } from "../imageModels.js";
 
 /** `--peer pytorch`: the comparison of `bench/peer/peer.ts`, which parses the arguments itself. */
 const PEER = process.argv.slice(2).some((a) => a === "--peer" || a.startsWith("--peer="));
@@ -48,19 +49,6 @@ const { values } = parseArgs({
 });
 
 const DEFAULT_MODELS = "dense,moe-uniform,moe-descending,moe-switch,moe-top1";
-
-const ROUTER_MODELS = ["topk", "switch", "gshard", "expert-choice", "top-p", "threshold", "batch-percentile"];
-
-/** The run configuration a model name stands for. */
-function modelConfig(model: string, dispatch: string): Record<string, unknown> {
-  if (model === "dense") return { model: "dense" };
-  const name = model.replace(/^moe-/, "");
-  const base = { model: "moe", dispatch };
-  const topK = /^top(\d+)$/.exec(name);
-  if (topK) return { ...base, router: { kind: "topk", k: Number(topK[1]) } };
-  if (ROUTER_MODELS.includes(name)) return { ...base, router: { kind: name } };
-  return { ...base, schedule: name };
-}
 
 type Row = { model: string; dispatch: string; plan: string; threads: number; medianMs: number; p10Ms: number; p90Ms: number; coresUsed: number; peakRssMb: number; compileMs: number };
 

@@ -5,18 +5,25 @@ import { initImageModel } from "../models/imageModel.js";
 import { initLmModel } from "../models/lmModel.js";
 import { loadCheckpoint } from "../train/checkpoint.js";
 import type { TrainConfig } from "../train/config.js";
-import { evaluate, type EvalResult } from "../train/evaluate.js";
+import { makeEvaluator, type EvalResult } from "../train/evaluate.js";
+import { nativeThreads } from "../engine/preload.js";
+import { spawnNodeWorker } from "../kernels/nodeWorkers.js";
+import { chooseEngine } from "../steps/makeTrainer.js";
 import { modelConfigFor } from "../train/train.js";
 import { openRunFolder } from "./runFolder.js";
 import { lmBreakdownLines } from "./lmBreakdownLines.js";
 
-async function evaluateImageRun(config: TrainConfig, ckpt: string, dataDir?: string) {
+/** Images evaluate on the engine the run's config picks for this device: our kernels where they run the model, else jax-js. */
+async function evaluateImageRun(config: TrainConfig, ckpt: string, device: string, dataDir?: string) {
   const { loadImageDataset } = await import("../data/loadImageDataset.js");
   const data = await loadImageDataset(config.dataset, { dataDir: dataDir ?? config.dataDir });
   const modelCfg = modelConfigFor(config, data.inputDim, data.numClasses);
   const state = loadCheckpoint(ckpt, initImageModel(random.key(0), modelCfg));
   const test = config.testLimit ? { ...data.test, n: Math.min(config.testLimit, data.test.n) } : data.test;
-  const r = await evaluate(state.params, test, modelCfg, config.evalBatchSize);
+  const native = chooseEngine(config.engine, modelCfg, device) === "native" ? { threads: nativeThreads(), spawn: spawnNodeWorker } : null;
+  const evaluator = makeEvaluator(modelCfg, config.evalBatchSize, native);
+  const r = await evaluator(state.params, test);
+  evaluator.close();
   tree.dispose([state.params, state.opt, state.key]);
   return { r, progress: state.progress };
 }
@@ -35,9 +42,9 @@ async function evaluateLmRun(config: TrainConfig, ckpt: string) {
 
 export async function evalCommand(flags: { run: string; dataDir?: string }): Promise<void> {
   const { config, checkpoint } = openRunFolder(flags.run);
-  await initEngine();
+  const { device } = await initEngine();
   const { r, progress }: { r: EvalResult; progress: { step: number; epoch: number } } =
-    config.task === "lm" ? await evaluateLmRun(config, checkpoint) : await evaluateImageRun(config, checkpoint, flags.dataDir);
+    config.task === "lm" ? await evaluateLmRun(config, checkpoint) : await evaluateImageRun(config, checkpoint, device, flags.dataDir);
   const lines = [`run                ${flags.run} (step ${progress.step}, epoch ${progress.epoch})`];
   if (r.perplexity !== undefined) {
     lines.push(`validation ppl     ${r.perplexity.toFixed(2)}  (loss ${r.loss.toFixed(4)}, next-token accuracy ${(100 * r.accuracy).toFixed(2)}%, ${r.n} tokens)`);

@@ -157,7 +157,7 @@ async function train(run: PlaygroundRun): Promise<void> {
   dispose(opt);
   live = { step, key, progress: { step: 0, epoch: 0, batch: 0 } };
   training = true;
-  const evaluate = makeEvaluator(cfg, Math.min(500, testSplit.n));
+  const evaluate = makeEvaluator(cfg, Math.min(500, testSplit.n), threads); // on our kernels, as dynamoe eval scores the downloaded run
   const evalNow = async (s: number, epoch: number) => {
     dispose(latest);
     latest = step.params();
@@ -198,6 +198,7 @@ async function train(run: PlaygroundRun): Promise<void> {
   }
   training = false;
   step.close(); // the state stays readable for downloads
+  evaluate.close();
   await serveDownloads();
 }
 

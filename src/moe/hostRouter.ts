@@ -66,6 +66,8 @@ export type HostRouting = {
   threshold: Float32Array;
   /** `[T, W]` 1 where a token's score passed its expert's threshold (the straight-through gradient's support). */
   passing: Uint8Array;
+  /** `[T]` the assignments each token lost to the rule's capacity (`HostSelectInput.dropped`; a numeric dispatch capacity's are not in it). */
+  dropped: Float32Array;
   /** Scratch, reused every step: noisy scores, ∂L/∂w and a copy of z `[T, N]`, per-row and per-expert work arrays. */
   scratch: {
     scores: Float32Array; dw: Float32Array; z: Float32Array; sorted: Float32Array; order: number[]; dp: Float64Array; taken: Int32Array;
@@ -93,6 +95,7 @@ export function allocHostRouting(t: number, n: number, tokens: Int32Array, pairW
     l1Grad: new Float64Array(w),
     threshold: new Float32Array(w),
     passing: new Uint8Array(t * w),
+    dropped: new Float32Array(t),
     scratch: {
       scores: new Float32Array(t * w), dw: new Float32Array(t * w), z: new Float32Array(t * w), sorted: new Float32Array(w), order: new Array<number>(w).fill(0),
       dp: new Float64Array(w), taken: new Int32Array(w), meanProb: new Float64Array(w), all: new Float32Array(t * w), rows: new Int32Array(t),
@@ -157,7 +160,8 @@ export function hostRoute(cfg: RouterConfig, z: Float32Array, t: number, n: numb
     if (bias) for (let i = 0; i < w; i++) scores[at + i] = f(scores[at + i] + bias[i]);
   }
   mask.fill(0);
-  rule.host.select({ cfg, scores, t, n: w, capacity, mask, uniform, scratch: out.scratch, thresholds: rule.thresholds ? out.threshold : null });
+  out.dropped.fill(0, 0, t);
+  rule.host.select({ cfg, scores, t, n: w, capacity, mask, uniform, dropped: out.dropped, scratch: out.scratch, thresholds: rule.thresholds ? out.threshold : null });
   if (rule.thresholds) for (let r = 0; r < t; r++) for (let i = 0; i < w; i++) out.passing[r * w + i] = scores[r * w + i] > out.threshold[i] ? 1 : 0;
   // Weights over the real experts (i < N): null experts compute nothing and take no share.
   const gates = cfg.renormalize === "gates";

@@ -44,17 +44,18 @@ export class NativeAttention implements PreSublayer {
     this.da = mem.take(R * d); this.dqkv = mem.take(R * 3 * d); this.dn = mem.take(R * d); this.scratch = mem.take(batch * H * S);
   }
 
-  /** Layer `l`'s sublayer: `H` `[R, d]` += attention(LN(H)), in place. */
-  forward(k: Kernels, p: NativeParams<unknown>, H: Buf, l: number): void {
-    const { cfg, rows: R, dh, scale } = this;
+  /** Layer `l`'s sublayer on the first `R` rows (whole sequences): `H` `[R, d]` += attention(LN(H)), in place. */
+  forward(k: Kernels, p: NativeParams<unknown>, H: Buf, l: number, R = this.rows): void {
+    const { cfg, dh, scale } = this;
     const { d, heads, context: S } = cfg;
+    if (R % S !== 0 || R > this.rows) throw new Error(`native attention: ${R} rows are not whole sequences of ${S} within ${this.rows}`);
     const P = (path: string) => p.at(path, "P");
     const L = this.layers[l];
     const pre = `blocks.${l}`;
     k.layernorm_forward(H.at, P(`${pre}.attnNorm.scale`), P(`${pre}.attnNorm.bias`), R, d, LN_EPS, L.normed.at, L.xhat.at, L.rstd.at);
     k.matmul(R, 3 * d, d, L.normed.at, d, 1, P(`${pre}.attn.qkv.w`), 3 * d, L.qkv.at, 3 * d, 0);
     k.add_bias(L.qkv.at, P(`${pre}.attn.qkv.b`), R, 3 * d);
-    k.attention_forward(L.qkv.at, S, heads, dh, scale, L.probs.at, L.a.at, 0, this.batch * heads);
+    k.attention_forward(L.qkv.at, S, heads, dh, scale, L.probs.at, L.a.at, 0, (R / S) * heads);
     k.matmul(R, d, d, L.a.at, d, 1, P(`${pre}.attn.out.w`), d, H.at, d, 1); // h += a W_o
     k.add_bias(H.at, P(`${pre}.attn.out.b`), R, d);
   }

@@ -16,6 +16,7 @@ import type { Kernels } from "../kernels/parallelKernels.js";
 import type { ImageModelConfig, ImageModelParams } from "../models/imageModel.js";
 import type { HostDraws } from "../moe/drawSchedule.js";
 import type { AdamWOptions, AdamWState } from "./adamw.js";
+import { hostCrossEntropy } from "./hostCrossEntropy.js";
 import { NativeParams } from "./nativeParams.js";
 import { LN_EPS, NativeStack, nativeStackUnsupported } from "./nativeStack.js";
 import { nativeMemory, NativeStep, ONE_THREAD, type NativeThreads } from "./nativeStep.js";
@@ -114,21 +115,8 @@ export class NativeImageStep extends NativeStep<ImageModelParams> {
     k.add_bias(this.logits.at, P("head.b"), b, c);
 
     // Cross-entropy, its gradient ∂L/∂logits = (softmax − onehot) / B, and the correct count.
-    const lg = f32(this.logits), dl = f32(this.dLogits);
-    let loss = 0, correct = 0;
-    for (let r = 0; r < b; r++) {
-      const at = r * c;
-      let mx = -Infinity, arg = 0;
-      for (let j = 0; j < c; j++) if (lg[at + j] > mx) (mx = lg[at + j]), (arg = j);
-      let sum = 0;
-      for (let j = 0; j < c; j++) sum += Math.exp(lg[at + j] - mx);
-      const label = y[r];
-      if (!(label >= 0 && label < c)) throw new Error(`native step: label ${label} outside [0, ${c})`);
-      loss += Math.log(sum) + mx - lg[at + label];
-      if (arg === label) correct++;
-      for (let j = 0; j < c; j++) dl[at + j] = (Math.exp(lg[at + j] - mx) / sum - (j === label ? 1 : 0)) / b;
-    }
-    loss = loss / b + aux;
+    const { lossSum, correct } = hostCrossEntropy(f32(this.logits), y, b, c, f32(this.dLogits));
+    const loss = lossSum / b + aux;
 
     // Backward through the head and the final LayerNorm, the blocks, the input layer.
     k.matmul(d, c, b, this.Z.at, 1, d, this.dLogits.at, c, G("head.w"), c, 0);

@@ -20,8 +20,11 @@ export class NativeParams<T> {
   /** AdamW's step count. */
   count = 0;
 
-  /** Take the four buffers for a tree shaped like `params` from `mem` (before `mem.commit()`). */
-  constructor(private readonly mem: Arena, params: T) {
+  /**
+   * Take the four buffers for a tree shaped like `params` from `mem` (before `mem.commit()`); with
+   * `training` false (evaluation) only `P`, and `G`, `M` and `V` must not be read.
+   */
+  constructor(private readonly mem: Arena, params: T, training = true) {
     let total = 0;
     this.leaves = flattenWithPaths(params).map(([path, leaf]) => {
       const n = leaf.shape.reduce((x, y) => x * y, 1);
@@ -31,16 +34,19 @@ export class NativeParams<T> {
     });
     this.byPath = new Map(this.leaves.map((l) => [l.path, l]));
     this.skeleton = mapWithPaths(params, (_p, leaf) => ({ shape: leaf.shape, dtype: leaf.dtype }) as unknown as np.Array);
-    this.P = mem.take(total); this.G = mem.take(total); this.M = mem.take(total); this.V = mem.take(total);
+    this.P = mem.take(total);
+    const none: Buf = { at: -1, n: 0 };
+    [this.G, this.M, this.V] = training ? [mem.take(total), mem.take(total), mem.take(total)] : [none, none, none];
   }
 
-  /** Copy `params` and `opt` in (after `mem.commit()`; neither is consumed). */
-  async load(params: T, opt: AdamWState<T>): Promise<void> {
+  /** Copy `params` and `opt` (training) in (after `mem.commit()`; neither is consumed). */
+  async load(params: T, opt?: AdamWState<T>): Promise<void> {
     const into = async (dst: Buf, t: unknown) => {
       const view = this.mem.f32(dst);
       for (const [path, leaf] of flattenWithPaths(t)) view.set((await leaf.ref.data()) as Float32Array, this.byPath.get(path)!.off);
     };
     await into(this.P, params);
+    if (!opt) return;
     await into(this.M, opt.mu);
     await into(this.V, opt.nu);
     this.count = (await opt.count.ref.data())[0];
@@ -63,6 +69,7 @@ export class NativeParams<T> {
   at(path: string, which: "P" | "G"): number {
     const leaf = this.byPath.get(path);
     if (!leaf) throw new Error(`native step: no parameter ${path}`);
+    if (this[which].at < 0) throw new Error(`native step: no ${which} buffer (evaluation)`);
     return this[which].at + leaf.off * 4;
   }
 

@@ -38,7 +38,8 @@ export function nativeStackUnsupported(cfg: StackConfig): string | null {
  * ∂L/∂h after it in `dH` and leaves ∂L/∂h before it, its parameter gradients written into `p.G`.
  */
 export type PreSublayer = {
-  forward(k: Kernels, p: NativeParams<unknown>, H: Buf, l: number): void;
+  /** `rows` (at most the stack's, a whole number of the sublayer's sequences) of `H` are updated. */
+  forward(k: Kernels, p: NativeParams<unknown>, H: Buf, l: number, rows: number): void;
   backward(k: Kernels, p: NativeParams<unknown>, dH: Buf, l: number): void;
 };
 
@@ -48,6 +49,15 @@ export type PreSublayer = {
  * backward pass, `[R, hidden]`.
  */
 type FfnBufs = { path: string; hidden: number; pre: Buf; act: Buf; tanh: Buf };
+
+/**
+ * How a forward pass runs: training (router noise and jitter from the draws, the training
+ * capacities, the routers' loads counted) or evaluation (none of them, the evaluation capacities);
+ * over the first `rows` rows (at most the stack's); `onRouting` sees each MoE layer's routing after
+ * its experts ran (evaluation analytics, `analysis/hostRoutingCounts.ts`).
+ */
+export type ForwardMode = { train: boolean; rows?: number; onRouting?(l: number, routing: HostRouting, rows: number): void };
+const TRAINING: ForwardMode = { train: true };
 
 /** Buffers of one block. */
 type Block = {
@@ -71,28 +81,47 @@ export class NativeStack {
   private readonly tmpH: Buf;
   private readonly drawFn: ((key: HostKey) => HostDraws[]) | null;
 
-  /** Takes the buffers for `rows` rows from `mem` (before `mem.commit()`); `pre` runs before each block. */
-  constructor(readonly cfg: StackConfig, readonly rows: number, private readonly mem: Arena, private readonly pre: PreSublayer | null = null) {
+  /**
+   * Takes the buffers for `rows` rows from `mem` (before `mem.commit()`); `pre` runs before each
+   * block. `forwardOnly` (evaluation): the blocks share one set of buffers, sized for the widest
+   * layer, and `backward` must not be called.
+   */
+  constructor(
+    readonly cfg: StackConfig, readonly rows: number, private readonly mem: Arena, private readonly pre: PreSublayer | null = null,
+    private readonly opts: { forwardOnly?: boolean } = {},
+  ) {
     const { d, h } = cfg;
     const b = rows;
     const hs = sharedHidden(cfg);
-    const ffnBufs = (path: string, hidden: number): FfnBufs => ({ path, hidden, pre: mem.take(b * hidden), act: mem.take(b * hidden), tanh: mem.take(b * hidden) });
+    const moeLayers = cfg.kind === "dense" ? [] : cfg.experts.slice(0, cfg.layers);
+    const nMax = Math.max(0, ...moeLayers);
+    const widthMax = Math.max(0, ...moeLayers.map((n, l) => routerWidth(n, layerRouter(cfg, l))));
+    // A buffer per block, or (forward only) one per name at the widest layer's size.
+    const shared = new Map<string, Buf>();
+    const take = (name: string, size: number, widest: number): Buf => {
+      if (!opts.forwardOnly) return mem.take(size);
+      if (!shared.has(name)) shared.set(name, mem.take(widest));
+      return shared.get(name)!;
+    };
+    const same = (name: string, size: number) => take(name, size, size);
+    const ffnBufs = (path: string, hidden: number): FfnBufs => ({ path, hidden, pre: same(`ffn.pre`, b * hidden), act: same(`ffn.act`, b * hidden), tanh: same(`ffn.tanh`, b * hidden) });
     this.blocks = Array.from({ length: cfg.layers }, (_, l) => {
-      const block: Block = { xhat: mem.take(b * d), rstd: mem.take(b), normed: mem.take(b * d), dNormed: mem.take(b * d) };
+      const block: Block = { xhat: same("xhat", b * d), rstd: same("rstd", b), normed: same("normed", b * d), dNormed: same("dNormed", b * d) };
       if (cfg.kind === "dense") {
         block.ffn = ffnBufs(`blocks.${l}.ffn`, h);
       } else {
         if (hs > 0) block.ffn = ffnBufs(`blocks.${l}.shared`, hs);
         const n = cfg.experts[l];
         const width = routerWidth(n, layerRouter(cfg, l));
-        const pairs = b * n;
-        const tokens = mem.take(pairs), pairW = mem.take(pairs);
+        const pairs = b * n, most = b * nMax;
+        const tokens = take("tokens", pairs, most), pairW = take("pairW", pairs, most);
         const jittered = layerRouter(cfg, l).jitter > 0;
         block.moe = {
-          n, width, z: mem.take(b * width), dz: mem.take(b * width), tokens, pairW,
+          n, width, z: take("z", b * width, b * widthMax), dz: take("dz", b * width, b * widthMax), tokens, pairW,
           ...(hasRouterState(layerRouter(cfg, l)) ? { load: new Float64Array(n + 1) } : {}),
-          ...(jittered ? { jitter: mem.take(b * d), xr: mem.take(b * d) } : {}),
-          xe: mem.take(pairs * d), pre: mem.take(pairs * h), act: mem.take(pairs * h), tanh: mem.take(pairs * h), out: mem.take(pairs * d), dPair: mem.take(pairs),
+          ...(jittered ? { jitter: same("jitter", b * d), xr: same("xr", b * d) } : {}),
+          xe: take("xe", pairs * d, most * d), pre: take("pre", pairs * h, most * h), act: take("act", pairs * h, most * h), tanh: take("tanh", pairs * h, most * h),
+          out: take("out", pairs * d, most * d), dPair: take("dPair", pairs, most),
           routing: undefined as unknown as HostRouting,
         };
       }
@@ -130,8 +159,12 @@ export class NativeStack {
    * Forward through every block, updating the residual stream `H` `[R, d]` in place. Returns the
    * auxiliary losses' sum and each MoE layer's mean active experts per row.
    */
-  forward(k: Kernels, p: NativeParams<unknown>, H: Buf, draws: HostDraws[] | null): { aux: number; active: number[] } {
-    const { cfg, rows: b } = this;
+  forward(k: Kernels, p: NativeParams<unknown>, H: Buf, draws: HostDraws[] | null, mode: ForwardMode = TRAINING): { aux: number; active: number[] } {
+    const { cfg } = this;
+    const b = mode.rows ?? this.rows;
+    if (!(b >= 1 && b <= this.rows)) throw new Error(`native stack: ${b} rows, not in [1, ${this.rows}]`);
+    const { train } = mode;
+    if (!train) draws = null;
     const { d, h } = cfg;
     const f32 = (buf: Buf) => this.mem.f32(buf);
     const P = (path: string) => p.at(path, "P");
@@ -139,9 +172,9 @@ export class NativeStack {
     let aux = 0;
     this.blocks.forEach((bl, l) => {
       const pre = `blocks.${l}`;
-      this.pre?.forward(k, p, H, l);
+      this.pre?.forward(k, p, H, l, b);
       k.layernorm_forward(H.at, P(`${pre}.norm.scale`), P(`${pre}.norm.bias`), b, d, LN_EPS, bl.normed.at, bl.xhat.at, bl.rstd.at);
-      if (bl.ffn) this.ffnForward(k, p, bl.normed, bl.ffn, H);
+      if (bl.ffn) this.ffnForward(k, p, bl.normed, bl.ffn, H, b);
       if (!bl.moe) return;
       const m = bl.moe;
       const rcfg = layerRouter(cfg, l);
@@ -156,16 +189,16 @@ export class NativeStack {
       }
       const layerNoise = draw.noise ?? null;
       k.matmul(b, width, d, routerIn, d, 1, P(`${pre}.moe.router.w`), width, m.z.at, width, 0);
-      const z = f32(m.z);
+      const z = f32(m.z).subarray(0, b * width);
       for (let i = 0; i < z.length; i++) z[i] = Math.fround(z[i] / rcfg.temperature);
-      const cap = typeof cfg.capacity === "number" ? dispatchCapacity(b, n, rcfg, true, cfg.capacity) : b;
+      const cap = typeof cfg.capacity === "number" ? dispatchCapacity(b, n, rcfg, train, cfg.capacity) : b;
       const state = this.state(p, l);
       aux += hostRoute(rcfg, z, b, n, layerNoise, m.routing, {
-        capacity: routerCapacity(b, n, rcfg, true) ?? b, uniform: draw.rule ?? null, dispatchCap: cap, bias: state.bias, l1: state.l1?.[0],
+        capacity: routerCapacity(b, n, rcfg, train) ?? b, uniform: draw.rule ?? null, dispatchCap: cap, bias: state.bias, l1: state.l1?.[0],
         thresholds: ruleOf(rcfg.kind).thresholds ? this.mem.f32({ at: P(`${pre}.moe.router.thresholds`), n }) : null,
       });
       active.push(m.routing.offsets[n] / b);
-      if (m.load) {
+      if (m.load && train) {
         for (let e = 0; e < n; e++) m.load[e] += m.routing.offsets[e + 1] - m.routing.offsets[e];
         m.load[n] += b;
       }
@@ -182,13 +215,13 @@ export class NativeStack {
         k.add_bias(oe, P(`${pre}.moe.b2`) + e * d * 4, rows, d);
         k.scatter_add_rows(H.at, d, idx, m.pairW.at + p0 * 4, rows, oe);
       }
+      mode.onRouting?.(l, m.routing, b);
     });
     return { aux, active };
   }
 
   /** A dense FFN on `x` `[R, d]`, its output added to `H` `[R, d]`: the dense block, or an MoE block's shared experts. */
-  private ffnForward(k: Kernels, p: NativeParams<unknown>, x: Buf, f: FfnBufs, H: Buf): void {
-    const { rows: b } = this;
+  private ffnForward(k: Kernels, p: NativeParams<unknown>, x: Buf, f: FfnBufs, H: Buf, b: number): void {
     const { d } = this.cfg;
     const hid = f.hidden;
     const P = (path: string) => p.at(`${f.path}.${path}`, "P");
@@ -255,6 +288,7 @@ export class NativeStack {
    * are written into `p.G`.
    */
   backward(k: Kernels, p: NativeParams<unknown>, dH: Buf): void {
+    if (this.opts.forwardOnly) throw new Error("native stack: backward on a forward-only stack");
     const { cfg, rows: b } = this;
     const { d, h } = cfg;
     const f32 = (buf: Buf) => this.mem.f32(buf);

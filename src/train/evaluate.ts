@@ -1,7 +1,8 @@
 /**
  * Evaluation of an image model on a split: mean cross-entropy, accuracy, mean active experts per
- * layer and the routing analytics of spec §7 per layer, in fixed-size batches (the last, smaller
- * batch compiles once more).
+ * layer and the routing analytics of spec §7 per layer, in fixed-size batches: on our kernels
+ * (`steps/nativeImageEval.ts`) where the run's step is native, else jax-js's jitted pass (the last,
+ * smaller batch compiles once more). Both give each batch's sums; the evaluation is made from them here.
  */
 import { routerWidth } from "../moe/routers/registry.js";
 import { layerRouter, sharedHidden } from "../models/stackConfig.js";
@@ -19,6 +20,8 @@ import { gatherBatch } from "../data/batches.js";
 import type { ImageSplit } from "../data/types.js";
 import type { ImageModelConfig, ImageModelParams } from "../models/imageModel.js";
 import { makeEvalStep } from "../steps/imageStep.js";
+import { NativeImageEval, type EvalBatchSums } from "../steps/nativeImageEval.js";
+import type { NativeThreads } from "../steps/nativeStep.js";
 
 export type EvalResult = {
   loss: number;
@@ -49,29 +52,78 @@ export type FrequencyRow = {
   accuracy: number;
 };
 
-export type Evaluator = (params: ImageModelParams, split: ImageSplit) => Promise<EvalResult>;
+/** Evaluates parameters (not consumed) on a split; `close` stops the native pass's threads, if any. */
+export type Evaluator = ((params: ImageModelParams, split: ImageSplit) => Promise<EvalResult>) & { close(): void };
 
-/** Build an evaluator for one model configuration (the jitted pass is compiled once and reused). */
-export function makeEvaluator(cfg: ImageModelConfig, batchSize: number): Evaluator {
+/** A pass over batches: `begin` takes the parameters to evaluate (not consumed), `sums` one batch's sums at them; `close` ends the pass. */
+type BatchSums = { begin(params: ImageModelParams): Promise<void>; sums(x: Float32Array, y: Int32Array): Promise<EvalBatchSums>; close(): void };
+
+/** jax-js's jitted pass (compiled once per batch shape and reused). */
+function jitSums(cfg: ImageModelConfig): BatchSums {
   const step = makeEvalStep(cfg);
   const layers = cfg.kind === "moe" ? cfg.layers : 0;
   const experts = cfg.experts.slice(0, layers);
   const sizes = experts.map((n) => routingCountsSize(n, cfg.numClasses));
-  return async (params, split) => {
+  let at: ImageModelParams | null = null;
+  return {
+    async begin(params) {
+      at = params;
+    },
+    async sums(x, y) {
+      const out = await step(at!, np.array(x).reshape([y.length, cfg.inputDim]), np.array(y, { dtype: np.int32 })).data();
+      let i = 2 + layers;
+      return {
+        lossSum: out[0],
+        correct: out[1],
+        active: Array.from(out.subarray(2, 2 + layers)),
+        counts: experts.map((n, l) => unpackRoutingCounts(out.subarray(i, (i += sizes[l])), n, cfg.numClasses)),
+      };
+    },
+    close() {
+      at = null;
+    },
+  };
+}
+
+/** Our kernels' pass on `threads`: its memory is taken at the first evaluation, the parameters copied in at each. */
+function nativeSums(cfg: ImageModelConfig, batchSize: number, threads: NativeThreads): BatchSums {
+  let pass: Promise<NativeImageEval> | null = null;
+  return {
+    async begin(params) {
+      pass ??= NativeImageEval.create(cfg, batchSize, params, threads);
+      await (await pass).load(params);
+    },
+    async sums(x, y) {
+      return (await pass!).evaluate(x, y);
+    },
+    close() {
+      void pass?.then((e) => e.close());
+      pass = null;
+    },
+  };
+}
+
+/**
+ * Build an evaluator for one model configuration, in batches of `batchSize`: on our kernels on
+ * `native`'s threads when given (a model the native engine runs), else jax-js's jitted pass.
+ */
+export function makeEvaluator(cfg: ImageModelConfig, batchSize: number, native: NativeThreads | null = null): Evaluator {
+  const pass = native ? nativeSums(cfg, batchSize, native) : jitSums(cfg);
+  const layers = cfg.kind === "moe" ? cfg.layers : 0;
+  const evaluate = async (params: ImageModelParams, split: ImageSplit): Promise<EvalResult> => {
     let lossSum = 0;
     let correct = 0;
     const activeSum = new Array<number>(layers).fill(0);
     let counts: RoutingCounts[] | null = null;
+    await pass.begin(params);
     for (let start = 0; start < split.n; start += batchSize) {
       const size = Math.min(batchSize, split.n - start);
       const { x, y } = gatherBatch(split, null, start, size, cfg.inputDim);
-      const out = await step(params, np.array(x).reshape([size, cfg.inputDim]), np.array(y, { dtype: np.int32 })).data();
-      lossSum += out[0];
-      correct += out[1];
-      for (let l = 0; l < layers; l++) activeSum[l] += out[2 + l];
-      let at = 2 + layers;
-      const batchCounts = experts.map((n, l) => unpackRoutingCounts(out.subarray(at, (at += sizes[l])), n, cfg.numClasses));
-      counts = counts ? counts.map((c, l) => addRoutingCounts(c, batchCounts[l])) : batchCounts;
+      const out = await pass.sums(x, y);
+      lossSum += out.lossSum;
+      correct += out.correct;
+      for (let l = 0; l < layers; l++) activeSum[l] += out.active[l];
+      counts = counts ? counts.map((c, l) => addRoutingCounts(c, out.counts[l])) : out.counts;
     }
     return {
       loss: lossSum / split.n,
@@ -81,6 +133,7 @@ export function makeEvaluator(cfg: ImageModelConfig, batchSize: number): Evaluat
       n: split.n,
     };
   };
+  return Object.assign(evaluate, { close: () => pass.close() });
 }
 
 /** One-shot evaluation (compiles a fresh evaluator). */

@@ -10,9 +10,10 @@ import { ruleOf, type RouterConfig } from "../moe/routers/registry.js";
 import { expertSchedule } from "../moe/schedules.js";
 import { UserError } from "../errors.js";
 import type { TrainConfig } from "./config.js";
-import { makeEvaluator } from "./evaluate.js";
+import { makeEvaluator, type Evaluator } from "./evaluate.js";
 import { dispatchLabels } from "./dispatchLabels.js";
-import type { TaskRun } from "./task.js";
+import type { TaskEvaluator, TaskRun } from "./task.js";
+import type { NativeThreads } from "../steps/nativeStep.js";
 import { makeImageGradFn } from "../steps/imageStep.js";
 
 /** Experts per layer of a run configuration (empty for dense), rescaled to L·eMax in all when `budget: "matched"`. */
@@ -62,6 +63,11 @@ function limitSplit(split: ImageSplit, inputDim: number, limit?: number): ImageS
   return { x: split.x.subarray(0, limit * inputDim), y: split.y.subarray(0, limit), n: limit };
 }
 
+/** An evaluator bound to one split. */
+function onSplit(evaluator: Evaluator, split: ImageSplit): TaskEvaluator<ImageModelParams> {
+  return Object.assign((params: ImageModelParams) => evaluator(params, split), { close: () => evaluator.close() });
+}
+
 export async function imageTask(config: TrainConfig, dataset?: ImageDataset): Promise<TaskRun<ImageModelParams> & { modelConfig: ImageModelConfig }> {
   const data = dataset ?? (await (await import("../data/loadImageDataset.js")).loadImageDataset(config.dataset, { dataDir: config.dataDir }));
   // The validation images come out of the whole training split first; `trainLimit` then takes the first of the rest.
@@ -96,16 +102,13 @@ export async function imageTask(config: TrainConfig, dataset?: ImageDataset): Pr
         return grad(params, np.array(x).reshape([b, data.inputDim]), np.array(y, { dtype: np.int32 }), key);
       };
     },
-    makeEvaluator() {
-      const evaluator = makeEvaluator(cfg, config.evalBatchSize);
-      const split = held ? held.validation : testSplit;
-      return (params) => evaluator(params, split);
+    makeEvaluator(native) {
+      return onSplit(makeEvaluator(cfg, config.evalBatchSize, native), held ? held.validation : testSplit);
     },
     ...(held
       ? {
-          makeTestEvaluator() {
-            const evaluator = makeEvaluator(cfg, config.evalBatchSize);
-            return (params: ImageModelParams) => evaluator(params, testSplit);
+          makeTestEvaluator(native: NativeThreads | null) {
+            return onSplit(makeEvaluator(cfg, config.evalBatchSize, native), testSplit);
           },
         }
       : {}),

@@ -57,7 +57,7 @@ export async function lmTask(
     },
     makeEvaluator() {
       const evaluator = makeLmEvaluator(cfg, { batchSize: config.evalBatchSize, headChunk: config.headChunk, headKernel: config.headKernel, buckets: data.buckets, limit: config.testLimit });
-      return (params) => evaluator(params, data.validation);
+      return Object.assign((params: LmModelParams) => evaluator(params, data.validation), { close() {} });
     },
     dispatch: dispatchLabels(cfg, b * s),
     runFiles: {

@@ -6,7 +6,11 @@
  */
 import type { numpy as np } from "../engine/jax.js";
 import type { BatchSource, ModelConfig, TrainerOptions } from "../steps/makeTrainer.js";
+import type { NativeThreads } from "../steps/nativeStep.js";
 import type { EvalResult } from "./evaluate.js";
+
+/** Evaluates parameters (not consumed); `close` ends it (threads of a native pass). */
+export type TaskEvaluator<P> = ((params: P) => Promise<EvalResult>) & { close(): void };
 
 export type TaskRun<P> = {
   /** The dataset or corpus name, for the summary. */
@@ -34,10 +38,13 @@ export type TaskRun<P> = {
    * consumes `key`. For gradient-variance measurements (`src/analysis/measureGradVariance.ts`).
    */
   makeGradFn(): (params: P, order: Int32Array, start: number, key: np.Array) => P | Promise<P>;
-  /** Evaluate on the split evaluated during training (validation; images without one: test) (does not consume `params`). */
-  makeEvaluator(): (params: P) => Promise<EvalResult>;
+  /**
+   * Evaluate on the split evaluated during training (validation; images without one: test) (does not
+   * consume `params`), on our kernels on `native`'s threads where given (the run's step is native).
+   */
+  makeEvaluator(native: NativeThreads | null): TaskEvaluator<P>;
   /** Evaluate on the test set, once at the end; present only when `makeEvaluator` is not already the test set. */
-  makeTestEvaluator?(): (params: P) => Promise<EvalResult>;
+  makeTestEvaluator?(native: NativeThreads | null): TaskEvaluator<P>;
   /** Per MoE layer, its training-step dispatch plan as a short label. */
   dispatch: string[];
   /** Files to add to a new run folder (e.g. the document split), name → contents. */

@@ -31,6 +31,7 @@ import { cosineWithWarmup } from "./lrSchedule.js";
 import { DATA_FILE, imageTask } from "./imageTask.js";
 import type { TaskRun } from "./task.js";
 import { makeTrainer } from "../steps/makeTrainer.js";
+import { spawnNodeWorker } from "../kernels/nodeWorkers.js";
 import { unpackStepStats } from "../steps/imageStep.js";
 
 export { modelConfigFor } from "./imageTask.js";
@@ -281,7 +282,9 @@ async function trainIn(config: TrainConfig, opts: TrainOptions, t0: number): Pro
     { engine: config.engine, device: engine.device, batch: config.batchSize, adam: hyper, clip: config.clip, lm: task.stepOptions },
     params, opt, task.batches,
   );
-  const evaluator = task.makeEvaluator();
+  /** Evaluation runs on the step's engine: our kernels on as many threads as the step where it is native. */
+  const evalThreads = trainer.kind === "native" ? { threads: trainer.threads, spawn: spawnNodeWorker } : null;
+  const evaluator = task.makeEvaluator(evalThreads);
   /** Gradients for the variance measurement: the native engine's own where it runs the step (its params are the resident ones), else the task's jitted one. */
   const nativeGradient = trainer.gradient?.bind(trainer);
   const gradFn = !gv ? null : nativeGradient ? (_params: unknown, order: Int32Array, start: number, key: np.Array) => nativeGradient(order, start, key) : task.makeGradFn();
@@ -417,7 +420,7 @@ async function trainIn(config: TrainConfig, opts: TrainOptions, t0: number): Pro
   // Images with a validation split: the test set once, at the end, on the best parameters with keepBest.
   let testEval = lastEval;
   if (task.makeTestEvaluator) {
-    const testEvaluator = task.makeTestEvaluator();
+    const testEvaluator = task.makeTestEvaluator(evalThreads);
     if (config.keepBest && best) {
       const state = loadCheckpoint(bestPath, task.init(random.key(0)));
       testEval = await testEvaluator(state.params);
@@ -425,8 +428,10 @@ async function trainIn(config: TrainConfig, opts: TrainOptions, t0: number): Pro
     } else {
       testEval = await testEvaluator(trainer.params());
     }
+    testEvaluator.close();
     if (!testLogged) log({ type: "test", step: best && config.keepBest ? best.step : progress.step, split: "test", ...evalLine(testEval) });
   }
+  evaluator.close();
   key.dispose();
   const finalParams = trainer.finish();
 

@@ -55,14 +55,19 @@ export const expertChoiceRule: RoutingRule<"expert-choice"> = {
   maxActive: (experts) => experts,
   route: expertChoiceRoute,
   host: {
-    // Each expert's `capacity` tokens with the largest scores (ties: the earlier token).
-    select({ scores, t, n, capacity, mask, scratch: { rows } }) {
+    // Each expert's `capacity` tokens with the largest scores (ties: the earlier token); a token no expert picked is dropped.
+    select({ scores, t, n, capacity, mask, dropped, scratch: { rows } }) {
       const keep = Math.min(capacity, t);
       const order = Array.from(rows.subarray(0, t), (_, r) => r);
       for (let e = 0; e < n; e++) {
         order.sort((a, b) => scores[b * n + e] - scores[a * n + e] || a - b);
         for (let k = 0; k < keep; k++) mask[order[k] * n + e] = 1;
         for (let r = 0; r < t; r++) order[r] = r;
+      }
+      for (let r = 0; r < t; r++) {
+        let any = 0;
+        for (let e = 0; e < n; e++) any |= mask[r * n + e];
+        dropped[r] = any ? 0 : 1;
       }
     },
   },

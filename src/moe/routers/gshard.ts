@@ -103,14 +103,14 @@ export const gshardRule: RoutingRule<"gshard"> = {
   host: {
     // First choices take slots in token order; wanted second choices queue behind all of them. In
     // training the second is wanted when u < 2·g2/(g1 + g2), in float32 as the jax-js form.
-    select({ scores, t, n, capacity, mask, uniform, scratch: { taken, rows: first } }) {
+    select({ scores, t, n, capacity, mask, uniform, dropped, scratch: { taken, rows: first } }) {
       taken.fill(0);
       for (let r = 0; r < t; r++) {
         const top = (first[r] = argmaxRow(scores, r * n, n));
         if (taken[top] < capacity) {
           taken[top]++;
           mask[r * n + top] = 1;
-        }
+        } else dropped[r] += 1;
       }
       if (n < 2) return;
       for (let r = 0; r < t; r++) {
@@ -126,7 +126,7 @@ export const gshardRule: RoutingRule<"gshard"> = {
         if (taken[second] < capacity) {
           taken[second]++;
           mask[at + second] = 1;
-        }
+        } else dropped[r] += 1;
       }
     },
   },

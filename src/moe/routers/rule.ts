@@ -43,6 +43,11 @@ export type HostSelectInput = {
   uniform: Float32Array | null;
   /** `[N]` the trained per-expert thresholds σ(θ) (`top-any`), else null. */
   thresholds: Float32Array | null;
+  /**
+   * `[T]` written by rules with a capacity (zeroed by the driver): the token's assignments lost to it,
+   * as the jax-js form's `dropped` counts them (`routing.ts`).
+   */
+  dropped: Float32Array;
   scratch: HostScratch;
 };
 

@@ -92,14 +92,14 @@ export const switchRule: RoutingRule<"switch"> = {
   route: switchRoute,
   host: {
     // Each token's top-1 expert, while that expert has slots left, in token order.
-    select({ scores, t, n, capacity, mask, scratch: { taken } }) {
+    select({ scores, t, n, capacity, mask, dropped, scratch: { taken } }) {
       taken.fill(0);
       for (let r = 0; r < t; r++) {
         const top = argmaxRow(scores, r * n, n);
         if (taken[top] < capacity) {
           taken[top]++;
           mask[r * n + top] = 1;
-        }
+        } else dropped[r] = 1;
       }
     },
   },
