@@ -25,8 +25,11 @@ const f = Math.fround;
  * @param n the real experts N (the routing's width may add null experts).
  * @param cfg the layer's router.
  * @param classOf `[≥ t]` each token's class in `[0, classes)`.
+ * @param active `[≥ t]` written, when given: each token's experts run (`Routing.active`).
  */
-export function hostRoutingCounts(r: HostRouting, t: number, n: number, cfg: RouterConfig, classOf: ArrayLike<number>, classes: number): RoutingCounts {
+export function hostRoutingCounts(
+  r: HostRouting, t: number, n: number, cfg: RouterConfig, classOf: ArrayLike<number>, classes: number, active?: Float32Array,
+): RoutingCounts {
   const w = r.width;
   const normalise = (ruleOf(cfg.kind).gate ?? "softmax") !== "softmax" || w > n;
   const kept = new Uint8Array(t * n);
@@ -63,6 +66,7 @@ export function hostRoutingCounts(r: HostRouting, t: number, n: number, cfg: Rou
     }
     const k = row.length;
     c.kHist[k] += 1;
+    if (active) active[tok] = k;
     const dropped = r.dropped[tok] + selected - k;
     c.droppedAssignments += dropped;
     if (dropped > 0) c.droppedTokens += 1;

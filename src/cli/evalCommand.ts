@@ -13,7 +13,7 @@ import { modelConfigFor } from "../train/train.js";
 import { openRunFolder } from "./runFolder.js";
 import { lmBreakdownLines } from "./lmBreakdownLines.js";
 
-/** Images evaluate on the engine the run's config picks for this device: our kernels where they run the model, else jax-js. */
+/** A run evaluates on the engine its config picks for this device: our kernels where they run the model, else jax-js. */
 async function evaluateImageRun(config: TrainConfig, ckpt: string, device: string, dataDir?: string) {
   const { loadImageDataset } = await import("../data/loadImageDataset.js");
   const data = await loadImageDataset(config.dataset, { dataDir: dataDir ?? config.dataDir });
@@ -28,14 +28,16 @@ async function evaluateImageRun(config: TrainConfig, ckpt: string, device: strin
   return { r, progress: state.progress };
 }
 
-async function evaluateLmRun(config: TrainConfig, ckpt: string) {
+async function evaluateLmRun(config: TrainConfig, ckpt: string, device: string) {
   const { lmModelConfigFor, loadRunCorpus } = await import("../train/lmTask.js");
   const { makeLmEvaluator } = await import("../train/lmEvaluate.js");
   const data = await loadRunCorpus(config);
   const modelCfg = lmModelConfigFor(config, data.vocab);
   const state = loadCheckpoint(ckpt, initLmModel(random.key(0), modelCfg));
-  const evaluator = makeLmEvaluator(modelCfg, { batchSize: config.evalBatchSize, headChunk: config.headChunk, headKernel: config.headKernel, buckets: data.buckets, limit: config.testLimit });
+  const native = chooseEngine(config.engine, modelCfg, device) === "native" ? { threads: nativeThreads(), spawn: spawnNodeWorker } : null;
+  const evaluator = makeLmEvaluator(modelCfg, { batchSize: config.evalBatchSize, headChunk: config.headChunk, headKernel: config.headKernel, buckets: data.buckets, limit: config.testLimit, native });
   const r = await evaluator(state.params, data.validation);
+  evaluator.close();
   tree.dispose([state.params, state.opt, state.key]);
   return { r, progress: state.progress };
 }
@@ -44,7 +46,7 @@ export async function evalCommand(flags: { run: string; dataDir?: string }): Pro
   const { config, checkpoint } = openRunFolder(flags.run);
   const { device } = await initEngine();
   const { r, progress }: { r: EvalResult; progress: { step: number; epoch: number } } =
-    config.task === "lm" ? await evaluateLmRun(config, checkpoint) : await evaluateImageRun(config, checkpoint, device, flags.dataDir);
+    config.task === "lm" ? await evaluateLmRun(config, checkpoint, device) : await evaluateImageRun(config, checkpoint, device, flags.dataDir);
   const lines = [`run                ${flags.run} (step ${progress.step}, epoch ${progress.epoch})`];
   if (r.perplexity !== undefined) {
     lines.push(`validation ppl     ${r.perplexity.toFixed(2)}  (loss ${r.loss.toFixed(4)}, next-token accuracy ${(100 * r.accuracy).toFixed(2)}%, ${r.n} tokens)`);

@@ -31,17 +31,25 @@ export class NativeAttention implements PreSublayer {
   private readonly dh: number;
   private readonly scale: number;
 
-  /** Takes the buffers for `batch` sequences of `cfg.context` positions from `mem` (before `mem.commit()`). */
-  constructor(readonly cfg: LmModelConfig, readonly batch: number, mem: Arena) {
+  /**
+   * Takes the buffers for `batch` sequences of `cfg.context` positions from `mem` (before
+   * `mem.commit()`); `forwardOnly` (evaluation): one set shared by the layers, and no backward pass.
+   */
+  constructor(readonly cfg: LmModelConfig, readonly batch: number, mem: Arena, private readonly opts: { forwardOnly?: boolean } = {}) {
     const { d, heads: H, context: S } = cfg;
     const R = (this.rows = batch * S);
     this.dh = d / H;
     this.scale = Math.fround(1 / Math.sqrt(this.dh));
-    this.layers = Array.from({ length: cfg.layers }, () => ({
+    const layer = (): Layer => ({
       xhat: mem.take(R * d), rstd: mem.take(R), normed: mem.take(R * d),
       qkv: mem.take(R * 3 * d), probs: mem.take(batch * H * S * S), a: mem.take(R * d),
-    }));
-    this.da = mem.take(R * d); this.dqkv = mem.take(R * 3 * d); this.dn = mem.take(R * d); this.scratch = mem.take(batch * H * S);
+    });
+    const one = opts.forwardOnly ? layer() : null;
+    this.layers = Array.from({ length: cfg.layers }, () => one ?? layer());
+    const none: Buf = { at: -1, n: 0 };
+    [this.da, this.dqkv, this.dn, this.scratch] = opts.forwardOnly
+      ? [none, none, none, none]
+      : [mem.take(R * d), mem.take(R * 3 * d), mem.take(R * d), mem.take(batch * H * S)];
   }
 
   /** Layer `l`'s sublayer on the first `R` rows (whole sequences): `H` `[R, d]` += attention(LN(H)), in place. */
@@ -65,6 +73,7 @@ export class NativeAttention implements PreSublayer {
    * before (the residual path plus the LayerNorm's); the parameter gradients go into `p.G`.
    */
   backward(k: Kernels, p: NativeParams<unknown>, dH: Buf, l: number): void {
+    if (this.opts.forwardOnly) throw new Error("native attention: backward on a forward-only sublayer");
     const { cfg, rows: R, dh, scale } = this;
     const { d, heads, context: S } = cfg;
     const P = (path: string) => p.at(path, "P");

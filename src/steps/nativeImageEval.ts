@@ -20,20 +20,21 @@ import { hostCrossEntropy } from "./hostCrossEntropy.js";
 import { nativeImageUnsupported } from "./nativeImageStep.js";
 import { NativeParams } from "./nativeParams.js";
 import { LN_EPS, NativeStack } from "./nativeStack.js";
-import { nativeMemory, ONE_THREAD, type NativeThreads } from "./nativeStep.js";
+import { nativeMemory, NativeEvalPass, ONE_THREAD, type NativeThreads } from "./nativeStep.js";
 
 /** One batch's sums: `lossSum` `Σ CE`, `correct`, `active[l]` `Σ_t active_t`, and each MoE layer's routing counts. */
 export type EvalBatchSums = { lossSum: number; correct: number; active: number[]; counts: RoutingCounts[] };
 
-export class NativeImageEval {
-  private readonly k: Kernels;
-  private readonly pool: KernelPool | null;
-  private readonly mem: Arena;
-  private readonly p: NativeParams<ImageModelParams>;
+export class NativeImageEval extends NativeEvalPass<ImageModelParams> {
+  protected readonly k: Kernels;
+  protected readonly pool: KernelPool | null;
+  protected readonly mem: Arena;
+  protected readonly p: NativeParams<ImageModelParams>;
   private readonly stack: NativeStack;
   private readonly X: Buf; private readonly H: Buf; private readonly Z: Buf; private readonly xhat: Buf; private readonly rstd: Buf; private readonly logits: Buf;
 
   private constructor(readonly cfg: ImageModelConfig, readonly batch: number, params: ImageModelParams, threads: NativeThreads) {
+    super();
     const { d, inputDim, numClasses: c } = cfg;
     const b = batch;
     const memory = nativeMemory(threads);
@@ -53,11 +54,6 @@ export class NativeImageEval {
     const e = new NativeImageEval(cfg, batch, params, threads);
     await e.pool?.ready();
     return e;
-  }
-
-  /** Copy the parameters to evaluate in (not consumed). */
-  load(params: ImageModelParams): Promise<void> {
-    return this.p.load(params);
   }
 
   /** The sums over `x` `[rows, inputDim]`, labels `y` `[rows]`, rows ≤ `batch`. */
@@ -83,8 +79,4 @@ export class NativeImageEval {
     return { lossSum, correct, active: active.map((a) => a * b), counts };
   }
 
-  /** Stop the worker threads. */
-  close(): void {
-    this.pool?.close();
-  }
 }

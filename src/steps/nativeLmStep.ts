@@ -20,6 +20,7 @@ import type { LmModelConfig, LmModelParams } from "../models/lmModel.js";
 import type { HostDraws } from "../moe/drawSchedule.js";
 import type { AdamWOptions, AdamWState } from "./adamw.js";
 import { NativeAttention } from "./nativeAttention.js";
+import { NativeLmHead } from "./nativeLmHead.js";
 import { NativeParams } from "./nativeParams.js";
 import { LN_EPS, NativeStack, nativeStackUnsupported } from "./nativeStack.js";
 import { nativeMemory, NativeStep, ONE_THREAD, type NativeThreads } from "./nativeStep.js";
@@ -40,17 +41,10 @@ export class NativeLmStep extends NativeStep<LmModelParams> {
   protected readonly p: NativeParams<LmModelParams>;
   protected readonly stack: NativeStack;
   private readonly rows: number;
-  private readonly chunk: number;
-  private readonly blocks: number;
-  private readonly groups: number;
   private readonly tok: Buf; private readonly tgt: Buf;
   private readonly H: Buf; private readonly dH: Buf;
   private readonly xhatF: Buf; private readonly rstdF: Buf; private readonly Z: Buf; private readonly dZ: Buf;
-  /** Head scratch: a padded chunk of hidden rows and targets, z `[V, C]`, block maxima and sums `[blocks, C]`, per-column m, S-weights, target logits, ∂L/∂h parts `[groups, C, d]`. */
-  private readonly hPad: Buf; private readonly yPad: Buf; private readonly z: Buf; private readonly bmax: Buf; private readonly bsum: Buf;
-  private readonly m: Buf; private readonly w: Buf; private readonly picked: Buf; private readonly dhParts: Buf;
-  /** `[groups, C]` head_grads' per-group column factors exp(max_block − m) · w. */
-  private readonly factors: Buf;
+  private readonly head: NativeLmHead;
 
   private constructor(
     readonly cfg: LmModelConfig,
@@ -66,19 +60,12 @@ export class NativeLmStep extends NativeStep<LmModelParams> {
     const T = (this.rows = batch * S);
     const memory = nativeMemory(threads);
     const mem = (this.mem = memory.mem);
-    const HB = mem.k.head_block_rows(), GROUP = mem.k.head_group_blocks();
-    const C = (this.chunk = Math.ceil(Math.min(chunk, T) / 8) * 8);
-    this.blocks = Math.ceil(V / HB);
-    this.groups = Math.ceil(this.blocks / GROUP);
     this.p = new NativeParams(mem, params);
     this.tok = mem.take(T); this.tgt = mem.take(T);
     this.H = mem.take(T * d); this.dH = mem.take(T * d);
     this.stack = new NativeStack(cfg, T, mem, cfg.attention ? new NativeAttention(cfg, batch, mem) : null);
     this.xhatF = mem.take(T * d); this.rstdF = mem.take(T); this.Z = mem.take(T * d); this.dZ = mem.take(T * d);
-    this.hPad = mem.take(C * d); this.yPad = mem.take(C); this.z = mem.take(V * C);
-    this.bmax = mem.take(this.blocks * C); this.bsum = mem.take(this.blocks * C);
-    this.m = mem.take(C); this.w = mem.take(C); this.picked = mem.take(C); this.dhParts = mem.take(this.groups * C * d);
-    this.factors = mem.take(this.groups * C);
+    this.head = new NativeLmHead(mem, d, V, T, chunk, true);
     ({ k: this.k, pool: this.pool } = memory.commit());
     this.stack.bind();
   }
@@ -122,7 +109,7 @@ export class NativeLmStep extends NativeStep<LmModelParams> {
 
   /** Forward and backward on one batch: the mean loss (with the auxiliary losses), correct count and active experts; the gradient in G. */
   private pass(x: Int32Array, y: Int32Array, draws: HostDraws[] | null): { loss: number; correct: number; active: number[] } {
-    const { cfg, k, p, rows: T, chunk: C } = this;
+    const { cfg, k, p, rows: T } = this;
     const { d, vocab: V, context: S } = cfg;
     const B = this.batch;
     const mem = this.mem;
@@ -144,7 +131,7 @@ export class NativeLmStep extends NativeStep<LmModelParams> {
     k.layernorm_forward(this.H.at, P("norm.scale"), P("norm.bias"), T, d, LN_EPS, this.Z.at, this.xhatF.at, this.rstdF.at);
 
     // The head, chunk by chunk: loss and correct count, ∂L/∂Z, and ∂L/∂E into the table's gradient.
-    const { loss, correct } = this.head(T, C);
+    const { loss, correct } = this.head.run(k, P("embed.tokens"), this.Z, this.tgt, T, { grads: { dZ: this.dZ, dE: G("embed.tokens") } });
 
     // Backward: the final LayerNorm, the blocks, the embeddings.
     k.layernorm_backward(this.dZ.at, this.xhatF.at, this.rstdF.at, P("norm.scale"), T, d, this.dH.at, 0, G("norm.scale"), G("norm.bias"));
@@ -153,49 +140,5 @@ export class NativeLmStep extends NativeStep<LmModelParams> {
     mem.k.scatter_add_rows(G("embed.tokens"), d, this.tok.at, 0, T, this.dH.at);
     for (let b = 0; b < B; b++) k.add(G("embed.positions"), this.dH.at + b * S * d * 4, S * d);
     return { loss: loss / T + aux, correct, active };
-  }
-
-  /** The tied head over `T` rows of `Z` in chunks of `C`: the summed loss and correct count; writes `dZ` and adds ∂L/∂E. */
-  private head(T: number, C: number): { loss: number; correct: number } {
-    const { cfg, k, p, mem } = this;
-    const { d, vocab: V } = cfg;
-    const scale = Math.fround(1 / T);
-    const E = p.at("embed.tokens", "P"), dE = p.at("embed.tokens", "G");
-    const bmax = mem.f32(this.bmax), bsum = mem.f32(this.bsum), m = mem.f32(this.m), w = mem.f32(this.w), picked = mem.f32(this.picked);
-    const nb = this.blocks;
-    let loss = 0, correct = 0;
-    for (let s0 = 0; s0 < T; s0 += C) {
-      const n = Math.min(C, T - s0);
-      // A whole chunk is read in place; the last, partial one from zero-padded copies.
-      let h = this.Z.at + s0 * d * 4, y = this.tgt.at + s0 * 4;
-      if (n < C) {
-        const hp = mem.f32(this.hPad), yp = mem.i32(this.yPad);
-        hp.fill(0);
-        hp.set(mem.f32({ at: h, n: n * d }));
-        yp.fill(0);
-        yp.set(mem.i32({ at: y, n }));
-        h = this.hPad.at;
-        y = this.yPad.at;
-      }
-      k.head_stats(E, V, d, h, y, C, this.z.at, this.bmax.at, this.bsum.at, this.picked.at, 0, nb);
-      for (let c = 0; c < C; c++) {
-        let mx = -Infinity;
-        for (let b = 0; b < nb; b++) mx = Math.max(mx, bmax[b * C + c]);
-        let sum = 0;
-        for (let b = 0; b < nb; b++) sum += bsum[b * C + c] * Math.exp(bmax[b * C + c] - mx);
-        m[c] = mx;
-        w[c] = c < n ? scale / sum : 0;
-        if (c < n) {
-          loss += Math.log(sum) + mx - picked[c];
-          if (picked[c] >= mx) correct++;
-        }
-      }
-      k.head_grads(E, V, d, h, y, C, n, scale, this.z.at, this.bmax.at, this.m.at, this.w.at, this.factors.at, dE, this.dhParts.at, 0, this.groups);
-      // ∂L/∂Z of the chunk: the groups' parts added in order.
-      const out = this.dZ.at + s0 * d * 4;
-      k.zero(out, n * d);
-      for (let g = 0; g < this.groups; g++) k.add(out, this.dhParts.at + g * C * d * 4, n * d);
-    }
-    return { loss, correct };
   }
 }

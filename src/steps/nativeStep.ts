@@ -86,3 +86,21 @@ export abstract class NativeStep<P> {
     return this.mem.bytes;
   }
 }
+
+/** What the evaluation passes (`nativeImageEval.ts`, `nativeLmEval.ts`) share: their own kernels, memory and threads, and the parameters only. */
+export abstract class NativeEvalPass<P> {
+  protected abstract readonly k: Kernels;
+  protected abstract readonly pool: KernelPool | null;
+  protected abstract readonly mem: Arena;
+  protected abstract readonly p: NativeParams<P>;
+
+  /** Copy the parameters to evaluate in (not consumed). */
+  load(params: P): Promise<void> {
+    return this.p.load(params);
+  }
+
+  /** Stop the worker threads. */
+  close(): void {
+    this.pool?.close();
+  }
+}

@@ -1,5 +1,6 @@
 /**
- * Evaluation of a language model on held-out text: mean next-token cross-entropy, perplexity,
+ * Evaluation of a language model on held-out text, on our kernels (`steps/nativeLmEval.ts`) where
+ * the run's step is native, else jax-js: mean next-token cross-entropy, perplexity,
  * next-token accuracy, and the routing analytics of spec §7 per MoE layer, where the "classes" of
  * `routingCounts` are the token-frequency buckets of the input token (`lmData.ts`). Loss and
  * accuracy are also broken down by the frequency bucket of the target token, and each MoE layer's
@@ -23,6 +24,8 @@ import { linearCrossEntropy } from "../models/lmHead.js";
 import { applyLmTrunk, type LmModelConfig, type LmModelParams } from "../models/lmModel.js";
 import { disposeRouting } from "../moe/moeLayer.js";
 import type { EvalResult, FrequencyRow } from "./evaluate.js";
+import { NativeLmEval, type LmEvalBatch } from "../steps/nativeLmEval.js";
+import type { NativeThreads } from "../steps/nativeStep.js";
 
 export type LmEvalOptions = {
   /** Sequences per batch. */
@@ -34,6 +37,8 @@ export type LmEvalOptions = {
   buckets: FrequencyBuckets;
   /** Evaluate only the first n sequences. */
   limit?: number;
+  /** Our kernels on these threads (the model must be one the native engine runs); else jax-js. */
+  native?: NativeThreads | null;
 };
 
 /**
@@ -52,15 +57,80 @@ function makeLmEvalTrunk(cfg: LmModelConfig, classes: number) {
   });
 }
 
-/** Build an evaluator over a token stream (compiled once per batch shape, reused). */
-export function makeLmEvaluator(cfg: LmModelConfig, opts: LmEvalOptions): (params: LmModelParams, tokens: Uint16Array) => Promise<EvalResult> {
-  const { names, ofToken } = opts.buckets;
-  const nb = names.length;
+/** One batch's per-position results (`LmEvalBatch`) from either engine; `begin` takes the parameters (not consumed), `close` ends the pass. */
+type LmPass = {
+  begin(params: LmModelParams): Promise<void>;
+  batch(x: Int32Array, y: Int32Array, inputBuckets: Int32Array): Promise<LmEvalBatch>;
+  close(): void;
+};
+
+/** jax-js: the jitted trunk (compiled once per batch shape), then the output layer (`lmHead.ts`). */
+function jitPass(cfg: LmModelConfig, opts: LmEvalOptions): LmPass {
+  const nb = opts.buckets.names.length;
   const trunk = makeLmEvalTrunk(cfg, nb);
   const experts = cfg.kind === "moe" ? cfg.experts : [];
   const sizes = experts.map((n) => routingCountsSize(n, nb));
   const s = cfg.context;
-  return async (params, tokens) => {
+  let params: LmModelParams | null = null;
+  return {
+    async begin(p) {
+      params = p;
+    },
+    async batch(x, y, inputBuckets) {
+      const b = x.length / s;
+      const [hidden, packed, activeAt] = trunk(tree.ref(params!), np.array(x, { dtype: np.int32 }).reshape([b, s]), np.array(inputBuckets, { dtype: np.int32 }));
+      const head = await linearCrossEntropy(params!.embed.tokens, hidden, np.array(y, { dtype: np.int32 }), { chunk: opts.headChunk, kernel: opts.headKernel });
+      const losses = (await head.losses.data()) as Float32Array;
+      const correct = (await head.correct.data()) as Float32Array;
+      const act = await activeAt.data();
+      const out = await packed.data();
+      let at = 0;
+      return {
+        losses,
+        correct,
+        active: experts.map((_, l) => act.slice(l * b * s, (l + 1) * b * s) as Float32Array),
+        counts: experts.map((n, l) => unpackRoutingCounts(out.subarray(at, (at += sizes[l])), n, nb)),
+      };
+    },
+    close() {
+      params = null;
+    },
+  };
+}
+
+/** Our kernels on `threads` (`steps/nativeLmEval.ts`): memory taken at the first evaluation, the parameters copied in at each. */
+function nativePass(cfg: LmModelConfig, opts: LmEvalOptions, threads: NativeThreads): LmPass {
+  const nb = opts.buckets.names.length;
+  let pass: Promise<NativeLmEval> | null = null;
+  return {
+    async begin(params) {
+      pass ??= NativeLmEval.create(cfg, opts.batchSize, params, threads, opts.headChunk);
+      await (await pass).load(params);
+    },
+    async batch(x, y, inputBuckets) {
+      return (await pass!).evaluate(x, y, inputBuckets, nb);
+    },
+    close() {
+      void pass?.then((e) => e.close());
+      pass = null;
+    },
+  };
+}
+
+/** Evaluates parameters (not consumed) on a token stream; `close` stops the native pass's threads, if any. */
+export type LmEvaluator = ((params: LmModelParams, tokens: Uint16Array) => Promise<EvalResult>) & { close(): void };
+
+/**
+ * Build an evaluator over a token stream: on our kernels on `opts.native`'s threads when given (a
+ * model the native engine runs), else the jitted jax-js trunk and the output layer of `headKernel`.
+ */
+export function makeLmEvaluator(cfg: LmModelConfig, opts: LmEvalOptions): LmEvaluator {
+  const { names, ofToken } = opts.buckets;
+  const nb = names.length;
+  const pass = opts.native ? nativePass(cfg, opts, opts.native) : jitPass(cfg, opts);
+  const experts = cfg.kind === "moe" ? cfg.experts : [];
+  const s = cfg.context;
+  const evaluate = async (params: LmModelParams, tokens: Uint16Array): Promise<EvalResult> => {
     const total = Math.min(sequenceCount(tokens, s), opts.limit ?? Infinity);
     if (total === 0) throw new Error(`the evaluation text has fewer than ${s + 1} tokens`);
     let lossSum = 0;
@@ -73,18 +143,16 @@ export function makeLmEvaluator(cfg: LmModelConfig, opts: LmEvalOptions): (param
     const positionLoss = new Float32Array(total * s);
     const positionActive = experts.map(() => new Float32Array(total * s));
     let counts: RoutingCounts[] | null = null;
+    await pass.begin(params);
     for (let start = 0; start < total; start += opts.batchSize) {
       const b = Math.min(opts.batchSize, total - start);
       const { x, y } = gatherSequences(tokens, null, start, b, s);
       const inputBuckets = Int32Array.from(x, (t) => ofToken[t]);
       for (const bucket of inputBuckets) inputCount[bucket] += 1;
-      const [hidden, packed, activeAt] = trunk(tree.ref(params), np.array(x, { dtype: np.int32 }).reshape([b, s]), np.array(inputBuckets, { dtype: np.int32 }));
-      const head = await linearCrossEntropy(params.embed.tokens, hidden, np.array(y, { dtype: np.int32 }), { chunk: opts.headChunk, kernel: opts.headKernel });
-      const losses = await head.losses.data();
-      const correct = await head.correct.data();
+      const out = await pass.batch(Int32Array.from(x), Int32Array.from(y), inputBuckets);
+      const { losses, correct } = out;
       positionLoss.set(losses, start * s);
-      const act = await activeAt.data();
-      positionActive.forEach((a, l) => a.set(act.subarray(l * b * s, (l + 1) * b * s), start * s));
+      positionActive.forEach((a, l) => a.set(out.active[l], start * s));
       for (let i = 0; i < y.length; i++) {
         const bucket = ofToken[y[i]];
         lossSum += losses[i];
@@ -93,10 +161,7 @@ export function makeLmEvaluator(cfg: LmModelConfig, opts: LmEvalOptions): (param
         targetCorrect[bucket] += correct[i];
         targetCount[bucket] += 1;
       }
-      const out = await packed.data();
-      let at = 0;
-      const batchCounts = experts.map((n, l) => unpackRoutingCounts(out.subarray(at, (at += sizes[l])), n, nb));
-      counts = counts ? counts.map((c, l) => addRoutingCounts(c, batchCounts[l])) : batchCounts;
+      counts = counts ? counts.map((c, l) => addRoutingCounts(c, out.counts[l])) : out.counts;
     }
     const n = total * s;
     const routing = (counts ?? []).map((c, l) => routingStatsFromCounts(c, { d: cfg.d, h: cfg.h, routerOutputs: routerWidth(cfg.experts[l], layerRouter(cfg, l)), sharedHidden: sharedHidden(cfg) }));
@@ -122,4 +187,5 @@ export function makeLmEvaluator(cfg: LmModelConfig, opts: LmEvalOptions): (param
       n,
     };
   };
+  return Object.assign(evaluate, { close: () => pass.close() });
 }

@@ -55,9 +55,9 @@ export async function lmTask(
         return grad(params, np.array(x, { dtype: np.int32 }).reshape([b, s]), np.array(y, { dtype: np.int32 }), key);
       };
     },
-    makeEvaluator() {
-      const evaluator = makeLmEvaluator(cfg, { batchSize: config.evalBatchSize, headChunk: config.headChunk, headKernel: config.headKernel, buckets: data.buckets, limit: config.testLimit });
-      return Object.assign((params: LmModelParams) => evaluator(params, data.validation), { close() {} });
+    makeEvaluator(native) {
+      const evaluator = makeLmEvaluator(cfg, { batchSize: config.evalBatchSize, headChunk: config.headChunk, headKernel: config.headKernel, buckets: data.buckets, limit: config.testLimit, native });
+      return Object.assign((params: LmModelParams) => evaluator(params, data.validation), { close: () => evaluator.close() });
     },
     dispatch: dispatchLabels(cfg, b * s),
     runFiles: {
