@@ -5,7 +5,7 @@
  */
 import { resolveSavedConfig } from "../train/config.js";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { join, relative } from "node:path";
+import { join, relative, sep } from "node:path";
 import type { LossRow } from "../analysis/activeByLoss.js";
 import type { LayerRoutingStats } from "../analysis/routingStats.js";
 import type { FrequencyRow } from "../train/evaluate.js";
@@ -152,12 +152,15 @@ function stampOf(dir: string): string {
 /**
  * Every run folder under `root` (the root itself included), depth first, in name order. A folder
  * with `config.json` is a run; its subfolders (`plots/`) are not searched further. With `cache`,
- * folders whose files have not changed since the last call come from it.
+ * folders whose files have not changed since the last call come from it, and folders under `root`
+ * that are gone leave it.
  */
 export function findRunFolders(root: string, cache?: RunFolderCache): RunFolder[] {
   const found: RunFolder[] = [];
+  const seen = new Set<string>();
   const read = (dir: string, name: string): RunFolder | null => {
     if (!cache) return readRunFolder(dir, name);
+    seen.add(dir);
     const stamp = stampOf(dir);
     const hit = cache.get(dir);
     if (hit && hit.stamp === stamp && (hit.run === null || hit.run.name === name)) return hit.run;
@@ -188,5 +191,7 @@ export function findRunFolders(root: string, cache?: RunFolderCache): RunFolder[
     }
   };
   visit(root);
+  const prefix = root.endsWith(sep) ? root : root + sep;
+  if (cache) for (const dir of cache.keys()) if (!seen.has(dir) && (dir === root || dir.startsWith(prefix))) cache.delete(dir);
   return found;
 }

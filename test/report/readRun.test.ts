@@ -30,6 +30,7 @@ test("findRunFolders with a cache reads again only the run folders whose files c
     writeFixtureRun(root, { name: "c", config: { ...SMALL, model: "dense" } });
     rmSync(join(root, "b"), { recursive: true });
     assert.deepEqual(findRunFolders(root, cache).map((r) => r.name), ["a", "c"]);
+    assert.deepEqual([...cache.keys()].sort(), [join(root, "a"), join(root, "c")], "a removed folder leaves the cache");
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
