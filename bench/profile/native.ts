@@ -13,6 +13,7 @@
  */
 import { parseArgs } from "node:util";
 import { reportMachineLoad } from "../machine.js";
+import { modelConfig } from "../models.js";
 
 const { values } = parseArgs({
   options: {
@@ -32,11 +33,7 @@ const { modelConfigFor } = await import("../../src/train/imageTask.js");
 
 reportMachineLoad();
 await initEngine();
-const name = values.model!.replace(/^moe-/, "");
-const ROUTERS = ["topk", "switch", "threshold"];
-const config = resolveConfig(
-  values.model === "dense" ? { model: "dense" } : ROUTERS.includes(name) ? { model: "moe", router: { kind: name } } : { model: "moe", schedule: name },
-);
+const config = resolveConfig(modelConfig(values.model!, "auto"));
 const hyper = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 };
 const { spawnNodeWorker } = await import("../../src/kernels/nodeWorkers.js");
 const threads = { threads: Number(values.threads), spawn: spawnNodeWorker };
@@ -49,8 +46,7 @@ if (lm) {
   const { lmModelConfigFor } = await import("../../src/train/lmTask.js");
   const { initLmModel } = await import("../../src/models/lmModel.js");
   const { NativeLmStep } = await import("../../src/steps/nativeLmStep.js");
-  const schedule = name === "dense" ? "uniform" : name;
-  const lmConfig = resolveConfig({ task: "lm", scale: values.scale, model: values.model === "dense" ? "dense" : "moe", ...(ROUTERS.includes(name) ? { router: { kind: name } } : { schedule }), attention: values.attention });
+  const lmConfig = resolveConfig({ task: "lm", scale: values.scale, ...modelConfig(values.model!, "auto"), attention: values.attention });
   const cfg = lmModelConfigFor(lmConfig, 50257);
   const t = lmConfig.batchSize * lmConfig.context;
   const params = initLmModel(seedKey(0), cfg);

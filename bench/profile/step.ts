@@ -16,13 +16,13 @@ import { adamw } from "../../src/steps/adamw.js";
 import { resolveConfig } from "../../src/train/config.js";
 import { makeTrainStep } from "../../src/steps/imageStep.js";
 import { modelConfigFor } from "../../src/train/train.js";
+import { modelConfig } from "../models.js";
 
 const { values } = parseArgs({
   options: { model: { type: "string", default: "dense" }, top: { type: "string", default: "25" }, reps: { type: "string", default: "10" } },
 });
 const model = values.model!;
-const conf =
-  model === "dense" ? { model: "dense" } : model === "moe-switch" ? { model: "moe", router: { kind: "switch" } } : { model: "moe", schedule: model.replace(/^moe-/, "") };
+const conf = modelConfig(model, "auto");
 await initEngine();
 const mc = modelConfigFor(resolveConfig(conf), 784, 10);
 let params = initImageModel(random.key(0), mc);

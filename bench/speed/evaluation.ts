@@ -15,7 +15,7 @@
  */
 import { parseArgs } from "node:util";
 import { reportMachineLoad, writeBenchJson } from "../machine.js";
-import { modelConfig } from "../imageModels.js";
+import { modelConfig } from "../models.js";
 import type { NativeThreads } from "../../src/steps/nativeStep.js";
 
 const { values } = parseArgs({

@@ -29,7 +29,7 @@ import { spawnSync } from "node:child_process";
 import os from "node:os";
 import { parseArgs } from "node:util";
 import { reportMachineLoad, writeBenchJson } from "../machine.js";
-import { modelConfig } from "../imageModels.js";
+import { modelConfig } from "../models.js";
 
 /** `--peer pytorch`: the comparison of `bench/peer/peer.ts`, which parses the arguments itself. */
 const PEER = process.argv.slice(2).some((a) => a === "--peer" || a.startsWith("--peer="));

@@ -16,6 +16,7 @@ import { spawnSync } from "node:child_process";
 import os from "node:os";
 import { parseArgs } from "node:util";
 import { reportMachineLoad, writeBenchJson } from "../machine.js";
+import { modelConfig } from "../models.js";
 import type { numpy as NP } from "../../src/engine/jax.js";
 
 const { values } = parseArgs({
@@ -52,7 +53,7 @@ async function child(spec: string): Promise<void> {
   const { makeLmTrainStep } = await import("../../src/steps/lmStep.js");
   const { adamw } = await import("../../src/steps/adamw.js");
   const engine = await initEngine();
-  const config = resolveConfig({ task: "lm", scale, model: model === "dense" ? "dense" : "moe", schedule: model.replace(/^moe-/, "") === "dense" ? "uniform" : model.replace(/^moe-/, ""), attention: values.attention, headKernel: values["head-kernel"] as "auto" });
+  const config = resolveConfig({ task: "lm", scale, ...modelConfig(model, "auto"), attention: values.attention, headKernel: values["head-kernel"] as "auto" });
   const cfg = lmModelConfigFor(config, 50257);
   const [b, s] = [config.batchSize, config.context];
   const t = b * s;

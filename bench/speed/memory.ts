@@ -17,6 +17,7 @@
 import { spawnSync } from "node:child_process";
 import { parseArgs } from "node:util";
 import { reportMachineLoad, writeBenchJson } from "../machine.js";
+import { modelConfig } from "../models.js";
 
 const { values } = parseArgs({
   options: {
@@ -65,8 +66,7 @@ async function child(model: string): Promise<void> {
   } else {
     const { initImageModel } = await import("../../src/models/imageModel.js");
     const { modelConfigFor } = await import("../../src/train/train.js");
-    const name = model.replace(/^moe-/, "");
-    const config = resolveConfig(model === "dense" ? { model: "dense" } : name === "switch" ? { model: "moe", router: { kind: "switch" } } : { model: "moe", schedule: name });
+    const config = resolveConfig(modelConfig(model, "auto"));
     const mc = modelConfigFor(config, 784, 10);
     const params = initImageModel(random.key(0), mc);
     const B = 256;

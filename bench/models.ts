@@ -1,4 +1,4 @@
-/** The image models the benches name (`dense`, `moe-<schedule>`, `moe-<router>`, `moe-top<k>`), as run configurations for `resolveConfig`. */
+/** The models the benches name (image or language models) (`dense`, `moe-<schedule>`, `moe-<router>`, `moe-top<k>`), as run configurations for `resolveConfig`. */
 const ROUTER_MODELS = ["topk", "switch", "gshard", "expert-choice", "top-p", "threshold", "batch-percentile"];
 
 /** The run configuration a model name stands for. */
