@@ -171,7 +171,7 @@ export function buildProgram(): Command {
 
   program
     .command("eval")
-    .description("re-evaluate a saved run's checkpoint on its test set")
+    .description("re-evaluate a saved run's checkpoint: an image run on its test set, a language model on its validation text (on the run's engine)")
     .argument("[run]", "run folder")
     .addOption(new Option("--run <dir>", "the run folder (the older form of the argument)").hideHelp())
     .option("--data-dir <dir>", "read the dataset's files from <dir>")
