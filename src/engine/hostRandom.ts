@@ -60,26 +60,67 @@ export function hostSplit(key: HostKey, n: number): HostKey[] {
   return Array.from({ length: n }, (_, j) => threefry2x32(key[0], key[1], 0, j));
 }
 
+/**
+ * `x0 ⊕ x1` of Threefry-2x32 on counters (0, 0) … (0, n − 1) into `out` (as int32 bit patterns):
+ * `threefryInto` unrolled, with its rotations and key schedule as constants and int32 arithmetic,
+ * about ten times faster in V8 (the uniform draws of a router's input jitter are [T, d] a layer).
+ */
+function bitsInto(key: HostKey, n: number, out: Int32Array): void {
+  const ks0 = key[0] | 0, ks1 = key[1] | 0, ks2 = (key[0] ^ key[1] ^ 0x1bd11bda) | 0;
+  for (let i = 0; i < n; i++) {
+    let x0 = ks0;
+    let x1 = (i + ks1) | 0;
+    // Rounds 1–4 (rotations 13, 15, 26, 6), then the key words s = 1: ks1, ks2 + 1.
+    x0 = (x0 + x1) | 0; x1 = ((x1 << 13) | (x1 >>> 19)) ^ x0;
+    x0 = (x0 + x1) | 0; x1 = ((x1 << 15) | (x1 >>> 17)) ^ x0;
+    x0 = (x0 + x1) | 0; x1 = ((x1 << 26) | (x1 >>> 6)) ^ x0;
+    x0 = (x0 + x1) | 0; x1 = ((x1 << 6) | (x1 >>> 26)) ^ x0;
+    x0 = (x0 + ks1) | 0; x1 = (x1 + ks2 + 1) | 0;
+    // Rounds 5–8 (17, 29, 16, 24); s = 2: ks2, ks0 + 2.
+    x0 = (x0 + x1) | 0; x1 = ((x1 << 17) | (x1 >>> 15)) ^ x0;
+    x0 = (x0 + x1) | 0; x1 = ((x1 << 29) | (x1 >>> 3)) ^ x0;
+    x0 = (x0 + x1) | 0; x1 = ((x1 << 16) | (x1 >>> 16)) ^ x0;
+    x0 = (x0 + x1) | 0; x1 = ((x1 << 24) | (x1 >>> 8)) ^ x0;
+    x0 = (x0 + ks2) | 0; x1 = (x1 + ks0 + 2) | 0;
+    // Rounds 9–12; s = 3: ks0, ks1 + 3.
+    x0 = (x0 + x1) | 0; x1 = ((x1 << 13) | (x1 >>> 19)) ^ x0;
+    x0 = (x0 + x1) | 0; x1 = ((x1 << 15) | (x1 >>> 17)) ^ x0;
+    x0 = (x0 + x1) | 0; x1 = ((x1 << 26) | (x1 >>> 6)) ^ x0;
+    x0 = (x0 + x1) | 0; x1 = ((x1 << 6) | (x1 >>> 26)) ^ x0;
+    x0 = (x0 + ks0) | 0; x1 = (x1 + ks1 + 3) | 0;
+    // Rounds 13–16; s = 4: ks1, ks2 + 4.
+    x0 = (x0 + x1) | 0; x1 = ((x1 << 17) | (x1 >>> 15)) ^ x0;
+    x0 = (x0 + x1) | 0; x1 = ((x1 << 29) | (x1 >>> 3)) ^ x0;
+    x0 = (x0 + x1) | 0; x1 = ((x1 << 16) | (x1 >>> 16)) ^ x0;
+    x0 = (x0 + x1) | 0; x1 = ((x1 << 24) | (x1 >>> 8)) ^ x0;
+    x0 = (x0 + ks1) | 0; x1 = (x1 + ks2 + 4) | 0;
+    // Rounds 17–20; s = 5: ks2, ks0 + 5.
+    x0 = (x0 + x1) | 0; x1 = ((x1 << 13) | (x1 >>> 19)) ^ x0;
+    x0 = (x0 + x1) | 0; x1 = ((x1 << 15) | (x1 >>> 17)) ^ x0;
+    x0 = (x0 + x1) | 0; x1 = ((x1 << 26) | (x1 >>> 6)) ^ x0;
+    x0 = (x0 + x1) | 0; x1 = ((x1 << 6) | (x1 >>> 26)) ^ x0;
+    x0 = (x0 + ks2) | 0; x1 = (x1 + ks0 + 5) | 0;
+    out[i] = x0 ^ x1;
+  }
+}
+
 /** `random.bits(key, [n])`. */
 export function hostBits(key: HostKey, n: number): Uint32Array {
   const out = new Uint32Array(n);
-  for (let i = 0; i < n; i++) {
-    const x = threefryInto(key[0], key[1], 0, i);
-    out[i] = (x[0] ^ x[1]) >>> 0;
-  }
+  bitsInto(key, n, new Int32Array(out.buffer));
   return out;
 }
 
 /** `random.uniform(key, [n], { minval, maxval })`, float32. */
 export function hostUniform(key: HostKey, n: number, minval = 0, maxval = 1): Float32Array {
-  const asFloat = new Float32Array(hostBits(key, n).map((b) => (b >>> 9) | 0x3f800000).buffer);
+  const asFloat = new Float32Array(n);
+  const bits = new Int32Array(asFloat.buffer);
+  bitsInto(key, n, bits);
+  for (let i = 0; i < n; i++) bits[i] = (bits[i] >>> 9) | 0x3f800000; // [1, 2)
   const f = Math.fround;
   const span = f(maxval - minval);
-  const plain = minval === 0 && maxval === 1;
-  for (let i = 0; i < n; i++) {
-    const u = f(asFloat[i] - 1);
-    asFloat[i] = plain ? u : f(f(u * span) + f(minval));
-  }
+  if (minval === 0 && maxval === 1) for (let i = 0; i < n; i++) asFloat[i] = asFloat[i] - 1; // exact in float32
+  else for (let i = 0; i < n; i++) asFloat[i] = f(f((asFloat[i] - 1) * span) + f(minval));
   return asFloat;
 }
 
