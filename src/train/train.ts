@@ -96,6 +96,7 @@ export type TrainSummary = {
   /** Which engine ran the steps (`steps/makeTrainer.ts`): jax-js's compiled step or our native kernels. */
   engine: "jax" | "native";
   medianStepMs: number;
+  /** Seconds of wall time: this process's, plus, for a resumed run, each earlier process's up to its last checkpoint. */
   wallSeconds: number;
   /** The backend that ran the steps: wasm (CPU) or webgpu, with the adapter's name. */
   device: "wasm" | "webgpu";
@@ -251,6 +252,9 @@ async function trainIn(config: TrainConfig, opts: TrainOptions, t0: number): Pro
   if (config.keepBest && !outDir) throw new UserError("keepBest needs a run folder to keep the best state in (--out)");
   const bestPath = outDir ? join(outDir, BEST_FILE) : "";
 
+  /** Wall time of the earlier processes of a resumed run, up to the checkpoint it resumes from. */
+  let wallBefore = 0;
+  const wallSeconds = () => wallBefore + (performance.now() - t0) / 1000;
   if (opts.resume && checkpointExists(ckptPath)) {
     tree.dispose(opt);
     key.dispose();
@@ -266,6 +270,7 @@ async function trainIn(config: TrainConfig, opts: TrainOptions, t0: number): Pro
     if (last?.type === "eval") evalLoggedAt = last.step ?? -1;
     testLogged = last?.type === "test";
     best = parseBest(state.metadata.best, ckptPath);
+    wallBefore = parseWallSeconds(state.metadata.wallSeconds);
     if (gvPath) truncateMetrics(gvPath, progress.step);
     trainLosses = loggedTrainLosses(metricsPath);
   } else if (outDir) {
@@ -307,7 +312,7 @@ async function trainIn(config: TrainConfig, opts: TrainOptions, t0: number): Pro
   const checkpoint = async () => {
     if (!outDir) return;
     try {
-      await saveCheckpoint(ckptPath, { params: trainer.params(), opt: trainer.opt(), key, progress }, { window: JSON.stringify(window), best: JSON.stringify(best) });
+      await saveCheckpoint(ckptPath, { params: trainer.params(), opt: trainer.opt(), key, progress }, { window: JSON.stringify(window), best: JSON.stringify(best), wallSeconds: String(wallSeconds()) });
     } catch (err) {
       if (err instanceof NonFiniteError) throw new DivergedError(`${err.message} at step ${progress.step}${keptAdvice()}`);
       throw err;
@@ -455,7 +460,7 @@ async function trainIn(config: TrainConfig, opts: TrainOptions, t0: number): Pro
     dispatch: trainer.kind === "native" ? task.experts.map(() => "native sparse") : task.dispatch,
     engine: trainer.kind,
     medianStepMs: sorted.length ? sorted[Math.floor(sorted.length / 2)] : 0,
-    wallSeconds: (performance.now() - t0) / 1000,
+    wallSeconds: wallSeconds(),
     device: engine.device,
     ...(engine.adapter ? { adapter: engine.adapter } : {}),
     threads: trainer.threads,
@@ -463,6 +468,12 @@ async function trainIn(config: TrainConfig, opts: TrainOptions, t0: number): Pro
   };
   if (outDir) writeFileAtomic(join(outDir, "summary.json"), JSON.stringify(summary, null, 2) + "\n");
   return { summary, params: finalParams, modelConfig: task.modelConfig } as TrainResult;
+}
+
+/** The checkpoint's wall time so far; 0 for checkpoints written before it was recorded. */
+function parseWallSeconds(text: string | undefined): number {
+  const v = Number(text);
+  return text !== undefined && Number.isFinite(v) && v >= 0 ? v : 0;
 }
 
 /** The checkpoint's record of the best validation evaluation (`keepBest`), or null. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { before, test } from "node:test";
@@ -8,7 +8,7 @@ import { trackBuffers } from "../../src/engine/liveBuffers.js";
 import { loadMnist } from "../../src/data/mnist.js";
 import type { ImageDataset } from "../../src/data/types.js";
 import { UserError } from "../../src/errors.js";
-import { decodeSafetensors } from "../../src/io/safetensors.js";
+import { decodeAnySafetensors, decodeSafetensors, encodeSafetensors } from "../../src/io/safetensors.js";
 import { DivergedError, InterruptedError, train, type TrainEvent } from "../../src/train/train.js";
 import { comparableLines, metricLines, setup } from "../helpers.js";
 import type { TrainConfigInput } from "../../src/train/config.js";
@@ -100,6 +100,25 @@ for (const [label, cfg, stateLeaf] of RESUMED) test(`an interrupted run, resumed
     const start = stateLeaf.endsWith(".l1") ? Math.fround(0.01) : 0;
     assert.ok(Array.from(w.tensors[stateLeaf].data as Float32Array).some((v) => v !== start), `${stateLeaf} moved`);
   }
+});
+
+test("a resumed run's wall time counts the earlier process's, as its checkpoint recorded it", async () => {
+  const dir = tmp();
+  const controller = new AbortController();
+  const onEvent = (e: TrainEvent) => {
+    if (e.type === "step" && e.step === 11) controller.abort();
+  };
+  await assert.rejects(train(tiny, { outDir: dir, dataset: mnist, onEvent, signal: controller.signal }), InterruptedError);
+  const path = join(dir, "checkpoint.safetensors");
+  const { tensors, metadata } = decodeAnySafetensors(readFileSync(path));
+  assert.ok(Number(metadata.wallSeconds) > 0, `the checkpoint's wall time: ${metadata.wallSeconds}`);
+  // Say the first process ran 1000 s: the resumed summary adds its own time to that.
+  writeFileSync(path, encodeSafetensors(tensors, { ...metadata, wallSeconds: "1000" }));
+  const t0 = performance.now();
+  tree.dispose((await train({}, { outDir: dir, resume: true, dataset: mnist })).params);
+  const own = (performance.now() - t0) / 1000;
+  const { wallSeconds } = JSON.parse(readFileSync(join(dir, "summary.json"), "utf8")) as { wallSeconds: number };
+  assert.ok(wallSeconds > 1000 && wallSeconds <= 1000 + own, `wallSeconds ${wallSeconds}, resumed process ${own} s`);
 });
 
 test("a run folder is never overwritten silently", async () => {
