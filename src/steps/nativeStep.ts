@@ -104,3 +104,23 @@ export abstract class NativeEvalPass<P> {
     this.pool?.close();
   }
 }
+
+/**
+ * An evaluation pass made at the first evaluation (its memory is shaped by the parameters), the
+ * parameters copied in at each: `begin(params)` loads them and returns the pass; `close` stops it.
+ */
+export function lazyEvalPass<P, E extends NativeEvalPass<P>>(create: (params: P) => Promise<E>): { begin(params: P): Promise<E>; close(): void } {
+  let pass: Promise<E> | null = null;
+  return {
+    async begin(params) {
+      pass ??= create(params);
+      const e = await pass;
+      await e.load(params);
+      return e;
+    },
+    close() {
+      void pass?.then((e) => e.close());
+      pass = null;
+    },
+  };
+}

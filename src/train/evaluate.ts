@@ -21,7 +21,7 @@ import type { ImageSplit } from "../data/types.js";
 import type { ImageModelConfig, ImageModelParams } from "../models/imageModel.js";
 import { makeEvalStep } from "../steps/imageStep.js";
 import { NativeImageEval, type EvalBatchSums } from "../steps/nativeImageEval.js";
-import type { NativeThreads } from "../steps/nativeStep.js";
+import { lazyEvalPass, type NativeThreads } from "../steps/nativeStep.js";
 
 export type EvalResult = {
   loss: number;
@@ -87,19 +87,16 @@ function jitSums(cfg: ImageModelConfig): BatchSums {
 
 /** Our kernels' pass on `threads`: its memory is taken at the first evaluation, the parameters copied in at each. */
 function nativeSums(cfg: ImageModelConfig, batchSize: number, threads: NativeThreads): BatchSums {
-  let pass: Promise<NativeImageEval> | null = null;
+  const lazy = lazyEvalPass((params: ImageModelParams) => NativeImageEval.create(cfg, batchSize, params, threads));
+  let pass: NativeImageEval | null = null;
   return {
     async begin(params) {
-      pass ??= NativeImageEval.create(cfg, batchSize, params, threads);
-      await (await pass).load(params);
+      pass = await lazy.begin(params);
     },
     async sums(x, y) {
-      return (await pass!).evaluate(x, y);
+      return pass!.evaluate(x, y);
     },
-    close() {
-      void pass?.then((e) => e.close());
-      pass = null;
-    },
+    close: () => lazy.close(),
   };
 }
 

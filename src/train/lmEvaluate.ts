@@ -25,7 +25,7 @@ import { applyLmTrunk, type LmModelConfig, type LmModelParams } from "../models/
 import { disposeRouting } from "../moe/moeLayer.js";
 import type { EvalResult, FrequencyRow } from "./evaluate.js";
 import { NativeLmEval, type LmEvalBatch } from "../steps/nativeLmEval.js";
-import type { NativeThreads } from "../steps/nativeStep.js";
+import { lazyEvalPass, type NativeThreads } from "../steps/nativeStep.js";
 
 export type LmEvalOptions = {
   /** Sequences per batch. */
@@ -101,19 +101,16 @@ function jitPass(cfg: LmModelConfig, opts: LmEvalOptions): LmPass {
 /** Our kernels on `threads` (`steps/nativeLmEval.ts`): memory taken at the first evaluation, the parameters copied in at each. */
 function nativePass(cfg: LmModelConfig, opts: LmEvalOptions, threads: NativeThreads): LmPass {
   const nb = opts.buckets.names.length;
-  let pass: Promise<NativeLmEval> | null = null;
+  const lazy = lazyEvalPass((params: LmModelParams) => NativeLmEval.create(cfg, opts.batchSize, params, threads, opts.headChunk));
+  let pass: NativeLmEval | null = null;
   return {
     async begin(params) {
-      pass ??= NativeLmEval.create(cfg, opts.batchSize, params, threads, opts.headChunk);
-      await (await pass).load(params);
+      pass = await lazy.begin(params);
     },
     async batch(x, y, inputBuckets) {
-      return (await pass!).evaluate(x, y, inputBuckets, nb);
+      return pass!.evaluate(x, y, inputBuckets, nb);
     },
-    close() {
-      void pass?.then((e) => e.close());
-      pass = null;
-    },
+    close: () => lazy.close(),
   };
 }
 
