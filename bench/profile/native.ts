@@ -2,7 +2,8 @@
  * Where a native step's time goes (`src/steps/nativeImageStep.ts`, `src/steps/nativeLmStep.ts`):
  * every call into the kernel module is timed, matrix products grouped by kind with their FLOP rate,
  * and the rest of the step (routing, random draws, bookkeeping in JavaScript) is what the kernels do
- * not account for.
+ * not account for. Last, the step's matrix products (the LM head's included) at this machine's SIMD
+ * ceiling, measured in the same process: no step on these kernels can take less.
  *
  *   npm run profile:native -- [--model moe-uniform] [--steps 30] [--warmup 10] [--threads 1]
  *   npm run profile:native -- --task lm --scale tiny [--attention] [--steps 3] [--warmup 1] [--threads 2]
@@ -67,6 +68,8 @@ if (lm) {
 }
 
 type Entry = { ms: number; flop: number; calls: number };
+/** Vocabulary rows of units [u0, u1) of `per` rows each (lmHead.c's blocks of 256 and groups of 16 blocks). */
+const headRows = (V: number, u0: number, u1: number, per: number) => Math.min(u1 * per, V) - u0 * per;
 const entries = new Map<string, Entry>();
 const add = (key: string, ms: number, flop: number) => {
   const e = entries.get(key) ?? { ms: 0, flop: 0, calls: 0 };
@@ -90,6 +93,12 @@ for (const [fn, value] of Object.entries(raw)) {
       const [rows, cols, depth, , ai] = a;
       const kind = ai === 1 ? "weight gradients (Aᵀ·B)" : fn === "matmul_t" ? "input gradients (A·Bᵀ)" : depth > 256 ? `input layer (A·B, depth ${depth})` : "forward (A·B)";
       add(`matrix products: ${kind}`, ms, 2 * rows * cols * depth);
+    } else if (fn === "head_stats") {
+      const [, V, d, , , C, , , , , b0, b1] = a; // one product: z = E_b hᵀ for the vocabulary rows of blocks b0..b1
+      add(fn, ms, 2 * headRows(V, b0, b1, 256) * C * d);
+    } else if (fn === "head_grads") {
+      const [, V, d, , , C, , , , , , , , , , , g0, g1] = a; // two: ∂E_b = G h and ∂h += Gᵀ E_b for the rows of groups g0..g1
+      add(fn, ms, 4 * headRows(V, g0, g1, 256 * 16) * C * d);
     } else add(fn, ms, 0);
     return r;
   };
@@ -103,7 +112,24 @@ const t0 = performance.now();
 for (let i = 0; i < steps; i++) await profiled.step(1000 + i);
 const total = (performance.now() - t0) / steps;
 
+// The ceiling: simd.h's register tile over an L1 panel (as `npm run bench:peak`), in a module of its own.
+const { Arena, mlpInstance } = await import("../../src/kernels/mlpKernel.js");
+const pk = mlpInstance() as ReturnType<typeof mlpInstance> & { tile_peak(n: number, a: number, b: number, out: number): void };
+const pm = new Arena(pk);
+const [tA, tB, tO] = [pm.take(4 * 128), pm.take(128 * 8), pm.take(32)];
+pm.commit();
+pm.f32(tA).fill(0.5);
+pm.f32(tB).fill(0.25);
+const tileRates = Array.from({ length: 7 }, () => {
+  const t = performance.now();
+  pk.tile_peak(250_000, tA.at, tB.at, tO.at);
+  return (250_000 * 4 * 8 * 128 * 2) / (performance.now() - t) / 1e6;
+}).sort((a, b) => a - b);
+const ceiling = tileRates[3];
+
 const rows = [...entries].sort((a, b) => b[1].ms - a[1].ms);
+const flopPerStep = rows.reduce((s, [, e]) => s + e.flop, 0) / steps;
+const floorMs = flopPerStep / (ceiling * Number(values.threads)) / 1e6;
 const inKernels = rows.reduce((s, [, e]) => s + e.ms, 0) / steps;
 const out = [
   `native step, ${values.model}, ${profiled.what}, ${values.threads} thread(s), mean of ${steps} steps after ${values.warmup}: ${total.toFixed(2)} ms/step`,
@@ -112,5 +138,8 @@ const out = [
   "|---|---|---|---|---|",
   ...rows.map(([k, e]) => `| ${k} | ${(e.ms / steps).toFixed(2)} | ${((100 * e.ms) / steps / total).toFixed(1)}% | ${(e.calls / steps).toFixed(0)} | ${e.flop ? (e.flop / e.ms / 1e6).toFixed(1) : "-"} |`),
   `| JavaScript (routing, random draws, the rest) | ${(total - inKernels).toFixed(2)} | ${((100 * (total - inKernels)) / total).toFixed(1)}% | - | - |`,
+  "",
+  `matrix products (the head's included, attention's core not): ${(flopPerStep / 1e9).toFixed(3)} GFLOP per step. At the register tile's ${ceiling.toFixed(1)} GFLOP/s per core ` +
+    `(measured now, as npm run bench:peak) on ${values.threads} thread(s), they alone take at least ${floorMs.toFixed(2)} ms: ${((100 * floorMs) / total).toFixed(0)}% of this step.`,
 ];
 process.stdout.write(out.join("\n") + "\n");
