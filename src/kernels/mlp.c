@@ -137,6 +137,33 @@ void add(float *x, const float *y, int n) {
   for (; i < n; i++) x[i] += y[i];
 }
 
+/* float64 of lanes 0, 1 (or 2, 3 with `high`) of a float32 vector. */
+static inline v128_t f64_lanes(v128_t v, int high) {
+  return wasm_f64x2_promote_low_f32x4(high ? wasm_i32x4_shuffle(v, v, 2, 3, 0, 1) : v);
+}
+
+/*
+ * out[i] = x[i] · y[i], or with `accumulate` out[i] = float32(out[i] + x[i] · y[i]) computed in
+ * float64 and rounded once, as the JavaScript `out[i] += x[i] * y[i]` this replaced (so run folders
+ * from before resume to the same bits): a router's input jitter, forward and backward.
+ */
+EXPORT("mul")
+void mul(const float *x, const float *y, float *out, int n, int accumulate) {
+  int i = 0;
+  if (accumulate) {
+    for (; i + 4 <= n; i += 4) {
+      v128_t o = wasm_v128_load(out + i), a = wasm_v128_load(x + i), b = wasm_v128_load(y + i);
+      v128_t lo = wasm_f64x2_add(f64_lanes(o, 0), wasm_f64x2_mul(f64_lanes(a, 0), f64_lanes(b, 0)));
+      v128_t hi = wasm_f64x2_add(f64_lanes(o, 1), wasm_f64x2_mul(f64_lanes(a, 1), f64_lanes(b, 1)));
+      wasm_v128_store(out + i, wasm_i32x4_shuffle(wasm_f32x4_demote_f64x2_zero(lo), wasm_f32x4_demote_f64x2_zero(hi), 0, 1, 4, 5));
+    }
+    for (; i < n; i++) out[i] = (float)((double)out[i] + (double)x[i] * (double)y[i]);
+  } else {
+    for (; i + 4 <= n; i += 4) wasm_v128_store(out + i, wasm_f32x4_mul(wasm_v128_load(x + i), wasm_v128_load(y + i)));
+    for (; i < n; i++) out[i] = x[i] * y[i];
+  }
+}
+
 #define GELU_C 0.7978845608028654f /* √(2/π) */
 #define GELU_K 0.044715f
 

@@ -33,6 +33,10 @@ export type MlpExports = {
   sum_squares(x: number, n: number): number;
   adamw(p: number, g: number, m: number, v: number, n: number, lr: number, beta1: number, beta2: number, eps: number, wd: number, c1: number, c2: number, gscale: number): void;
   zero(x: number, n: number): void;
+  /** out = x ⊙ y over n floats, or (accumulate) out += x ⊙ y in float64, rounded once. */
+  mul(x: number, y: number, out: number, n: number, accumulate: number): void;
+  /** Elements [i0, i0 + n) of `hostUniform((k0, k1), ·, lo, lo + span)` into out (`threefry.c`). */
+  threefry_uniform(k0: number, k1: number, i0: number, n: number, lo: number, span: number, out: number): void;
   /** The LM head (`lmHead.c`): vocabulary rows per block, blocks per group, and its two passes over blocks [b0, b1) / groups [g0, g1). */
   head_block_rows(): number;
   head_group_blocks(): number;

@@ -88,6 +88,10 @@ export function parallelKernels(
     adamw: (p, g, m, v, n, lr, beta1, beta2, eps, wd, c1, c2, gscale) =>
       split("adamw", n, 4, n * 8, (i, c) => [p + i * 4, g + i * 4, m + i * 4, v + i * 4, c, lr, beta1, beta2, eps, wd, c1, c2, gscale]),
     zero: (x, n) => split("zero", n, 4, n, (i, m) => [x + i * 4, m]),
+    mul: (x, y, out, n, acc) => split("mul", n, 4, n, (i, m) => [x + i * 4, y + i * 4, out + i * 4, m, acc]),
+    // Counter-based: element i's bits depend on i alone, so any split gives the same draw.
+    threefry_uniform: (k0, k1, i0, n, lo, span, out) =>
+      split("threefry_uniform", n, 4, n * 32, (i, m) => [k0, k1, i0 + i, m, lo, span, out + i * 4]),
     // The LM head: blocks of the vocabulary (pass 1) and groups of blocks (pass 2) are disjoint outputs.
     head_stats: (E, V, d, h, y, C, z, bmax, bsum, picked, b0, b1) =>
       split("head_stats", b1 - b0, 1, (b1 - b0) * 256 * C * d, (i, n) => [E, V, d, h, y, C, z, bmax, bsum, picked, b0 + i, b0 + i + n]),
@@ -105,7 +109,7 @@ export function parallelKernels(
 export const POOL_EXPORTS = [
   "matmul", "matmul_t", "add_bias", "add", "gelu_forward", "gelu_backward", "gelu_forward_t", "gelu_backward_t",
   "layernorm_forward", "gather_rows", "scatter_add_rows", "gathered_dots", "adamw", "zero", "head_stats", "head_grads",
-  "attention_forward", "attention_backward",
+  "attention_forward", "attention_backward", "mul", "threefry_uniform",
 ];
 
 /**

@@ -57,18 +57,36 @@ export type DrawLayer = { router: RouterConfig; experts: number } | null;
 export type HostDraws = { jitter?: Float32Array; noise?: Float32Array; rule?: Float32Array };
 
 /**
+ * Fills `out` with `uniform(key, [out.length], { minval: lo, maxval: hi })`, bit for bit
+ * (`hostUniform`, or the native engine's `threefry_uniform` kernel writing into its own memory).
+ */
+export type UniformInto = (key: HostKey, lo: number, hi: number, out: Float32Array) => void;
+
+const hostUniformInto: UniformInto = (key, lo, hi, out) => out.set(hostUniform(key, out.length, lo, hi));
+
+/** Each block's draws, in key order. */
+const drawPlans = (layers: DrawLayer[]) => layers.map((layer) => (layer ? routerDraws(layer.router, layer.experts) : []));
+
+/** Floats of all of a step's draws (`hostStepDraws`'s buffer): 0 when no block draws anything. */
+export function hostDrawFloats(layers: DrawLayer[], t: number, d: number): number {
+  const sizes = { jitter: t * d, rule: t };
+  return drawPlans(layers).reduce((acc, p, l) => acc + p.reduce((s, name) => s + (name === "noise" ? t * layers[l]!.experts : sizes[name]), 0), 0);
+}
+
+/**
  * The host twin of the jax-js draws for a whole step: `layers[l]` is block l's router (null for a
  * block without one), T tokens of width d. Returns null when no block draws anything; else a
  * function from the step key to each block's draws (jitter bit for bit with jax-js, noise to
- * float32 rounding of its Box–Muller).
+ * float32 rounding of its Box–Muller), as views into `buffer` (`hostDrawFloats` long; by default a
+ * new one), its uniform draws made by `uniformInto`.
  */
-export function hostStepDraws(layers: DrawLayer[], t: number, d: number): ((key: HostKey) => HostDraws[]) | null {
-  const sizes = { jitter: t * d, noise: 0, rule: t };
-  const plans = layers.map((layer) => (layer ? routerDraws(layer.router, layer.experts) : []));
+export function hostStepDraws(
+  layers: DrawLayer[], t: number, d: number, buffer: Float32Array = new Float32Array(hostDrawFloats(layers, t, d)),
+): ((key: HostKey, uniformInto?: UniformInto) => HostDraws[]) | null {
+  const plans = drawPlans(layers);
   if (plans.every((p) => p.length === 0)) return null;
-  const total = plans.reduce((acc, p, l) => acc + p.reduce((s, name) => s + (name === "noise" ? t * layers[l]!.experts : sizes[name]), 0), 0);
-  const buffer = new Float32Array(total);
-  return (key) => {
+  if (buffer.length !== hostDrawFloats(layers, t, d)) throw new Error(`hostStepDraws: a buffer of ${buffer.length} floats for ${hostDrawFloats(layers, t, d)}`);
+  return (key, uniformInto = hostUniformInto) => {
     const keys = hostSplit(key, layers.length);
     let at = 0;
     return plans.map((names, l) => {
@@ -80,7 +98,7 @@ export function hostStepDraws(layers: DrawLayer[], t: number, d: number): ((key:
         const k = split[i];
         if (name === "jitter") {
           const view = buffer.subarray(at, (at += t * d));
-          view.set(hostUniform(k, t * d, 1 - router.jitter, 1 + router.jitter));
+          uniformInto(k, 1 - router.jitter, 1 + router.jitter, view);
           out.jitter = view;
         } else if (name === "noise") {
           const view = buffer.subarray(at, (at += t * experts));
@@ -90,7 +108,7 @@ export function hostStepDraws(layers: DrawLayer[], t: number, d: number): ((key:
           out.noise = view;
         } else {
           const view = buffer.subarray(at, (at += t));
-          view.set(hostUniform(k, t));
+          uniformInto(k, 0, 1, view);
           out.rule = view;
         }
       });

@@ -10,7 +10,7 @@
  */
 import type { Arena, Buf } from "../kernels/mlpKernel.js";
 import type { Kernels } from "../kernels/parallelKernels.js";
-import { hostStepDraws, type HostDraws } from "../moe/drawSchedule.js";
+import { hostDrawFloats, hostStepDraws, type DrawLayer, type HostDraws, type UniformInto } from "../moe/drawSchedule.js";
 import type { HostKey } from "../engine/hostRandom.js";
 import { allocHostRouting, hostRoute, hostRouteBackward, type HostRouting } from "../moe/hostRouter.js";
 import { HOST_ROUTER_KINDS, routerCapacity, routerWidth, ruleOf } from "../moe/routers/registry.js";
@@ -68,8 +68,8 @@ type Block = {
     n: number; width: number; routing: HostRouting; z: Buf; dz: Buf; tokens: Buf; pairW: Buf;
     /** The router state's loads `[N + 1]`: tokens per expert, then tokens, since the last `updateStates` (stateful routers only). */
     load?: Float64Array;
-    /** Router input jitter: the factors `[R, d]` and the jittered router input `[R, d]`. */
-    jitter?: Buf; xr?: Buf;
+    /** Router input jitter: the jittered router input `[R, d]`, and where this step's factors `[R, d]` are (a view of the draws). */
+    xr?: Buf; jitterAt?: number;
     /** Per pair (grouped by expert): input `[P, d]`, pre-activation and activation `[P, h]`, output `[P, d]`. */
     xe: Buf; pre: Buf; act: Buf; tanh: Buf; out: Buf; dPair: Buf;
   };
@@ -79,7 +79,10 @@ export class NativeStack {
   private readonly blocks: Block[];
   private readonly tmpD: Buf;
   private readonly tmpH: Buf;
-  private readonly drawFn: ((key: HostKey) => HostDraws[]) | null;
+  /** The routers' draws: which, and (training) their buffer in kernel memory, set up by `bind`. */
+  private readonly drawLayers: DrawLayer[];
+  private readonly drawBuf: Buf | null;
+  private drawFn: ((key: HostKey, uniformInto?: UniformInto) => HostDraws[]) | null = null;
 
   /**
    * Takes the buffers for `rows` rows from `mem` (before `mem.commit()`); `pre` runs before each
@@ -119,7 +122,7 @@ export class NativeStack {
         block.moe = {
           n, width, z: take("z", b * width, b * widthMax), dz: take("dz", b * width, b * widthMax), tokens, pairW,
           ...(hasRouterState(layerRouter(cfg, l)) ? { load: new Float64Array(n + 1) } : {}),
-          ...(jittered ? { jitter: same("jitter", b * d), xr: same("xr", b * d) } : {}),
+          ...(jittered ? { xr: same("xr", b * d) } : {}),
           xe: take("xe", pairs * d, most * d), pre: take("pre", pairs * h, most * h), act: take("act", pairs * h, most * h), tanh: take("tanh", pairs * h, most * h),
           out: take("out", pairs * d, most * d), dPair: take("dPair", pairs, most),
           routing: undefined as unknown as HostRouting,
@@ -130,24 +133,31 @@ export class NativeStack {
     const maxPairs = Math.max(b, ...this.blocks.map((bl) => (bl.moe ? b * bl.moe.n : 0)));
     this.tmpD = mem.take(maxPairs * d);
     this.tmpH = mem.take(Math.max(maxPairs * h, b * hs));
-    this.drawFn = hostStepDraws(this.blocks.map((bl, l) => (bl.moe ? { router: layerRouter(cfg, l), experts: bl.moe.width } : null)), b, d);
+    this.drawLayers = this.blocks.map((bl, l) => (bl.moe ? { router: layerRouter(cfg, l), experts: bl.moe.width } : null));
+    const drawFloats = opts.forwardOnly ? 0 : hostDrawFloats(this.drawLayers, b, d);
+    this.drawBuf = drawFloats > 0 ? mem.take(drawFloats) : null;
   }
 
-  /** Set up the routing views (after `mem.commit()`). */
+  /** Set up the routing views and the draws' buffer (after `mem.commit()`). */
   bind(): void {
     for (const block of this.blocks) {
       if (block.moe) block.moe.routing = allocHostRouting(this.rows, block.moe.n, this.mem.i32(block.moe.tokens), this.mem.f32(block.moe.pairW), block.moe.width);
     }
+    if (this.drawBuf) this.drawFn = hostStepDraws(this.drawLayers, this.rows, this.cfg.d, this.mem.f32(this.drawBuf));
   }
 
-  /** The step's router draws from `key` (null when no router draws anything). */
-  draws(key: HostKey): HostDraws[] | null {
-    return this.drawFn ? this.drawFn(key) : null;
+  /**
+   * The step's router draws from `key` (null when no router draws anything), in kernel memory: the
+   * uniform ones by `k.threefry_uniform` (the same bits as `hostUniform`, on the pool's threads).
+   */
+  draws(k: Kernels, key: HostKey): HostDraws[] | null {
+    if (!this.drawFn) return null;
+    return this.drawFn(key, (dk, lo, hi, out) => k.threefry_uniform(dk[0], dk[1], 0, out.length, lo, Math.fround(hi - lo), out.byteOffset));
   }
 
   /** Whether any router draws noise (else the key is not read). */
   get drawsNoise(): boolean {
-    return this.drawFn !== null;
+    return this.drawBuf !== null;
   }
 
   /** Paths of the routers' weights (their gradient norms are step statistics). */
@@ -182,9 +192,8 @@ export class NativeStack {
       const draw = draws?.[l] ?? {};
       let routerIn = bl.normed.at;
       if (draw.jitter) {
-        const u = f32(m.jitter!), xr = f32(m.xr!), xn = f32(bl.normed);
-        u.set(draw.jitter);
-        for (let i = 0; i < xr.length; i++) xr[i] = Math.fround(xn[i] * u[i]);
+        m.jitterAt = draw.jitter.byteOffset; // the draws stay in place until the next step's
+        k.mul(bl.normed.at, m.jitterAt, m.xr!.at, b * d, 0);
         routerIn = m.xr!.at;
       }
       const layerNoise = draw.noise ?? null;
@@ -329,12 +338,11 @@ export class NativeStack {
         for (let i = 0; i < dz.length; i++) dz[i] = Math.fround(dz[i] / rcfg.temperature);
         const routerIn = m.xr ? m.xr.at : bl.normed.at;
         k.matmul(d, width, b, routerIn, 1, d, m.dz.at, width, G(`${pre}.moe.router.w`), width, 0);
-        if (!m.jitter) k.matmul_t(b, d, width, m.dz.at, width, 1, P(`${pre}.moe.router.w`), width, bl.dNormed.at, d, 1);
+        if (!m.xr) k.matmul_t(b, d, width, m.dz.at, width, 1, P(`${pre}.moe.router.w`), width, bl.dNormed.at, d, 1);
         else {
           // Through the jitter: ∂L/∂n += (∂L/∂x_r) ⊙ u.
           k.matmul_t(b, d, width, m.dz.at, width, 1, P(`${pre}.moe.router.w`), width, this.tmpD.at, d, 0);
-          const g = this.mem.f32({ at: this.tmpD.at, n: b * d }), u = f32(m.jitter), dn = f32(bl.dNormed);
-          for (let i = 0; i < g.length; i++) dn[i] += g[i] * u[i];
+          k.mul(this.tmpD.at, m.jitterAt!, bl.dNormed.at, b * d, 1);
         }
         if (bl.ffn) this.ffnBackward(k, p, bl.normed, bl.ffn, dH, bl.dNormed, 1); // the shared experts
       }

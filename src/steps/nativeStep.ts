@@ -53,7 +53,7 @@ export abstract class NativeStep<P> {
       key.dispose();
       return null;
     }
-    return this.stack.draws(Array.from(await key.data()) as [number, number]);
+    return this.stack.draws(this.k, Array.from(await key.data()) as [number, number]);
   }
 
   /** The current parameters as fresh jax-js arrays (the caller owns them). */

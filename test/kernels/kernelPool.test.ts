@@ -49,6 +49,8 @@ test("the pool: every kernel split over 3 threads writes exactly what one thread
   both("gelu_forward", (kk, o) => kk.gelu_forward(A.at, o, R * C - 3));
   both("layernorm_forward", (kk, o) => kk.layernorm_forward(A.at, B.at, B.at + 64, 9, C, 1e-5, o, A.at + 4 * 1000, S.at));
   both("adamw", (kk, o) => kk.adamw(o, A.at, A.at + 4 * 400, A.at + 4 * 800, 399, 1e-3, 0.9, 0.999, 1e-8, 0.01, 0.1, 0.001, 1));
+  both("mul, accumulating", (kk, o) => kk.mul(A.at, B.at, o, R * C - 1, 1));
+  both("threefry_uniform", (kk, o) => kk.threefry_uniform(0x9e3779b9, 0xdeadbeef, 5, R * C - 2, 0.99, Math.fround(0.02), o));
   // A share that reads far outside the memory traps on its worker: the caller gets an error.
   assert.throws(() => pool.run("zero", [null, [0x7ffffff0, 64], null]), /zero failed on chunk 1/);
   par.zero(O2.at, 8); // the pool still serves calls after a failure

@@ -7,7 +7,7 @@ import { assertAllClose, lcg } from "../helpers.js";
 
 test("the embedded MLP wasm was built from the committed C source (rebuild: sh scripts/build-kernels.sh)", () => {
   const read = (name: string) => readFileSync(new URL(`../../src/kernels/${name}`, import.meta.url));
-  assert.equal(createHash("sha256").update(read("mlp.c")).update(read("lmHead.c")).update(read("attention.c")).update(read("simd.h")).digest("hex"), mlpKernelSourceSha256);
+  assert.equal(createHash("sha256").update(read("mlp.c")).update(read("lmHead.c")).update(read("attention.c")).update(read("threefry.c")).update(read("simd.h")).digest("hex"), mlpKernelSourceSha256);
 });
 
 function floats(n: number, seed: number): Float32Array {
