@@ -97,7 +97,7 @@ for (const [fn, value] of Object.entries(raw)) {
       const [, V, d, , , C, , , , , b0, b1] = a; // one product: z = E_b hᵀ for the vocabulary rows of blocks b0..b1
       add(fn, ms, 2 * headRows(V, b0, b1, 256) * C * d);
     } else if (fn === "head_grads") {
-      const [, V, d, , , C, , , , , , , , , , , g0, g1] = a; // two: ∂E_b = G h and ∂h += Gᵀ E_b for the rows of groups g0..g1
+      const [, V, d, , , C, , , , , , , , , , g0, g1] = a; // two: ∂E_b = G h and ∂h += Gᵀ E_b for the rows of groups g0..g1
       add(fn, ms, 4 * headRows(V, g0, g1, 256 * 16) * C * d);
     } else add(fn, ms, 0);
     return r;

@@ -47,7 +47,7 @@ async function child(model: string): Promise<void> {
   const samples: Sample[] = [];
   const lm = model === "lm-tiny";
   const steps = Number(lm ? values["lm-steps"] : values.steps);
-  const every = lm ? Math.max(1, Math.floor(steps / 8)) : Number(values.every);
+  const every = lm ? Math.max(1, Math.floor(steps / 20)) : Number(values.every); // the LM: 20 samples, whatever its length
   const { makeTrainer } = await import("../../src/steps/makeTrainer.js");
   const adam = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 };
   let trainer: Awaited<ReturnType<typeof makeTrainer>>;
