@@ -68,7 +68,7 @@ if (lm) {
 }
 
 type Entry = { ms: number; flop: number; calls: number };
-/** Vocabulary rows of units [u0, u1) of `per` rows each (lmHead.c's blocks of 256 and groups of 16 blocks). */
+/** Vocabulary rows of units [u0, u1) of `per` rows each (lmHead.c's blocks, or its groups of blocks). */
 const headRows = (V: number, u0: number, u1: number, per: number) => Math.min(u1 * per, V) - u0 * per;
 const entries = new Map<string, Entry>();
 const add = (key: string, ms: number, flop: number) => {
@@ -82,6 +82,7 @@ const add = (key: string, ms: number, flop: number) => {
 const holder = native as unknown as { k: Record<string, unknown> };
 const raw = holder.k;
 const timed: Record<string, unknown> = { memory: raw.memory, __heap_base: raw.__heap_base };
+const blockRows = (raw.head_block_rows as () => number)(), groupRows = blockRows * (raw.head_group_blocks as () => number)();
 for (const [fn, value] of Object.entries(raw)) {
   if (typeof value !== "function") continue;
   const f = value as (...a: number[]) => number;
@@ -95,10 +96,10 @@ for (const [fn, value] of Object.entries(raw)) {
       add(`matrix products: ${kind}`, ms, 2 * rows * cols * depth);
     } else if (fn === "head_stats") {
       const [, V, d, , , C, , , , , b0, b1] = a; // one product: z = E_b hᵀ for the vocabulary rows of blocks b0..b1
-      add(fn, ms, 2 * headRows(V, b0, b1, 256) * C * d);
+      add(fn, ms, 2 * headRows(V, b0, b1, blockRows) * C * d);
     } else if (fn === "head_grads") {
       const [, V, d, , , C, , , , , , , , , , g0, g1] = a; // two: ∂E_b = G h and ∂h += Gᵀ E_b for the rows of groups g0..g1
-      add(fn, ms, 4 * headRows(V, g0, g1, 256 * 16) * C * d);
+      add(fn, ms, 4 * headRows(V, g0, g1, groupRows) * C * d);
     } else add(fn, ms, 0);
     return r;
   };
@@ -112,20 +113,9 @@ const t0 = performance.now();
 for (let i = 0; i < steps; i++) await profiled.step(1000 + i);
 const total = (performance.now() - t0) / steps;
 
-// The ceiling: simd.h's register tile over an L1 panel (as `npm run bench:peak`), in a module of its own.
-const { Arena, mlpInstance } = await import("../../src/kernels/mlpKernel.js");
-const pk = mlpInstance() as ReturnType<typeof mlpInstance> & { tile_peak(n: number, a: number, b: number, out: number): void };
-const pm = new Arena(pk);
-const [tA, tB, tO] = [pm.take(4 * 128), pm.take(128 * 8), pm.take(32)];
-pm.commit();
-pm.f32(tA).fill(0.5);
-pm.f32(tB).fill(0.25);
-const tileRates = Array.from({ length: 7 }, () => {
-  const t = performance.now();
-  pk.tile_peak(250_000, tA.at, tB.at, tO.at);
-  return (250_000 * 4 * 8 * 128 * 2) / (performance.now() - t) / 1e6;
-}).sort((a, b) => a - b);
-const ceiling = tileRates[3];
+// The ceiling: simd.h's register tile over an L1 panel, as `npm run bench:peak` measures it.
+const { tileRate } = await import("../tileRate.js");
+const ceiling = tileRate();
 
 const rows = [...entries].sort((a, b) => b[1].ms - a[1].ms);
 const flopPerStep = rows.reduce((s, [, e]) => s + e.flop, 0) / steps;

@@ -15,13 +15,14 @@ import { parseArgs } from "node:util";
 import { reportMachineLoad, writeBenchJson } from "../machine.js";
 import { Arena, mlpInstance } from "../../src/kernels/mlpKernel.js";
 import { spawnNodeWorker } from "../../src/kernels/nodeWorkers.js";
+import { tileRate } from "../tileRate.js";
 import { mlpPool, parallelKernels } from "../../src/kernels/parallelKernels.js";
 
 const { values } = parseArgs({ options: { threads: { type: "string", default: "1,2" }, json: { type: "string" } } });
 const threadList = values.threads!.split(",").map(Number);
 reportMachineLoad();
 
-type Peak = { simd_peak(n: number, x: number): number; tile_peak(n: number, a: number, b: number, out: number): void };
+type Peak = { simd_peak(n: number, x: number): number };
 const median = (f: () => void, flop: number) => {
   const rates: number[] = [];
   for (let r = 0; r < 7; r++) {
@@ -48,7 +49,6 @@ const SHAPES: [string, number, number, number, boolean, boolean][] = [
 const k = mlpInstance() as ReturnType<typeof mlpInstance> & Peak;
 const mem = new Arena(k);
 const A = mem.take(4096 * 1024), B = mem.take(1024 * 512), O = mem.take(4096 * 512);
-const tA = mem.take(4 * 128), tB = mem.take(128 * 8), tO = mem.take(32);
 const maxThreads = Math.max(...threadList);
 const startPool = mlpPool(mem, maxThreads, spawnNodeWorker);
 mem.commit();
@@ -56,12 +56,10 @@ const pool = startPool();
 await pool?.ready(); // the workers must not be starting while the peak is measured
 mem.f32(A).fill(0.5);
 mem.f32(B).fill(0.25);
-mem.f32(tA).fill(0.5);
-mem.f32(tB).fill(0.25);
 
 const N = 2_000_000;
 const peak = median(() => k.simd_peak(N, 0.9999), N * 96);
-const tilePeak = median(() => k.tile_peak(N / 8, tA.at, tB.at, tO.at), (N / 8) * 4 * 8 * 128 * 2);
+const tilePeak = tileRate(N / 8);
 const lines = [
   `WebAssembly SIMD on ${os.cpus()[0]?.model ?? "?"} (${os.availableParallelism()} cores), Node ${process.version}`,
   "",

@@ -81,11 +81,13 @@ export function hostDrawFloats(layers: DrawLayer[], t: number, d: number): numbe
  * new one), its uniform draws made by `uniformInto`.
  */
 export function hostStepDraws(
-  layers: DrawLayer[], t: number, d: number, buffer: Float32Array = new Float32Array(hostDrawFloats(layers, t, d)),
+  layers: DrawLayer[], t: number, d: number, given?: Float32Array,
 ): ((key: HostKey, uniformInto?: UniformInto) => HostDraws[]) | null {
   const plans = drawPlans(layers);
   if (plans.every((p) => p.length === 0)) return null;
-  if (buffer.length !== hostDrawFloats(layers, t, d)) throw new Error(`hostStepDraws: a buffer of ${buffer.length} floats for ${hostDrawFloats(layers, t, d)}`);
+  const floats = hostDrawFloats(layers, t, d);
+  const buffer = given ?? new Float32Array(floats);
+  if (buffer.length !== floats) throw new Error(`hostStepDraws: a buffer of ${buffer.length} floats for ${floats}`);
   return (key, uniformInto = hostUniformInto) => {
     const keys = hostSplit(key, layers.length);
     let at = 0;
