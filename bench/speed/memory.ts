@@ -6,7 +6,10 @@
  * rising; the wasm heap never shrinks, so RSS should plateau after the first steps.
  *
  *   npm run bench:memory -- [--steps 10000] [--every 500] [--models dense,moe-uniform,moe-switch] [--lm-steps 40]
- *                           [--engine auto|native|jax] [--json FILE]
+ *                           [--lm-batch 32] [--engine auto|native|jax] [--json FILE]
+ *
+ * `--lm-batch` sets the Tiny LM's sequences per step (its default, 32, makes a step about a second on
+ * two threads; a smaller batch lets 10,000 steps fit in an hour, and a leak per step still shows).
  *
  * Each model takes the engine `dynamoe train` takes (`--engine`, as in the configuration, through
  * `src/steps/makeTrainer.ts`): by default the native one where it supports the model (its state lives
@@ -25,6 +28,7 @@ const { values } = parseArgs({
     every: { type: "string", default: "500" },
     models: { type: "string", default: "dense,moe-uniform,moe-switch" },
     "lm-steps": { type: "string", default: "40" },
+    "lm-batch": { type: "string", default: "32" },
     engine: { type: "string", default: "auto" },
     child: { type: "string" },
     json: { type: "string" },
@@ -54,7 +58,7 @@ async function child(model: string): Promise<void> {
   if (lm) {
     const { lmModelConfigFor } = await import("../../src/train/lmTask.js");
     const { initLmModel } = await import("../../src/models/lmModel.js");
-    const config = resolveConfig({ task: "lm", scale: "tiny" });
+    const config = resolveConfig({ task: "lm", scale: "tiny", batchSize: Number(values["lm-batch"]) });
     const cfg = lmModelConfigFor(config, 50257);
     const params = initLmModel(random.key(0), cfg);
     const [b, s] = [config.batchSize, config.context];
@@ -115,14 +119,14 @@ async function parent(): Promise<void> {
   reportMachineLoad();
   const models = [...values.models!.split(",").filter((m) => m), ...(Number(values["lm-steps"]) > 0 ? ["lm-tiny"] : [])];
   const out = [
-    `live jax-js buffers and resident memory over training (random batches; image models ${values.steps} steps, sampled every ${values.every}; Tiny LM ${values["lm-steps"]} steps)`,
+    `live jax-js buffers and resident memory over training (random batches; image models ${values.steps} steps, sampled every ${values.every}; Tiny LM ${values["lm-steps"]} steps of ${values["lm-batch"]} sequences)`,
     "",
     "| model | step | steps | ms/step | live buffers: after step 1 → 2nd sample → last | RSS MB: 2nd sample → last | RSS trend after the first tenth, MB per 1,000 steps (± 2 standard errors) | verdict: grows if the trend exceeds 1 even at its lower bound |",
     "|---|---|---|---|---|---|---|---|",
   ];
   const records: unknown[] = [];
   for (const model of models) {
-    const r = spawnSync(process.execPath, ["--import", "tsx", "bench/speed/memory.ts", "--child", model, "--steps", values.steps!, "--every", values.every!, "--lm-steps", values["lm-steps"]!, "--engine", values.engine!], { encoding: "utf8", maxBuffer: 1 << 26 });
+    const r = spawnSync(process.execPath, ["--import", "tsx", "bench/speed/memory.ts", "--child", model, "--steps", values.steps!, "--every", values.every!, "--lm-steps", values["lm-steps"]!, "--lm-batch", values["lm-batch"]!, "--engine", values.engine!], { encoding: "utf8", maxBuffer: 1 << 26 });
     if (r.status !== 0) throw new Error(`memory bench child ${model} failed:\n${r.stderr}`);
     const res = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as Result;
     const [first, second, last] = [res.samples[0], res.samples[Math.min(1, res.samples.length - 1)], res.samples.at(-1)!];

@@ -127,9 +127,21 @@ export function hostUniform(key: HostKey, n: number, minval = 0, maxval = 1): Fl
 /** `random.normal(key, [n])`, float32 (Box–Muller on two uniform draws, as jax-js). */
 export function hostNormal(key: HostKey, n: number): Float32Array {
   const [k1, k2] = hostSplit(key, 2);
-  const u1 = hostUniform(k1, n), u2 = hostUniform(k2, n);
-  const f = Math.fround;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = f(f(Math.sqrt(f(Math.log1p(-u1[i]) * -2))) * f(Math.cos(f(u2[i] * f(2 * Math.PI)))));
+  const out = hostUniform(k1, n);
+  boxMullerInto(out, hostUniform(k2, n), 1);
   return out;
+}
+
+/**
+ * The end of `random.normal`: u1 (the uniform draws of the key's first split, in `out`) and u2 (its
+ * second's) become `σ · √(−2 log(1 − u1)) · cos(2π u2)` in place, each step rounded to float32 as
+ * jax-js rounds it (σ = 1: the normal draw itself).
+ */
+export function boxMullerInto(out: Float32Array, u2: Float32Array, sigma: number): void {
+  const f = Math.fround;
+  const s = f(sigma), twoPi = f(2 * Math.PI);
+  for (let i = 0; i < out.length; i++) {
+    const z = f(f(Math.sqrt(f(Math.log1p(-out[i]) * -2))) * f(Math.cos(f(u2[i] * twoPi))));
+    out[i] = s === 1 ? z : f(z * s);
+  }
 }

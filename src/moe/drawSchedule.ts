@@ -10,7 +10,7 @@
  * it into that many keys, in that order (so runs from before jitter existed reproduce bit for bit).
  * Evaluation draws nothing.
  */
-import { hostNormal, hostSplit, hostUniform, type HostKey } from "../engine/hostRandom.js";
+import { boxMullerInto, hostSplit, hostUniform, type HostKey } from "../engine/hostRandom.js";
 import type { numpy as np } from "../engine/jax.js";
 import { splitKey } from "../engine/splitKey.js";
 import { ruleOf } from "./routers/registry.js";
@@ -67,10 +67,13 @@ const hostUniformInto: UniformInto = (key, lo, hi, out) => out.set(hostUniform(k
 /** Each block's draws, in key order. */
 const drawPlans = (layers: DrawLayer[]) => layers.map((layer) => (layer ? routerDraws(layer.router, layer.experts) : []));
 
-/** Floats of all of a step's draws (`hostStepDraws`'s buffer): 0 when no block draws anything. */
+/**
+ * Floats of all of a step's draws (`hostStepDraws`'s buffer): 0 when no block draws anything. The
+ * noise takes twice its size: its view, then the second uniform draw of its Box–Muller.
+ */
 export function hostDrawFloats(layers: DrawLayer[], t: number, d: number): number {
   const sizes = { jitter: t * d, rule: t };
-  return drawPlans(layers).reduce((acc, p, l) => acc + p.reduce((s, name) => s + (name === "noise" ? t * layers[l]!.experts : sizes[name]), 0), 0);
+  return drawPlans(layers).reduce((acc, p, l) => acc + p.reduce((s, name) => s + (name === "noise" ? 2 * t * layers[l]!.experts : sizes[name]), 0), 0);
 }
 
 /**
@@ -103,10 +106,13 @@ export function hostStepDraws(
           uniformInto(k, 1 - router.jitter, 1 + router.jitter, view);
           out.jitter = view;
         } else if (name === "noise") {
+          // σ · normal(k): its two uniform draws, then Box–Muller in place (`hostNormal`'s steps).
           const view = buffer.subarray(at, (at += t * experts));
-          const sigma = Math.fround(router.noise);
-          const z = hostNormal(k, t * experts);
-          for (let j = 0; j < z.length; j++) view[j] = Math.fround(z[j] * sigma);
+          const u2 = buffer.subarray(at, (at += t * experts));
+          const [k1, k2] = hostSplit(k, 2);
+          uniformInto(k1, 0, 1, view);
+          uniformInto(k2, 0, 1, u2);
+          boxMullerInto(view, u2, router.noise);
           out.noise = view;
         } else {
           const view = buffer.subarray(at, (at += t));

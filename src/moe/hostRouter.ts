@@ -103,13 +103,13 @@ export function allocHostRouting(t: number, n: number, tokens: Int32Array, pairW
   };
 }
 
-/** Softmax of row `at` of z into probs (f64 arithmetic); returns logsumexp. */
-function softmaxRow(z: Float32Array, at: number, n: number, probs: Float32Array): number {
+/** Softmax of row `at` of z into probs (f64 arithmetic, each exponential kept in `e`); returns logsumexp. */
+function softmaxRow(z: Float32Array, at: number, n: number, probs: Float32Array, e: Float64Array): number {
   let m = -Infinity;
   for (let i = 0; i < n; i++) m = Math.max(m, z[at + i]);
   let sum = 0;
-  for (let i = 0; i < n; i++) sum += Math.exp(z[at + i] - m);
-  for (let i = 0; i < n; i++) probs[at + i] = Math.exp(z[at + i] - m) / sum;
+  for (let i = 0; i < n; i++) sum += e[i] = Math.exp(z[at + i] - m);
+  for (let i = 0; i < n; i++) probs[at + i] = e[i] / sum;
   return m + Math.log(sum);
 }
 
@@ -154,7 +154,7 @@ export function hostRoute(cfg: RouterConfig, z: Float32Array, t: number, n: numb
     const at = r * w;
     if (gate === "relu") for (let i = 0; i < w; i++) probs[at + i] = Math.max(z[at + i], 0);
     else if (gate === "sigmoid") for (let i = 0; i < w; i++) probs[at + i] = 1 / (1 + Math.exp(-z[at + i]));
-    else lse[r] = softmaxRow(z, at, w, probs);
+    else lse[r] = softmaxRow(z, at, w, probs, out.scratch.dp);
     if (noise) for (let i = 0; i < w; i++) scores[at + i] = f(probs[at + i] + noise[at + i]);
     else if (bias) scores.set(probs.subarray(at, at + w), at);
     if (bias) for (let i = 0; i < w; i++) scores[at + i] = f(scores[at + i] + bias[i]);
@@ -176,17 +176,16 @@ export function hostRoute(cfg: RouterConfig, z: Float32Array, t: number, n: numb
       for (let i = 0; i < n; i++) weights[at + i] = mask[at + i] ? probs[at + i] : 0;
       continue;
     }
+    // base_i = g_i or exp(g_i), over the selected experts (kept in `dp`).
+    const base = out.scratch.dp;
     let count = 0;
     let total = 0;
     for (let i = 0; i < n; i++) {
       if (!mask[at + i]) continue;
       count++;
-      total += gates ? probs[at + i] : Math.exp(probs[at + i]);
+      total += base[i] = gates ? probs[at + i] : Math.exp(probs[at + i]);
     }
-    for (let i = 0; i < n; i++) {
-      const base = gates ? probs[at + i] : Math.exp(probs[at + i]);
-      weights[at + i] = !mask[at + i] ? 0 : count === 1 ? 1 : base / total;
-    }
+    for (let i = 0; i < n; i++) weights[at + i] = !mask[at + i] ? 0 : count === 1 ? 1 : base[i] / total;
   }
   groupPairs(out, t, n, dispatchCap);
   let aux = 0;

@@ -199,7 +199,7 @@ export class NativeStack {
       const layerNoise = draw.noise ?? null;
       k.matmul(b, width, d, routerIn, d, 1, P(`${pre}.moe.router.w`), width, m.z.at, width, 0);
       const z = f32(m.z).subarray(0, b * width);
-      for (let i = 0; i < z.length; i++) z[i] = Math.fround(z[i] / rcfg.temperature);
+      if (rcfg.temperature !== 1) for (let i = 0; i < z.length; i++) z[i] = Math.fround(z[i] / rcfg.temperature);
       const cap = typeof cfg.capacity === "number" ? dispatchCapacity(b, n, rcfg, train, cfg.capacity) : b;
       const state = this.state(p, l);
       aux += hostRoute(rcfg, z, b, n, layerNoise, m.routing, {
@@ -335,7 +335,7 @@ export class NativeStack {
         const dz = f32(m.dz);
         const dThresholds = ruleOf(rcfg.kind).thresholds ? this.mem.f32({ at: G(`${pre}.moe.router.thresholds`), n }) : null;
         hostRouteBackward(rcfg, m.routing, b, n, f32(m.dPair), dz, dThresholds);
-        for (let i = 0; i < dz.length; i++) dz[i] = Math.fround(dz[i] / rcfg.temperature);
+        if (rcfg.temperature !== 1) for (let i = 0; i < dz.length; i++) dz[i] = Math.fround(dz[i] / rcfg.temperature);
         const routerIn = m.xr ? m.xr.at : bl.normed.at;
         k.matmul(d, width, b, routerIn, 1, d, m.dz.at, width, G(`${pre}.moe.router.w`), width, 0);
         if (!m.xr) k.matmul_t(b, d, width, m.dz.at, width, 1, P(`${pre}.moe.router.w`), width, bl.dNormed.at, d, 1);

@@ -78,8 +78,19 @@ const f = Math.fround;
  * both select the same experts. `sorted` holds at least n.
  */
 export function hostPercentileThreshold(s: Float32Array, at: number, n: number, tau: number, sorted: Float32Array): number {
-  for (let i = 0; i < n; i++) sorted[i] = s[at + i];
-  sorted.subarray(0, n).sort();
+  if (n <= 32) {
+    // A token's row: insertion sort, ascending, without a typed-array view per row (−0 and +0 may
+    // land in either order, which changes no comparison with θ).
+    for (let i = 0; i < n; i++) {
+      const v = s[at + i];
+      let j = i;
+      for (; j > 0 && sorted[j - 1] > v; j--) sorted[j] = sorted[j - 1];
+      sorted[j] = v;
+    }
+  } else {
+    for (let i = 0; i < n; i++) sorted[i] = s[at + i];
+    sorted.subarray(0, n).sort();
+  }
   const pos = ((n - 1) * tau) / 100;
   const lo = Math.floor(pos);
   const hi = Math.min(lo + 1, n - 1);

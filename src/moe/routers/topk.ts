@@ -34,12 +34,14 @@ export const topkRule: RoutingRule<"topk"> = {
   maxActive: (experts, cfg) => Math.max(1, Math.min(cfg.k, experts)),
   route: (inp) => renormalisedRoute(inp, topkSelect(inp.scores.ref, inp.cfg.k)),
   host: {
-    // Ties go to the lower index, as jax-js's topK does.
-    select: perRow((s, at, n, mask, cfg, { order }) => {
+    // k passes of "the largest not yet taken": ties go to the lower index, as jax-js's topK does.
+    select: perRow((s, at, n, mask, cfg) => {
       const k = Math.max(1, Math.min(cfg.k, n));
-      for (let i = 0; i < n; i++) order[i] = i;
-      order.sort((a, b) => s[at + b] - s[at + a] || a - b);
-      for (let r = 0; r < k; r++) mask[at + order[r]] = 1;
+      for (let r = 0; r < k; r++) {
+        let best = -1;
+        for (let i = 0; i < n; i++) if (!mask[at + i] && (best < 0 || s[at + i] > s[at + best])) best = i;
+        mask[at + best] = 1;
+      }
       return k;
     }),
   },
