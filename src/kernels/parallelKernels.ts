@@ -1,6 +1,6 @@
 /**
  * The MLP kernels split over a `KernelPool`: each call's output is cut into disjoint ranges of rows
- * (or of elements, in multiples of four), `chunksPerThread` per thread, which the threads claim as
+ * (of panels of eight columns for products with few rows, or of elements, in multiples of four), `chunksPerThread` per thread, which the threads claim as
  * they come free (a thread the machine has descheduled leaves its chunk to the others), and no
  * reduction is ever split. A kernel
  * computes each output element the same way wherever its range starts (simd.h's tiles accumulate a
@@ -24,6 +24,12 @@ export const MIN_PARALLEL_WORK = 1 << 15;
  * competing busy thread they did no better than one.
  */
 export const CHUNKS_PER_THREAD = 1;
+
+/**
+ * Products with fewer rows than this are split by panels of columns when they have enough of them
+ * (an MoE expert's ~128 routed rows: split by rows, both threads would pack every panel of the weight).
+ */
+export const COLUMN_SPLIT_ROWS = 512;
 
 /** `total` cut into `parts` ranges whose starts are multiples of `align`, as even as that allows. */
 export function splitRanges(total: number, parts: number, align: number): [number, number][] {
@@ -65,12 +71,26 @@ export function parallelKernels(
     pool.run(name, splitRanges(total, chunks, align).map(([s, e]) => (e > s ? argsFor(s, e - s) : null)));
   };
   const ROWS = 4; // simd.h's TILE_ROWS: shares of whole register tiles
+  const PANEL = 8; // mlp.c's packed panel: shares of whole panels of columns
+  /**
+   * A product's shares: by rows, or (fewer than `COLUMN_SPLIT_ROWS` rows, and at least two panels a
+   * share) by panels of columns, so that each panel of the right operand is packed by one thread
+   * instead of by every thread. `rowArgs`/`colArgs(start, count)` give a share's arguments.
+   */
+  const product = (name: string, rows: number, cols: number, depth: number, rowArgs: (r: number, n: number) => number[], colArgs: (c: number, n: number) => number[]) =>
+    rows < COLUMN_SPLIT_ROWS && cols >= 2 * PANEL * chunks
+      ? split(name, cols, PANEL, rows * cols * depth, colArgs)
+      : split(name, rows, ROWS, rows * cols * depth, rowArgs);
   return {
     ...k,
     matmul: (rows, cols, depth, a, ai, ap, b, ldb, out, ldo, acc) =>
-      split("matmul", rows, ROWS, rows * cols * depth, (r, n) => [n, cols, depth, a + r * ai * 4, ai, ap, b, ldb, out + r * ldo * 4, ldo, acc]),
+      product("matmul", rows, cols, depth,
+        (r, n) => [n, cols, depth, a + r * ai * 4, ai, ap, b, ldb, out + r * ldo * 4, ldo, acc],
+        (c, n) => [rows, n, depth, a, ai, ap, b + c * 4, ldb, out + c * 4, ldo, acc]),
     matmul_t: (rows, cols, depth, a, ai, ap, bt, ldbt, out, ldo, acc) =>
-      split("matmul_t", rows, ROWS, rows * cols * depth, (r, n) => [n, cols, depth, a + r * ai * 4, ai, ap, bt, ldbt, out + r * ldo * 4, ldo, acc]),
+      product("matmul_t", rows, cols, depth,
+        (r, n) => [n, cols, depth, a + r * ai * 4, ai, ap, bt, ldbt, out + r * ldo * 4, ldo, acc],
+        (c, n) => [rows, n, depth, a, ai, ap, bt + c * ldbt * 4, ldbt, out + c * 4, ldo, acc]),
     add_bias: (y, b, rows, cols) => split("add_bias", rows, 1, rows * cols, (r, n) => [y + r * cols * 4, b, n, cols]),
     add: (x, y, n) => split("add", n, 4, n, (i, m) => [x + i * 4, y + i * 4, m]),
     gelu_forward: (x, y, n) => split("gelu_forward", n, 4, n * 8, (i, m) => [x + i * 4, y + i * 4, m]),

@@ -24,8 +24,8 @@ test("splitRanges: disjoint, covering, aligned starts, as even as the alignment 
 test("the pool: every kernel split over 3 threads writes exactly what one thread writes; a worker's trap is an error, not a hang", () => {
   const k = mlpInstance();
   const mem = new Arena(k);
-  const R = 45, C = 19, D = 33;
-  const A = mem.take(R * D), B = mem.take(D * C), O1 = mem.take(R * C), O2 = mem.take(R * C), S = mem.take(64);
+  const R = 45, C = 19, D = 33, W = 2 * 8 * 9 + 3; // W: columns enough for 9 shares of two panels and a partial one
+  const A = mem.take(R * D), B = mem.take(Math.max(D * C, 5 * W)), O1 = mem.take(7 * W), O2 = mem.take(7 * W), S = mem.take(64);
   const start = mlpPool(mem, 3, spawnNodeWorker);
   mem.commit();
   const pool = start()!;
@@ -46,6 +46,10 @@ test("the pool: every kernel split over 3 threads writes exactly what one thread
   both("matmul", (kk, o) => kk.matmul(R, C, D, A.at, D, 1, B.at, C, o, C, 1));
   both("matmul of a transposed left operand", (kk, o) => kk.matmul(R, C, D, A.at, 1, R, B.at, C, o, C, 0));
   both("matmul_t", (kk, o) => kk.matmul_t(R, C, D, A.at, D, 1, B.at, D, o, C, 0));
+  // Few rows and many columns: split by panels of columns (the last one partial).
+  both("matmul split by columns", (kk, o) => kk.matmul(7, W, 5, A.at, 5, 1, B.at, W, o, W, 1));
+  both("matmul_t split by columns", (kk, o) => kk.matmul_t(7, W, 4, A.at, 4, 1, B.at, 4, o, W, 0));
+  both("matmul of a transposed left operand, split by columns", (kk, o) => kk.matmul(6, W, 5, A.at, 1, 6, B.at, W, o, W, 0));
   both("gelu_forward", (kk, o) => kk.gelu_forward(A.at, o, R * C - 3));
   both("layernorm_forward", (kk, o) => kk.layernorm_forward(A.at, B.at, B.at + 64, 9, C, 1e-5, o, A.at + 4 * 1000, S.at));
   both("adamw", (kk, o) => kk.adamw(o, A.at, A.at + 4 * 400, A.at + 4 * 800, 399, 1e-3, 0.9, 0.999, 1e-8, 0.01, 0.1, 0.001, 1));
