@@ -16,7 +16,10 @@
  *      round to round), so machine noise falls on all three alike. Each column is the median of all
  *      its timed steps; the ratio is ours over the faster PyTorch formulation.
  * Both sides get the same thread count: ours `DYNAMOE_THREADS` (the native engine's kernel pool),
- * PyTorch `torch.set_num_threads` plus OMP/OpenBLAS/MKL_NUM_THREADS. Peak RSS is each process's own.
+ * PyTorch `torch.set_num_threads` plus OMP/OpenBLAS/MKL_NUM_THREADS. With more than one thread,
+ * PyTorch's two formulations also run on one thread in the same rounds, and the ratio is against
+ * the fastest of the four: on some machines PyTorch's small ops get slower with a second thread
+ * (`docs/performance.md`), and PyTorch at its best is then PyTorch on one. Peak RSS is each process's own.
  *
  * PyTorch at its best: where the environment caps OpenBLAS at older kernels (`OPENBLAS_CORETYPE`,
  * `OPENBLAS_L2_SIZE`, see `torch.ts`), both are unset for the PyTorch processes only, and the bench
@@ -31,6 +34,8 @@ import { PEER_MODELS, peerTarget, type PeerSpec } from "./spec.js";
 import { findTorch, LineProcess, openblasCaps, TORCH_SCRIPT, torchEnv, torchInfo, type TorchInfo } from "./torch.js";
 import { spawnSync } from "node:child_process";
 
+/** The timed processes: ours, PyTorch's two formulations, and (more than one thread) both again on one thread. */
+type Side = "ours" | "simple" | "loop" | "simple1" | "loop1";
 type Ready = { ready: true; params: number; spec?: PeerSpec; threads: number; firstStepMs: number | null; plan?: string };
 type Times = { times: number[] };
 type Peak = { peakRssMb: number };
@@ -55,8 +60,12 @@ export type PeerRow = {
   ratio: number | null;
   target: number;
   met: boolean | null;
+  /** With more than one thread: PyTorch's two formulations on one thread (in the same rounds), else null. */
+  oneThread: { simpleMs: number; loopMs: number } | null;
+  /** Which PyTorch run the ratio is against: `simple` or `loop`, and ` on 1 thread` where that was faster. */
+  fasterRun: string | null;
   rssMb: { ours: number; simple: number | null; loop: number | null };
-  steps: { ours: number[]; simple: number[]; loop: number[] };
+  steps: Record<Side, number[]>;
   gelu: string | null;
   gradCheck: TorchCheck | null;
   /** Whether PyTorch ran without the environment's OpenBLAS caps (false: its check failed there, or none were set). */
@@ -100,7 +109,7 @@ async function timeModel(
   try {
     const oursReady = await ours.next<Ready>();
     let check: TorchCheck | null = null;
-    const servers: { variant: "simple" | "loop"; proc: LineProcess }[] = [];
+    const servers: { variant: Side; proc: LineProcess }[] = [];
     if (torch) {
       // Correctness before timing: same parameter count, float32 gradients = float64 gradients. At its
       // best (OPENBLAS_CAPS unset) first; if that fails and the environment caps OpenBLAS, with the caps.
@@ -115,17 +124,21 @@ async function timeModel(
       process.stderr.write(`${name}: parameters ${counts}: equal\n${name}: gradient check (float32 vs float64, relative): ${describeCheck(check)}\n`);
       if (!check.ok) throw new Error(`${name}: the PyTorch mirror failed its gradient check: ${JSON.stringify(check)}`);
       if (check.gelu !== "native") process.stderr.write(`${name}: PyTorch's native GELU backward failed the check; using the "${check.gelu}" GELU\n`);
-      for (const variant of ["simple", "loop"] as const) {
-        const args = [TORCH_SCRIPT, "--serve", "--spec", JSON.stringify(oursReady.spec), "--variant", variant, "--gelu", check.gelu!, "--threads", String(o.threads), "--warmup", String(o.warmup)];
-        const proc = new LineProcess(`torch ${variant} ${name}`, torch.python, args, torchEnv(o.threads, best));
+      const runs: { variant: "simple" | "loop"; threads: number; side: Side }[] = [
+        { variant: "simple", threads: o.threads, side: "simple" }, { variant: "loop", threads: o.threads, side: "loop" },
+        ...(o.threads > 1 ? [{ variant: "simple", threads: 1, side: "simple1" }, { variant: "loop", threads: 1, side: "loop1" }] as const : []),
+      ];
+      for (const { variant, threads, side } of runs) {
+        const args = [TORCH_SCRIPT, "--serve", "--spec", JSON.stringify(oursReady.spec), "--variant", variant, "--gelu", check.gelu!, "--threads", String(threads), "--warmup", String(o.warmup)];
+        const proc = new LineProcess(`torch ${variant} ${threads} ${name}`, torch.python, args, torchEnv(threads, best));
         procs.push(proc);
         const ready = await proc.next<Ready>();
         if (ready.params !== oursReady.params) throw new Error(`${name}: PyTorch ${variant} serves ${ready.params} parameters, ours ${oursReady.params}`);
-        servers.push({ variant, proc });
+        servers.push({ variant: side, proc });
       }
     }
     const sides = [{ variant: "ours" as const, proc: ours }, ...servers];
-    const steps: Record<"ours" | "simple" | "loop", number[]> = { ours: [], simple: [], loop: [] };
+    const steps: Record<Side, number[]> = { ours: [], simple: [], loop: [], simple1: [], loop1: [] };
     for (let r = 0; r < o.rounds; r++) {
       for (let k = 0; k < sides.length; k++) {
         const side = sides[(k + r) % sides.length];
@@ -139,7 +152,12 @@ async function timeModel(
     const oursMs = median(steps.ours);
     const simpleMs = steps.simple.length ? median(steps.simple) : null;
     const loopMs = steps.loop.length ? median(steps.loop) : null;
-    const faster = simpleMs !== null && loopMs !== null ? Math.min(simpleMs, loopMs) : null;
+    const oneThread = steps.simple1.length && steps.loop1.length ? { simpleMs: median(steps.simple1), loopMs: median(steps.loop1) } : null;
+    const candidates: [string, number | null][] = [
+      ["simple", simpleMs], ["loop", loopMs], ["simple on 1 thread", oneThread?.simpleMs ?? null], ["loop on 1 thread", oneThread?.loopMs ?? null],
+    ];
+    const timed = candidates.filter((c): c is [string, number] => c[1] !== null).sort((a, b) => a[1] - b[1]);
+    const [fasterRun, faster] = simpleMs !== null && loopMs !== null ? timed[0] : [null, null];
     const ratio = faster ? oursMs / faster : null;
     return {
       model: name,
@@ -148,6 +166,8 @@ async function timeModel(
       oursMs,
       simpleMs,
       loopMs,
+      oneThread,
+      fasterRun,
       ratio,
       target,
       met: ratio === null ? null : ratio <= target,
@@ -218,11 +238,22 @@ export async function runPeer(argv: string[]): Promise<void> {
     `training step (forward, backward, clipping, AdamW) against PyTorch ${torch?.info.torch ?? "(not run)"} on the CPU, ${threads} thread(s) each; ` +
       `${values.rounds} interleaved rounds of ${values.steps} steps (LM: ${values["lm-steps"]}) per side, medians; image batch 256, LM batch 32 × context 128`,
     "",
-    "| model | ours ms/step | PyTorch simple ms | PyTorch loop ms | ratio vs faster | target | met? | peak RSS MB ours / simple / loop |",
-    "|---|---|---|---|---|---|---|---|",
+    ...(threads > 1
+      ? [
+          `| model | ours ms/step | PyTorch simple ms | PyTorch loop ms | PyTorch simple / loop on 1 thread, ms | ratio vs fastest | fastest PyTorch | target | met? | peak RSS MB ours / simple / loop |`,
+          "|---|---|---|---|---|---|---|---|---|---|",
+        ]
+      : [
+          "| model | ours ms/step | PyTorch simple ms | PyTorch loop ms | ratio vs faster | target | met? | peak RSS MB ours / simple / loop |",
+          "|---|---|---|---|---|---|---|---|",
+        ]),
     ...rows.map(
       (r) =>
-        `| ${r.model} | ${fmt(r.oursMs)} | ${fmt(r.simpleMs)} | ${fmt(r.loopMs)} | ${r.ratio === null ? "—" : r.ratio.toFixed(2) + "×"} | ≤ ${r.target.toFixed(1)}× | ${r.met === null ? "—" : r.met ? "yes" : "no"} | ${fmt(r.rssMb.ours, 0)} / ${fmt(r.rssMb.simple, 0)} / ${fmt(r.rssMb.loop, 0)} |`,
+        `| ${r.model} | ${fmt(r.oursMs)} | ${fmt(r.simpleMs)} | ${fmt(r.loopMs)} | ` +
+        (threads > 1 ? `${r.oneThread ? `${fmt(r.oneThread.simpleMs)} / ${fmt(r.oneThread.loopMs)}` : "—"} | ` : "") +
+        `${r.ratio === null ? "—" : r.ratio.toFixed(2) + "×"} | ` +
+        (threads > 1 ? `${r.fasterRun ?? "—"} | ` : "") +
+        `≤ ${r.target.toFixed(1)}× | ${r.met === null ? "—" : r.met ? "yes" : "no"} | ${fmt(r.rssMb.ours, 0)} / ${fmt(r.rssMb.simple, 0)} / ${fmt(r.rssMb.loop, 0)} |`,
     ),
     "",
     `parameters (equal on both sides, checked): ${rows.map((r) => `${r.model} ${r.params.toLocaleString("en-US")}`).join(", ")}`,
