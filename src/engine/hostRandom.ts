@@ -126,18 +126,24 @@ export function hostUniform(key: HostKey, n: number, minval = 0, maxval = 1): Fl
 
 /** `random.normal(key, [n])`, float32 (Box–Muller on two uniform draws, as jax-js). */
 export function hostNormal(key: HostKey, n: number): Float32Array {
-  const [k1, k2] = hostSplit(key, 2);
-  const out = hostUniform(k1, n);
-  boxMullerInto(out, hostUniform(k2, n), 1);
+  const out = new Float32Array(n);
+  hostNormalInto(key, out, new Float32Array(n), 1);
   return out;
 }
 
 /**
- * The end of `random.normal`: u1 (the uniform draws of the key's first split, in `out`) and u2 (its
- * second's) become `σ · √(−2 log(1 − u1)) · cos(2π u2)` in place, each step rounded to float32 as
- * jax-js rounds it (σ = 1: the normal draw itself).
+ * `σ · random.normal(key, [out.length])` into `out`, `u2` (as long) its scratch: u1 and u2 are the
+ * uniform draws of the key's two splits, filled by `uniformInto` (by default `hostUniform`; the
+ * native engine passes its kernel, the same bits), then `σ · √(−2 log(1 − u1)) · cos(2π u2)` in
+ * place, each step rounded to float32 as jax-js rounds it.
  */
-export function boxMullerInto(out: Float32Array, u2: Float32Array, sigma: number): void {
+export function hostNormalInto(
+  key: HostKey, out: Float32Array, u2: Float32Array, sigma: number,
+  uniformInto: (key: HostKey, out: Float32Array) => void = (k, o) => o.set(hostUniform(k, o.length)),
+): void {
+  const [k1, k2] = hostSplit(key, 2);
+  uniformInto(k1, out);
+  uniformInto(k2, u2);
   const f = Math.fround;
   const s = f(sigma), twoPi = f(2 * Math.PI);
   for (let i = 0; i < out.length; i++) {

@@ -10,7 +10,7 @@
  * it into that many keys, in that order (so runs from before jitter existed reproduce bit for bit).
  * Evaluation draws nothing.
  */
-import { boxMullerInto, hostSplit, hostUniform, type HostKey } from "../engine/hostRandom.js";
+import { hostNormalInto, hostSplit, hostUniform, type HostKey } from "../engine/hostRandom.js";
 import type { numpy as np } from "../engine/jax.js";
 import { splitKey } from "../engine/splitKey.js";
 import { ruleOf } from "./routers/registry.js";
@@ -106,13 +106,10 @@ export function hostStepDraws(
           uniformInto(k, 1 - router.jitter, 1 + router.jitter, view);
           out.jitter = view;
         } else if (name === "noise") {
-          // σ · normal(k): its two uniform draws, then Box–Muller in place (`hostNormal`'s steps).
+          // σ · normal(k), its second uniform draw in the floats after it.
           const view = buffer.subarray(at, (at += t * experts));
           const u2 = buffer.subarray(at, (at += t * experts));
-          const [k1, k2] = hostSplit(k, 2);
-          uniformInto(k1, 0, 1, view);
-          uniformInto(k2, 0, 1, u2);
-          boxMullerInto(view, u2, router.noise);
+          hostNormalInto(k, view, u2, router.noise, (kk, o) => uniformInto(kk, 0, 1, o));
           out.noise = view;
         } else {
           const view = buffer.subarray(at, (at += t));

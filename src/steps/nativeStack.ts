@@ -22,6 +22,11 @@ import type { NativeParams } from "./nativeParams.js";
 
 export const LN_EPS = 1e-5;
 
+/** Uniform draws by `k.threefry_uniform` into views of kernel memory: `hostUniform`'s bits, on the pool's threads. */
+export function kernelUniformInto(k: Pick<Kernels, "threefry_uniform">): UniformInto {
+  return (key, lo, hi, out) => k.threefry_uniform(key[0], key[1], 0, out.length, lo, Math.fround(hi - lo), out.byteOffset);
+}
+
 /** Why the native engine cannot run this stack, or null when it can. */
 export function nativeStackUnsupported(cfg: StackConfig): string | null {
   if (cfg.kind === "dense") return null;
@@ -151,8 +156,7 @@ export class NativeStack {
    * uniform ones by `k.threefry_uniform` (the same bits as `hostUniform`, on the pool's threads).
    */
   draws(k: Kernels, key: HostKey): HostDraws[] | null {
-    if (!this.drawFn) return null;
-    return this.drawFn(key, (dk, lo, hi, out) => k.threefry_uniform(dk[0], dk[1], 0, out.length, lo, Math.fround(hi - lo), out.byteOffset));
+    return this.drawFn?.(key, kernelUniformInto(k)) ?? null;
   }
 
   /** Whether any router draws noise (else the key is not read). */

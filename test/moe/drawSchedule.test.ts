@@ -1,14 +1,17 @@
 /**
  * The host draw schedule (`hostStepDraws`, what the native engine draws) against the jax-js one
  * (`layerKeys`, `routerDrawKeys` and jax-js's own draws, what the jax-js step draws): the same keys
- * and the same numbers, block by block, whichever uniform-draw function fills the buffer.
+ * and the same numbers, block by block, with the uniform draws made in JavaScript (`hostUniform`)
+ * or by the kernel into its own memory (`kernelUniformInto`, as the native steps make them).
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { numpy as np, random } from "../../src/engine/jax.js";
-import { hostUniform, type HostKey } from "../../src/engine/hostRandom.js";
-import { hostDrawFloats, hostStepDraws, layerKeys, routerDrawKeys, type DrawLayer, type UniformInto } from "../../src/moe/drawSchedule.js";
+import type { HostKey } from "../../src/engine/hostRandom.js";
+import { Arena, mlpInstance } from "../../src/kernels/mlpKernel.js";
+import { hostDrawFloats, hostStepDraws, layerKeys, routerDrawKeys, type DrawLayer } from "../../src/moe/drawSchedule.js";
 import { routerDefaults } from "../../src/moe/routers/registry.js";
+import { kernelUniformInto } from "../../src/steps/nativeStack.js";
 import { assertAllClose, setup } from "../helpers.js";
 
 await setup();
@@ -22,43 +25,38 @@ const LAYERS: DrawLayer[] = [
 ];
 const KEY: HostKey = [0x9e3779b9, 12345];
 
-/** A uniform-draw function that fills the buffer back to front, as a kernel split over threads might. */
-const backToFront: UniformInto = (key, lo, hi, out) => {
-  const all = hostUniform(key, out.length, lo, hi);
-  for (let i = out.length - 1; i >= 0; i--) out[i] = all[i];
-};
-
-test("host draws: the jax-js step's keys and numbers, block by block (noise to float32 rounding of Box–Muller)", async () => {
-  const buffer = new Float32Array(hostDrawFloats(LAYERS, T, D));
-  const draw = hostStepDraws(LAYERS, T, D, buffer)!;
-  for (const uniformInto of [undefined, backToFront]) {
+test("host draws, in JavaScript and by the kernel: the jax-js step's keys and numbers, block by block (noise to float32 rounding of Box–Muller)", async () => {
+  const k = mlpInstance();
+  const mem = new Arena(k);
+  const buf = mem.take(hostDrawFloats(LAYERS, T, D));
+  mem.commit();
+  const ways = [
+    { name: "hostUniform", draw: hostStepDraws(LAYERS, T, D)!, uniformInto: undefined },
+    { name: "kernel", draw: hostStepDraws(LAYERS, T, D, mem.f32(buf))!, uniformInto: kernelUniformInto(k) },
+  ];
+  for (const { name, draw, uniformInto } of ways) {
     const host = draw(KEY, uniformInto);
     const keys = layerKeys(np.array(Uint32Array.of(KEY[0], KEY[1], 1)).slice([0, 2]), LAYERS.length);
     for (let l = 0; l < LAYERS.length; l++) {
       const layer = LAYERS[l];
+      const at = `${name}, block ${l}`;
       if (!layer) {
         keys[l].dispose();
-        assert.deepEqual(host[l], {}, `block ${l}`);
+        assert.deepEqual(host[l], {}, at);
         continue;
       }
       const { router, experts } = layer;
-      const k = routerDrawKeys(router, experts, true, keys[l]);
-      assert.deepEqual(Object.keys(host[l]).sort(), Object.keys(k).sort(), `block ${l}: which draws`);
-      if (k.jitter) {
-        const expected = await random.uniform(k.jitter, [T, D], { minval: 1 - router.jitter, maxval: 1 + router.jitter }).data();
-        assert.deepEqual(Array.from(host[l].jitter!), Array.from(expected), `block ${l} jitter`);
+      const kd = routerDrawKeys(router, experts, true, keys[l]);
+      assert.deepEqual(Object.keys(host[l]).sort(), Object.keys(kd).sort(), `${at}: which draws`);
+      if (kd.jitter) {
+        const expected = await random.uniform(kd.jitter, [T, D], { minval: 1 - router.jitter, maxval: 1 + router.jitter }).data();
+        assert.deepEqual(Array.from(host[l].jitter!), Array.from(expected), `${at} jitter`);
       }
-      if (k.rule) assert.deepEqual(Array.from(host[l].rule!), Array.from(await random.uniform(k.rule, [T]).data()), `block ${l} rule`);
-      if (k.noise) {
-        const expected = await random.normal(k.noise, [T, experts]).mul(router.noise).data();
-        assertAllClose(Array.from(host[l].noise!), Array.from(expected), { rtol: 0, atol: 2e-5 * router.noise }, `block ${l} noise`);
+      if (kd.rule) assert.deepEqual(Array.from(host[l].rule!), Array.from(await random.uniform(kd.rule, [T]).data()), `${at} rule`);
+      if (kd.noise) {
+        const expected = await random.normal(kd.noise, [T, experts]).mul(router.noise).data();
+        assertAllClose(Array.from(host[l].noise!), Array.from(expected), { rtol: 0, atol: 2e-5 * router.noise }, `${at} noise`);
       }
     }
   }
-});
-
-test("host draws: the same bits whichever function fills the uniform draws", () => {
-  const draw = hostStepDraws(LAYERS, T, D)!;
-  const flat = (ds: ReturnType<typeof draw>) => ds.flatMap((d) => [d.jitter, d.noise, d.rule].flatMap((v) => (v ? Array.from(v) : [])));
-  assert.deepEqual(flat(draw(KEY, backToFront)), flat(draw(KEY)));
 });
